@@ -1,0 +1,92 @@
+//! The domain library of the Bedrock fine-tuning pipeline: Bedrock's dataset rules and model catalogue,
+//! streaming validation, the deterministic split, token and cost estimates, and the documents the
+//! pipeline passes between its steps. No AWS SDK and no async runtime: fast to build, easy to test.
+
+pub mod catalogue;
+pub mod prepare;
+pub mod report;
+pub mod split;
+pub mod tokens;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Bedrock's `customizationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CustomizationType {
+    #[default]
+    FineTuning,
+    ContinuedPreTraining,
+    Distillation,
+    ReinforcementFineTuning,
+}
+
+impl CustomizationType {
+    pub const ALL: [CustomizationType; 4] = [
+        CustomizationType::FineTuning,
+        CustomizationType::ContinuedPreTraining,
+        CustomizationType::Distillation,
+        CustomizationType::ReinforcementFineTuning,
+    ];
+
+    /// The API's spelling, e.g. `FINE_TUNING`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomizationType::FineTuning => "FINE_TUNING",
+            CustomizationType::ContinuedPreTraining => "CONTINUED_PRE_TRAINING",
+            CustomizationType::Distillation => "DISTILLATION",
+            CustomizationType::ReinforcementFineTuning => "REINFORCEMENT_FINE_TUNING",
+        }
+    }
+}
+
+impl fmt::Display for CustomizationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown customization type `{0}`; use one of FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION, REINFORCEMENT_FINE_TUNING"
+)]
+pub struct UnknownCustomizationType(pub String);
+
+impl FromStr for CustomizationType {
+    type Err = UnknownCustomizationType;
+
+    /// Accepts the API spelling in any case, with hyphens or underscores (`fine-tuning`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let normal = s.trim().to_ascii_uppercase().replace('-', "_");
+        CustomizationType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == normal)
+            .ok_or_else(|| UnknownCustomizationType(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customization_type_parses_any_case_and_hyphens() {
+        assert_eq!("fine-tuning".parse(), Ok(CustomizationType::FineTuning));
+        assert_eq!(
+            "Continued_Pre_Training".parse(),
+            Ok(CustomizationType::ContinuedPreTraining)
+        );
+        assert_eq!(
+            "reinforcement-fine-tuning".parse(),
+            Ok(CustomizationType::ReinforcementFineTuning)
+        );
+        assert!("pretraining".parse::<CustomizationType>().is_err());
+        assert_eq!(
+            serde_json::to_string(&CustomizationType::Distillation).unwrap(),
+            "\"DISTILLATION\""
+        );
+    }
+}

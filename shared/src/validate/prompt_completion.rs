@@ -1,0 +1,81 @@
+//! `{"prompt": "...", "completion": "..."}`: Titan, Cohere and Llama 3.1 fine-tuning.
+
+use super::{RecordCx, RecordText, required_text, warn_unknown_keys};
+use crate::tokens::TextSize;
+use serde_json::{Map, Value};
+
+pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> RecordText {
+    let prompt = required_text(object, "prompt", "prompt", cx);
+    let completion = required_text(object, "completion", "completion", cx);
+    warn_unknown_keys(object, &["prompt", "completion"], "", cx);
+    RecordText {
+        input: prompt.map(TextSize::of).unwrap_or_default(),
+        output: completion.map(TextSize::of).unwrap_or_default(),
+        label: completion.map(|c| c.trim().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::CustomizationType::FineTuning;
+    use crate::report::Code;
+    use crate::validate::test_support::*;
+
+    const TITAN: &str = "amazon.titan-text-express-v1:0:8k";
+
+    #[test]
+    fn a_good_record_passes() {
+        let r = run(
+            &opts(TITAN, FineTuning),
+            "{\"prompt\": \"2+2?\", \"completion\": \"4\"}\n",
+        );
+        assert!(r.valid, "{:?}", r.errors);
+        assert_eq!(r.records, 1);
+        assert!(r.tokens.total >= 2);
+    }
+
+    #[test]
+    fn missing_empty_and_mistyped_fields_are_errors_with_their_field() {
+        let data = "{\"prompt\": \"x\"}\n{\"prompt\": \"\", \"completion\": \"y\"}\n{\"prompt\": 3, \"completion\": \"y\"}\n";
+        let r = run(&opts(TITAN, FineTuning), data);
+        assert!(!r.valid);
+        let got: Vec<_> = r
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_deref(), e.code))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(1), Some("completion"), Code::MissingField),
+                (Some(2), Some("prompt"), Code::EmptyValue),
+                (Some(3), Some("prompt"), Code::WrongType)
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings() {
+        let r = run(
+            &opts(TITAN, FineTuning),
+            "{\"prompt\": \"a\", \"completion\": \"b\", \"id\": 7}\n",
+        );
+        assert!(r.valid);
+        assert_eq!(
+            warning_codes(&r),
+            vec![Code::UnknownField, Code::LegacyModel]
+        );
+        assert_eq!(r.warnings[1].field.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn cohere_has_separate_input_and_output_limits() {
+        let long = "word ".repeat(3_000); // ~2,500 tokens at 6 chars per token
+        let data = format!("{{\"prompt\": \"q\", \"completion\": \"{long}\"}}\n");
+        let r = run(&opts("cohere.command-text-v14", FineTuning), &data);
+        assert_eq!(error_codes(&r), vec![Code::TooManyOutputTokens]);
+        let data = format!("{{\"prompt\": \"{long}\", \"completion\": \"a\"}}\n");
+        let r = run(&opts("cohere.command-text-v14", FineTuning), &data);
+        assert!(r.valid, "{:?}", r.errors);
+    }
+}
