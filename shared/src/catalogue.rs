@@ -29,22 +29,13 @@ pub struct Fact<T> {
 }
 
 const fn doc<T>(value: T) -> Fact<T> {
-    Fact {
-        value,
-        provenance: Provenance::Documented,
-    }
+    Fact { value, provenance: Provenance::Documented }
 }
 const fn secondary<T>(value: T) -> Fact<T> {
-    Fact {
-        value,
-        provenance: Provenance::Secondary,
-    }
+    Fact { value, provenance: Provenance::Secondary }
 }
 const fn unverified<T>(value: T) -> Fact<T> {
-    Fact {
-        value,
-        provenance: Provenance::Unverified,
-    }
+    Fact { value, provenance: Provenance::Unverified }
 }
 
 /// The JSON Lines shape Bedrock expects for one customization of one model.
@@ -107,16 +98,10 @@ pub struct TokenEstimate {
 }
 
 /// Bedrock's documented rule of thumb for Titan, Cohere and Llama 3.1 prompt/completion data.
-const SIX_CHARS: TokenEstimate = TokenEstimate {
-    chars_per_token: 6.0,
-    provenance: Provenance::Documented,
-};
+const SIX_CHARS: TokenEstimate = TokenEstimate { chars_per_token: 6.0, provenance: Provenance::Documented };
 /// No figure is published for Nova, Claude or Llama 3.2+; 4 characters per token over-estimates
 /// English text slightly, which errs towards warning early.
-const FOUR_CHARS: TokenEstimate = TokenEstimate {
-    chars_per_token: 4.0,
-    provenance: Provenance::Unverified,
-};
+const FOUR_CHARS: TokenEstimate = TokenEstimate { chars_per_token: 4.0, provenance: Provenance::Unverified };
 
 /// Value type of a hyperparameter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -151,18 +136,10 @@ pub struct HyperParameter {
 }
 
 const fn int(name: &'static str, min: i64, max: i64, default: i64) -> HyperParameter {
-    HyperParameter {
-        name,
-        value: HyperValue::Integer { min, max, default },
-        provenance: Provenance::Documented,
-    }
+    HyperParameter { name, value: HyperValue::Integer { min, max, default }, provenance: Provenance::Documented }
 }
 const fn float(name: &'static str, min: f64, max: f64, default: f64) -> HyperParameter {
-    HyperParameter {
-        name,
-        value: HyperValue::Float { min, max, default },
-        provenance: Provenance::Documented,
-    }
+    HyperParameter { name, value: HyperValue::Float { min, max, default }, provenance: Provenance::Documented }
 }
 
 /// Bounds on the number of records. `total` counts training plus validation records.
@@ -185,11 +162,7 @@ pub struct TokenLimits {
 }
 
 const fn total_tokens(limit: Fact<u64>) -> TokenLimits {
-    TokenLimits {
-        total: Some(limit),
-        input: None,
-        output: None,
-    }
+    TokenLimits { total: Some(limit), input: None, output: None }
 }
 
 const GIB: u64 = 1 << 30;
@@ -202,10 +175,7 @@ pub struct FileLimits {
     pub validation_bytes: Option<Fact<u64>>,
 }
 
-const NO_FILE_LIMITS: FileLimits = FileLimits {
-    train_bytes: None,
-    validation_bytes: None,
-};
+const NO_FILE_LIMITS: FileLimits = FileLimits { train_bytes: None, validation_bytes: None };
 
 /// Multimodal content a conversation record may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,20 +184,11 @@ pub struct Media {
     pub max_videos: u32,
 }
 
-const TEXT_ONLY: Media = Media {
-    max_images: 0,
-    max_videos: 0,
-};
+const TEXT_ONLY: Media = Media { max_images: 0, max_videos: 0 };
 /// Nova: "at most 10 images or 1 video per sample".
-const NOVA_MEDIA: Media = Media {
-    max_images: 10,
-    max_videos: 1,
-};
+const NOVA_MEDIA: Media = Media { max_images: 10, max_videos: 1 };
 /// Llama 3.2 vision models accept images; no per-record count is documented.
-const LLAMA_VISION: Media = Media {
-    max_images: 10,
-    max_videos: 0,
-};
+const LLAMA_VISION: Media = Media { max_images: 10, max_videos: 0 };
 
 /// How hyperparameters are passed to CreateModelCustomizationJob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -311,9 +272,7 @@ fn strip_context_suffix(id: &str) -> &str {
 /// (`arn:aws:bedrock:<region>::foundation-model/<id>`).
 pub fn find(model_id: &str) -> Option<&'static Model> {
     let id = model_id.trim();
-    let id = id
-        .rsplit_once("foundation-model/")
-        .map_or(id, |(_, tail)| tail);
+    let id = id.rsplit_once("foundation-model/").map_or(id, |(_, tail)| tail);
     MODELS
         .iter()
         .find(|m| m.id == id || m.base_id() == id)
@@ -332,23 +291,12 @@ pub fn all() -> &'static [Model] {
 /// The closest known ids to an unknown one, for "did you mean".
 pub fn suggestions(model_id: &str) -> Vec<&'static str> {
     let needle = model_id.to_ascii_lowercase();
-    let parts: Vec<&str> = needle
-        .split(['.', '-', ':'])
-        .filter(|p| p.len() > 2)
-        .collect();
-    MODELS
-        .iter()
-        .filter(|m| parts.iter().any(|p| m.id.contains(p)))
-        .map(|m| m.id)
-        .take(5)
-        .collect()
+    let parts: Vec<&str> = needle.split(['.', '-', ':']).filter(|p| p.len() > 2).collect();
+    MODELS.iter().filter(|m| parts.iter().any(|p| m.id.contains(p))).map(|m| m.id).take(5).collect()
 }
 
-const NOVA_1_HP: &[HyperParameter] = &[
-    int("epochCount", 1, 5, 2),
-    float("learningRate", 1e-6, 1e-4, 1e-5),
-    int("learningRateWarmupSteps", 0, 100, 10),
-];
+const NOVA_1_HP: &[HyperParameter] =
+    &[int("epochCount", 1, 5, 2), float("learningRate", 1e-6, 1e-4, 1e-5), int("learningRateWarmupSteps", 0, 100, 10)];
 const TITAN_HP: &[HyperParameter] = &[
     int("epochCount", 1, 10, 5),
     int("batchSize", 1, 64, 1),
@@ -368,11 +316,8 @@ const CLAUDE_HAIKU_HP: &[HyperParameter] = &[
     float("earlyStoppingThreshold", 0.0, 0.1, 0.001),
     int("earlyStoppingPatience", 1, 10, 2),
 ];
-const LLAMA_HP: &[HyperParameter] = &[
-    int("epochCount", 1, 10, 5),
-    int("batchSize", 1, 1, 1),
-    float("learningRate", 5e-6, 0.1, 1e-4),
-];
+const LLAMA_HP: &[HyperParameter] =
+    &[int("epochCount", 1, 10, 5), int("batchSize", 1, 1, 1), float("learningRate", 5e-6, 0.1, 1e-4)];
 const COHERE_COMMAND_HP: &[HyperParameter] = &[
     int("epochCount", 1, 100, 1),
     int("batchSize", 8, 8, 8),
@@ -398,10 +343,7 @@ const RFT_HP: &[HyperParameter] = &[
     int("evalInterval", 1, 100, 10),
     HyperParameter {
         name: "reasoningEffort",
-        value: HyperValue::Choice {
-            options: &["low", "medium", "high"],
-            default: "high",
-        },
+        value: HyperValue::Choice { options: &["low", "medium", "high"], default: "high" },
         provenance: Provenance::Documented,
     },
     HyperParameter {
@@ -419,12 +361,8 @@ const RFT_HP: &[HyperParameter] = &[
 const NO_HP: &[HyperParameter] = &[];
 
 /// Nova 1: 8–20,000 records per AWS's own validator script; no per-record token limit is published.
-const NOVA_RECORDS: RecordBounds = RecordBounds {
-    min: Some(doc(8)),
-    max_total: Some(doc(20_000)),
-    max_train: None,
-    max_validation: None,
-};
+const NOVA_RECORDS: RecordBounds =
+    RecordBounds { min: Some(doc(8)), max_total: Some(doc(20_000)), max_train: None, max_validation: None };
 /// Nova fine-tuning context is commonly given as 32k tokens; not found in the user guide.
 const NOVA_TOKENS: TokenLimits = total_tokens(unverified(32_000));
 /// Distillation: 100 to 15,000 prompts is the commonly cited range; not confirmed.
@@ -434,29 +372,14 @@ const DISTILLATION_RECORDS: RecordBounds = RecordBounds {
     max_train: None,
     max_validation: None,
 };
-const LLAMA_RECORDS: RecordBounds = RecordBounds {
-    min: Some(doc(100)),
-    max_total: Some(doc(10_000)),
-    max_train: None,
-    max_validation: None,
-};
+const LLAMA_RECORDS: RecordBounds =
+    RecordBounds { min: Some(doc(100)), max_total: Some(doc(10_000)), max_train: None, max_validation: None };
 /// Titan record quotas ("sum of training and validation records") are unverified here.
-const TITAN_FT_RECORDS: RecordBounds = RecordBounds {
-    min: None,
-    max_total: Some(unverified(10_000)),
-    max_train: None,
-    max_validation: None,
-};
-const TITAN_CPT_RECORDS: RecordBounds = RecordBounds {
-    min: None,
-    max_total: Some(unverified(100_000)),
-    max_train: None,
-    max_validation: None,
-};
-const TITAN_FILES: FileLimits = FileLimits {
-    train_bytes: Some(doc(GIB)),
-    validation_bytes: Some(doc(100 * MIB)),
-};
+const TITAN_FT_RECORDS: RecordBounds =
+    RecordBounds { min: None, max_total: Some(unverified(10_000)), max_train: None, max_validation: None };
+const TITAN_CPT_RECORDS: RecordBounds =
+    RecordBounds { min: None, max_total: Some(unverified(100_000)), max_train: None, max_validation: None };
+const TITAN_FILES: FileLimits = FileLimits { train_bytes: Some(doc(GIB)), validation_bytes: Some(doc(100 * MIB)) };
 
 const fn fine_tuning(
     format: DatasetFormat,
@@ -571,14 +494,7 @@ macro_rules! nova_1 {
             media: $media,
             tokens: FOUR_CHARS,
             customizations: &[
-                fine_tuning(
-                    DatasetFormat::Conversation,
-                    NOVA_RECORDS,
-                    NOVA_TOKENS,
-                    NO_FILE_LIMITS,
-                    NOVA_1_HP,
-                    $price,
-                ),
+                fine_tuning(DatasetFormat::Conversation, NOVA_RECORDS, NOVA_TOKENS, NO_FILE_LIMITS, NOVA_1_HP, $price),
                 distillation(NOVA_TOKENS),
             ],
         }
@@ -586,24 +502,9 @@ macro_rules! nova_1 {
 }
 
 static MODELS: &[Model] = &[
-    nova_1!(
-        "amazon.nova-micro-v1:0:128k",
-        "Amazon Nova Micro",
-        TEXT_ONLY,
-        Some(secondary(0.001)),
-    ),
-    nova_1!(
-        "amazon.nova-lite-v1:0:300k",
-        "Amazon Nova Lite",
-        NOVA_MEDIA,
-        None,
-    ),
-    nova_1!(
-        "amazon.nova-pro-v1:0:300k",
-        "Amazon Nova Pro",
-        NOVA_MEDIA,
-        None,
-    ),
+    nova_1!("amazon.nova-micro-v1:0:128k", "Amazon Nova Micro", TEXT_ONLY, Some(secondary(0.001)),),
+    nova_1!("amazon.nova-lite-v1:0:300k", "Amazon Nova Lite", NOVA_MEDIA, None,),
+    nova_1!("amazon.nova-pro-v1:0:300k", "Amazon Nova Pro", NOVA_MEDIA, None,),
     Model {
         id: "amazon.nova-2-lite-v1:0:256k",
         name: "Amazon Nova 2 Lite",
@@ -614,14 +515,7 @@ static MODELS: &[Model] = &[
         media: NOVA_MEDIA,
         tokens: FOUR_CHARS,
         customizations: &[
-            fine_tuning(
-                DatasetFormat::Conversation,
-                NOVA_RECORDS,
-                NOVA_TOKENS,
-                NO_FILE_LIMITS,
-                NOVA_1_HP,
-                None,
-            ),
+            fine_tuning(DatasetFormat::Conversation, NOVA_RECORDS, NOVA_TOKENS, NO_FILE_LIMITS, NOVA_1_HP, None),
             Customization {
                 kind: CustomizationType::ReinforcementFineTuning,
                 format: DatasetFormat::ReinforcementChat,
@@ -658,22 +552,13 @@ static MODELS: &[Model] = &[
                 max_validation: Some(doc(1_000)),
             },
             total_tokens(doc(32_000)),
-            FileLimits {
-                train_bytes: Some(doc(10 * GIB)),
-                validation_bytes: Some(doc(GIB)),
-            },
+            FileLimits { train_bytes: Some(doc(10 * GIB)), validation_bytes: Some(doc(GIB)) },
             CLAUDE_HAIKU_HP,
             None,
         )],
     },
-    llama_3_1!(
-        "meta.llama3-1-8b-instruct-v1:0:128k",
-        "Meta Llama 3.1 8B Instruct",
-    ),
-    llama_3_1!(
-        "meta.llama3-1-70b-instruct-v1:0:128k",
-        "Meta Llama 3.1 70B Instruct",
-    ),
+    llama_3_1!("meta.llama3-1-8b-instruct-v1:0:128k", "Meta Llama 3.1 8B Instruct",),
+    llama_3_1!("meta.llama3-1-70b-instruct-v1:0:128k", "Meta Llama 3.1 70B Instruct",),
     llama_conversation!(
         "meta.llama3-2-1b-instruct-v1:0:128k",
         "Meta Llama 3.2 1B Instruct",
@@ -785,17 +670,8 @@ static MODELS: &[Model] = &[
         tokens: SIX_CHARS,
         customizations: &[fine_tuning(
             DatasetFormat::PromptCompletion,
-            RecordBounds {
-                min: None,
-                max_total: None,
-                max_train: Some(doc(10_000)),
-                max_validation: Some(doc(1_000)),
-            },
-            TokenLimits {
-                total: None,
-                input: Some(doc(4_096)),
-                output: Some(doc(2_048)),
-            },
+            RecordBounds { min: None, max_total: None, max_train: Some(doc(10_000)), max_validation: Some(doc(1_000)) },
+            TokenLimits { total: None, input: Some(doc(4_096)), output: Some(doc(2_048)) },
             NO_FILE_LIMITS,
             COHERE_COMMAND_HP,
             Some(secondary(0.004)),
@@ -812,17 +688,8 @@ static MODELS: &[Model] = &[
         tokens: SIX_CHARS,
         customizations: &[fine_tuning(
             DatasetFormat::PromptCompletion,
-            RecordBounds {
-                min: None,
-                max_total: None,
-                max_train: Some(doc(10_000)),
-                max_validation: Some(doc(1_000)),
-            },
-            TokenLimits {
-                total: None,
-                input: Some(doc(4_096)),
-                output: Some(doc(2_048)),
-            },
+            RecordBounds { min: None, max_total: None, max_train: Some(doc(10_000)), max_validation: Some(doc(1_000)) },
+            TokenLimits { total: None, input: Some(doc(4_096)), output: Some(doc(2_048)) },
             NO_FILE_LIMITS,
             COHERE_LIGHT_HP,
             Some(secondary(0.001)),
@@ -834,24 +701,11 @@ static MODELS: &[Model] = &[
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HyperParameterError {
     #[error("hyperparameter `{name}` is not known for {model}; known: {known}")]
-    Unknown {
-        name: String,
-        model: &'static str,
-        known: String,
-    },
+    Unknown { name: String, model: &'static str, known: String },
     #[error("hyperparameter `{name}` = `{value}` is out of range for {model}: {allowed}")]
-    OutOfRange {
-        name: String,
-        value: String,
-        model: &'static str,
-        allowed: String,
-    },
+    OutOfRange { name: String, value: String, model: &'static str, allowed: String },
     #[error("hyperparameter `{name}` = `{value}` is not a {expected}")]
-    WrongType {
-        name: String,
-        value: String,
-        expected: &'static str,
-    },
+    WrongType { name: String, value: String, expected: &'static str },
 }
 
 impl HyperParameter {
@@ -874,9 +728,7 @@ impl HyperParameter {
     /// The default as Bedrock's string form.
     pub fn default_string(&self) -> String {
         match self.value {
-            HyperValue::Integer { default, .. } | HyperValue::UnboundedInteger { default } => {
-                default.to_string()
-            }
+            HyperValue::Integer { default, .. } | HyperValue::UnboundedInteger { default } => default.to_string(),
             HyperValue::Float { default, .. } => default.to_string(),
             HyperValue::Choice { default, .. } => default.to_string(),
         }
@@ -949,12 +801,7 @@ impl Customization {
                 None => problems.push(HyperParameterError::Unknown {
                     name: name.to_string(),
                     model: model.id,
-                    known: self
-                        .hyperparameters
-                        .iter()
-                        .map(|h| h.name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: self.hyperparameters.iter().map(|h| h.name).collect::<Vec<_>>().join(", "),
                 }),
             }
         }
@@ -967,10 +814,7 @@ impl Customization {
             HyperValue::Integer { default, .. } => default as u64,
             _ => 1,
         });
-        given
-            .and_then(|v| v.trim().parse().ok())
-            .or(default)
-            .unwrap_or(1)
+        given.and_then(|v| v.trim().parse().ok()).or(default).unwrap_or(1)
     }
 }
 
@@ -982,16 +826,8 @@ mod tests {
     fn every_model_is_found_by_full_id_base_id_and_arn() {
         for m in all() {
             assert_eq!(find(m.id).map(|f| f.id), Some(m.id));
-            assert_eq!(
-                find(m.base_id()).map(|f| f.id),
-                Some(m.id),
-                "{}",
-                m.base_id()
-            );
-            let arn = format!(
-                "arn:aws:bedrock:us-east-1::foundation-model/{}",
-                m.base_id()
-            );
+            assert_eq!(find(m.base_id()).map(|f| f.id), Some(m.id), "{}", m.base_id());
+            let arn = format!("arn:aws:bedrock:us-east-1::foundation-model/{}", m.base_id());
             assert_eq!(find(&arn).map(|f| f.id), Some(m.id));
         }
         assert!(find("amazon.nova-mega-v9:0").is_none());
@@ -999,14 +835,8 @@ mod tests {
 
     #[test]
     fn base_id_strips_only_the_context_suffix() {
-        assert_eq!(
-            find("amazon.nova-micro-v1:0").unwrap().base_id(),
-            "amazon.nova-micro-v1:0"
-        );
-        assert_eq!(
-            strip_context_suffix("amazon.nova-micro-v1:0:128k"),
-            "amazon.nova-micro-v1:0"
-        );
+        assert_eq!(find("amazon.nova-micro-v1:0").unwrap().base_id(), "amazon.nova-micro-v1:0");
+        assert_eq!(strip_context_suffix("amazon.nova-micro-v1:0:128k"), "amazon.nova-micro-v1:0");
         assert_eq!(strip_context_suffix("plain"), "plain");
     }
 
@@ -1021,8 +851,7 @@ mod tests {
             assert!(!m.regions.is_empty());
             for c in m.customizations {
                 for h in c.hyperparameters {
-                    h.check(&h.default_string(), m.id)
-                        .unwrap_or_else(|e| panic!("{}: {e}", m.id));
+                    h.check(&h.default_string(), m.id).unwrap_or_else(|e| panic!("{}: {e}", m.id));
                 }
             }
         }
@@ -1031,13 +860,9 @@ mod tests {
     #[test]
     fn rft_only_on_nova_2_lite_and_cpt_only_on_titan() {
         for m in all() {
-            let rft = m
-                .customization(CustomizationType::ReinforcementFineTuning)
-                .is_some();
+            let rft = m.customization(CustomizationType::ReinforcementFineTuning).is_some();
             assert_eq!(rft, m.id == "amazon.nova-2-lite-v1:0:256k", "{}", m.id);
-            if m.customization(CustomizationType::ContinuedPreTraining)
-                .is_some()
-            {
+            if m.customization(CustomizationType::ContinuedPreTraining).is_some() {
                 assert_eq!(m.family, Family::TitanText);
             }
         }
@@ -1047,18 +872,8 @@ mod tests {
     fn hyperparameter_ranges_accept_inside_and_reject_outside() {
         let nova = find("amazon.nova-micro-v1:0").unwrap();
         let ft = nova.customization(CustomizationType::FineTuning).unwrap();
-        assert!(
-            ft.check_hyperparameters(nova, [("epochCount", "5"), ("learningRate", "0.0001")])
-                .is_empty()
-        );
-        let errs = ft.check_hyperparameters(
-            nova,
-            [
-                ("epochCount", "6"),
-                ("learningRate", "1"),
-                ("batchSize", "2"),
-            ],
-        );
+        assert!(ft.check_hyperparameters(nova, [("epochCount", "5"), ("learningRate", "0.0001")]).is_empty());
+        let errs = ft.check_hyperparameters(nova, [("epochCount", "6"), ("learningRate", "1"), ("batchSize", "2")]);
         assert_eq!(errs.len(), 3);
         assert!(matches!(errs[0], HyperParameterError::OutOfRange { .. }));
         assert!(matches!(errs[2], HyperParameterError::Unknown { .. }));
@@ -1077,11 +892,7 @@ mod tests {
 
     #[test]
     fn on_demand_only_where_documented() {
-        let on_demand: Vec<_> = all()
-            .iter()
-            .filter(|m| m.on_demand_deployment)
-            .map(|m| m.id)
-            .collect();
+        let on_demand: Vec<_> = all().iter().filter(|m| m.on_demand_deployment).map(|m| m.id).collect();
         assert_eq!(
             on_demand,
             [

@@ -75,18 +75,9 @@ mod tests {
     #[test]
     fn customization_type_parses_any_case_and_hyphens() {
         assert_eq!("fine-tuning".parse(), Ok(CustomizationType::FineTuning));
-        assert_eq!(
-            "Continued_Pre_Training".parse(),
-            Ok(CustomizationType::ContinuedPreTraining)
-        );
-        assert_eq!(
-            "reinforcement-fine-tuning".parse(),
-            Ok(CustomizationType::ReinforcementFineTuning)
-        );
+        assert_eq!("Continued_Pre_Training".parse(), Ok(CustomizationType::ContinuedPreTraining));
+        assert_eq!("reinforcement-fine-tuning".parse(), Ok(CustomizationType::ReinforcementFineTuning));
         assert!("pretraining".parse::<CustomizationType>().is_err());
-        assert_eq!(
-            serde_json::to_string(&CustomizationType::Distillation).unwrap(),
-            "\"DISTILLATION\""
-        );
+        assert_eq!(serde_json::to_string(&CustomizationType::Distillation).unwrap(), "\"DISTILLATION\"");
     }
 }

@@ -57,10 +57,7 @@ pub enum Code {
 impl Code {
     pub fn as_str(self) -> String {
         // serde's name is the one source of the spelling.
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 }
 
@@ -151,11 +148,7 @@ pub struct Report {
 impl Report {
     /// The first errors, one per line of text, for a person or an execution's cause.
     pub fn first_errors(&self, n: usize) -> Vec<String> {
-        self.errors
-            .iter()
-            .take(n)
-            .map(|e| format!("{} [{}]", e, e.code.as_str()))
-            .collect()
+        self.errors.iter().take(n).map(|e| format!("{} [{}]", e, e.code.as_str())).collect()
     }
 }
 
@@ -175,39 +168,17 @@ impl Issues {
     /// Most issues of one code listed, so one frequent problem cannot hide the others.
     pub const MAX_PER_CODE: u64 = 100;
 
-    pub fn error(
-        &mut self,
-        line: Option<u64>,
-        field: Option<String>,
-        code: Code,
-        message: impl Into<String>,
-    ) {
+    pub fn error(&mut self, line: Option<u64>, field: Option<String>, code: Code, message: impl Into<String>) {
         self.error_count += 1;
         if self.keep(code, true) && self.errors.len() < Self::MAX_LISTED {
-            self.errors.push(Issue {
-                line,
-                field,
-                code,
-                message: message.into(),
-            });
+            self.errors.push(Issue { line, field, code, message: message.into() });
         }
     }
 
-    pub fn warning(
-        &mut self,
-        line: Option<u64>,
-        field: Option<String>,
-        code: Code,
-        message: impl Into<String>,
-    ) {
+    pub fn warning(&mut self, line: Option<u64>, field: Option<String>, code: Code, message: impl Into<String>) {
         self.warning_count += 1;
         if self.keep(code, false) && self.warnings.len() < Self::MAX_LISTED {
-            self.warnings.push(Issue {
-                line,
-                field,
-                code,
-                message: message.into(),
-            });
+            self.warnings.push(Issue { line, field, code, message: message.into() });
         }
     }
 
@@ -218,8 +189,7 @@ impl Issues {
     }
 
     pub fn count_of(&self, code: Code) -> u64 {
-        self.per_code.get(&(code, true)).copied().unwrap_or(0)
-            + self.per_code.get(&(code, false)).copied().unwrap_or(0)
+        self.per_code.get(&(code, true)).copied().unwrap_or(0) + self.per_code.get(&(code, false)).copied().unwrap_or(0)
     }
 
     /// Puts file-level issues (no line) first, then by line, keeping the order of discovery otherwise.
@@ -236,10 +206,7 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_screaming_snake() {
-        assert_eq!(
-            Code::JsonArrayNotJsonLines.as_str(),
-            "JSON_ARRAY_NOT_JSON_LINES"
-        );
+        assert_eq!(Code::JsonArrayNotJsonLines.as_str(), "JSON_ARRAY_NOT_JSON_LINES");
         assert_eq!(Code::InvalidUtf8.as_str(), "INVALID_UTF8");
     }
 

@@ -17,10 +17,7 @@ pub struct TextSize {
 impl TextSize {
     pub fn of(text: &str) -> TextSize {
         if text.is_ascii() {
-            return TextSize {
-                spaced: text.len() as u64,
-                dense: 0,
-            };
+            return TextSize { spaced: text.len() as u64, dense: 0 };
         }
         let mut size = TextSize::default();
         for c in text.chars() {
@@ -64,24 +61,16 @@ fn is_dense(c: char) -> bool {
 pub fn describe(estimate: &TokenEstimate) -> String {
     let source = match estimate.provenance {
         Provenance::Documented => "Bedrock's documented rule of thumb",
-        Provenance::Secondary | Provenance::Unverified => {
-            "an approximation; no figure is published"
-        }
+        Provenance::Secondary | Provenance::Unverified => "an approximation; no figure is published",
     };
-    format!(
-        "estimate: characters / {} ({source}), CJK characters 1 token each",
-        estimate.chars_per_token
-    )
+    format!("estimate: characters / {} ({source}), CJK characters 1 token each", estimate.chars_per_token)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SIX: TokenEstimate = TokenEstimate {
-        chars_per_token: 6.0,
-        provenance: Provenance::Documented,
-    };
+    const SIX: TokenEstimate = TokenEstimate { chars_per_token: 6.0, provenance: Provenance::Documented };
 
     #[test]
     fn ascii_divides_by_the_ratio_rounding_up() {
@@ -93,13 +82,7 @@ mod tests {
     #[test]
     fn cjk_counts_one_token_per_character_and_accents_as_letters() {
         let size = TextSize::of("数据 模型 café");
-        assert_eq!(
-            size,
-            TextSize {
-                spaced: 6,
-                dense: 4
-            }
-        );
+        assert_eq!(size, TextSize { spaced: 6, dense: 4 });
         assert_eq!(size.tokens(&SIX), 1 + 4);
         assert!(describe(&SIX).contains("documented"));
     }

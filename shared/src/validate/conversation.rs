@@ -9,10 +9,6 @@ pub(super) enum Mode {
     Distillation,
 }
 
-pub(super) fn check(
-    _object: &Map<String, Value>,
-    _cx: &mut RecordCx<'_>,
-    _mode: Mode,
-) -> RecordText {
+pub(super) fn check(_object: &Map<String, Value>, _cx: &mut RecordCx<'_>, _mode: Mode) -> RecordText {
     RecordText::default()
 }

@@ -23,10 +23,7 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
     }
     let input = required_text(object, "input", "input", cx);
     warn_unknown_keys(object, &["input"], "", cx);
-    RecordText {
-        input: input.map(TextSize::of).unwrap_or_default(),
-        ..RecordText::default()
-    }
+    RecordText { input: input.map(TextSize::of).unwrap_or_default(), ..RecordText::default() }
 }
 
 /// The fast path: `Some` when the line is an object whose only key is a non-empty string `input`.
@@ -37,10 +34,7 @@ pub(super) fn check_fast(line: &str, _cx: &mut RecordCx<'_>) -> Option<RecordTex
     if input.trim().is_empty() {
         return None;
     }
-    Some(RecordText {
-        input: TextSize::of(&input),
-        ..RecordText::default()
-    })
+    Some(RecordText { input: TextSize::of(&input), ..RecordText::default() })
 }
 
 /// Visits an object; yields the `input` string when it is the object's only key.
@@ -109,18 +103,14 @@ mod tests {
 
     #[test]
     fn text_instead_of_input_says_to_rename() {
-        let r = run(
-            &opts(TITAN, ContinuedPreTraining),
-            "{\"text\": \"hello\"}\n",
-        );
+        let r = run(&opts(TITAN, ContinuedPreTraining), "{\"text\": \"hello\"}\n");
         assert_eq!(error_codes(&r), vec![Code::MissingField]);
         assert!(r.errors[0].message.contains("rename the key to `input`"));
     }
 
     #[test]
     fn empty_mistyped_and_extra_fields() {
-        let data =
-            "{\"input\": \"  \"}\n{\"input\": [1]}\n{\"input\": \"ok\", \"source\": \"web\"}\n";
+        let data = "{\"input\": \"  \"}\n{\"input\": [1]}\n{\"input\": \"ok\", \"source\": \"web\"}\n";
         let r = run(&opts(TITAN, ContinuedPreTraining), data);
         assert_eq!(error_codes(&r), vec![Code::EmptyValue, Code::WrongType]);
         assert!(warning_codes(&r).contains(&Code::UnknownField));
@@ -129,10 +119,7 @@ mod tests {
     #[test]
     fn a_record_over_the_token_limit_is_an_error() {
         let long = "abcdef".repeat(5_000); // 5,000 tokens at 6 characters per token > 4,096
-        let r = run(
-            &opts(TITAN, ContinuedPreTraining),
-            &format!("{{\"input\": \"{long}\"}}\n"),
-        );
+        let r = run(&opts(TITAN, ContinuedPreTraining), &format!("{{\"input\": \"{long}\"}}\n"));
         assert_eq!(error_codes(&r), vec![Code::TooManyTokens]);
         assert_eq!(r.errors[0].line, Some(1));
     }

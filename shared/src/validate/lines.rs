@@ -64,9 +64,7 @@ impl<R: Read> LineReader<R> {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            let grown = (self.buf.len() * 2)
-                .min(self.max_line + CHUNK)
-                .max(self.end + CHUNK);
+            let grown = (self.buf.len() * 2).min(self.max_line + CHUNK).max(self.end + CHUNK);
             self.buf.resize(grown, 0);
         }
         loop {
@@ -125,13 +123,7 @@ impl<R: Read> LineReader<R> {
         if crlf {
             bytes = &bytes[..bytes.len() - 1];
         }
-        Line::Text {
-            number: self.number,
-            offset,
-            bytes,
-            terminated,
-            crlf,
-        }
+        Line::Text { number: self.number, offset, bytes, terminated, crlf }
     }
 
     /// Discards the rest of an over-long line, reading until its newline or the end.
@@ -145,23 +137,13 @@ impl<R: Read> LineReader<R> {
                 len += at as u64;
                 self.start += at + 1;
                 self.offset += len + 1;
-                return Ok(Line::TooLong {
-                    number: self.number,
-                    offset,
-                    len,
-                    terminated: true,
-                });
+                return Ok(Line::TooLong { number: self.number, offset, len, terminated: true });
             }
             len += window.len() as u64;
             self.start = self.end;
             if self.eof || self.fill()? == 0 {
                 self.offset += len;
-                return Ok(Line::TooLong {
-                    number: self.number,
-                    offset,
-                    len,
-                    terminated: false,
-                });
+                return Ok(Line::TooLong { number: self.number, offset, len, terminated: false });
             }
         }
     }
@@ -176,25 +158,12 @@ mod tests {
         let mut out = vec![];
         while let Some(line) = r.next_line().unwrap() {
             out.push(match line {
-                Line::Text {
-                    number,
-                    offset,
-                    bytes,
-                    terminated,
-                    crlf,
-                } => (
-                    number,
-                    offset,
-                    String::from_utf8_lossy(bytes).into_owned(),
-                    terminated,
-                    crlf,
-                ),
-                Line::TooLong {
-                    number,
-                    offset,
-                    len,
-                    terminated,
-                } => (number, offset, format!("<{len}>"), terminated, false),
+                Line::Text { number, offset, bytes, terminated, crlf } => {
+                    (number, offset, String::from_utf8_lossy(bytes).into_owned(), terminated, crlf)
+                }
+                Line::TooLong { number, offset, len, terminated } => {
+                    (number, offset, format!("<{len}>"), terminated, false)
+                }
             });
         }
         out
@@ -233,16 +202,7 @@ mod tests {
         let got = lines(&input, 1000);
         assert_eq!(got[0], (1, 0, format!("<{}>", 3 * CHUNK + 17), true, false));
         assert_eq!(got[1].2, "short");
-        assert_eq!(
-            got[2],
-            (
-                3,
-                (3 * CHUNK + 17 + 7) as u64,
-                format!("<{}>", 2 * CHUNK),
-                false,
-                false
-            )
-        );
+        assert_eq!(got[2], (3, (3 * CHUNK + 17 + 7) as u64, format!("<{}>", 2 * CHUNK), false, false));
     }
 
     #[test]

@@ -45,16 +45,9 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OptionsError {
     #[error("unknown model `{id}`{}", hint(.suggestions))]
-    UnknownModel {
-        id: String,
-        suggestions: Vec<&'static str>,
-    },
+    UnknownModel { id: String, suggestions: Vec<&'static str> },
     #[error("{model} does not support {kind}; it supports: {supported}")]
-    Unsupported {
-        model: &'static str,
-        kind: CustomizationType,
-        supported: String,
-    },
+    Unsupported { model: &'static str, kind: CustomizationType, supported: String },
 }
 
 fn hint(suggestions: &[&str]) -> String {
@@ -75,33 +68,17 @@ impl Options {
             id: model_id.to_string(),
             suggestions: catalogue::suggestions(model_id),
         })?;
-        let customization = model
-            .customization(kind)
-            .ok_or_else(|| OptionsError::Unsupported {
-                model: model.id,
-                kind,
-                supported: model
-                    .supported_types()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let customization = model.customization(kind).ok_or_else(|| OptionsError::Unsupported {
+            model: model.id,
+            kind,
+            supported: model.supported_types().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
+        })?;
         // A record at the token limit is at most ~4 bytes per character, doubled for JSON escapes
         // and structure; never below 1 MiB so small limits do not reject merely verbose JSON.
-        let limit = customization
-            .tokens_per_record
-            .total
-            .map(|f| f.value)
-            .unwrap_or(32_000);
-        let max_line_bytes = ((limit as f64 * model.tokens.chars_per_token * 8.0) as usize)
-            .clamp(1 << 20, MAX_LINE_BYTES_CAP);
-        Ok(Options {
-            model,
-            customization,
-            role: FileRole::Dataset,
-            epochs: None,
-            max_line_bytes,
-        })
+        let limit = customization.tokens_per_record.total.map(|f| f.value).unwrap_or(32_000);
+        let max_line_bytes =
+            ((limit as f64 * model.tokens.chars_per_token * 8.0) as usize).clamp(1 << 20, MAX_LINE_BYTES_CAP);
+        Ok(Options { model, customization, role: FileRole::Dataset, epochs: None, max_line_bytes })
     }
 
     pub fn format(&self) -> DatasetFormat {
@@ -132,13 +109,11 @@ pub struct RecordCx<'a> {
 impl RecordCx<'_> {
     pub fn error(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
         self.errors += 1;
-        self.issues
-            .error(Some(self.line), Some(field.into()), code, message);
+        self.issues.error(Some(self.line), Some(field.into()), code, message);
     }
 
     pub fn warn(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
-        self.issues
-            .warning(Some(self.line), Some(field.into()), code, message);
+        self.issues.warning(Some(self.line), Some(field.into()), code, message);
     }
 
     /// Errors this record has had so far.
@@ -169,11 +144,7 @@ const MAX_TRACKED_RECORDS: usize = 2_000_000;
 
 /// Validates a JSON Lines stream. `sink` receives each record that passed the line-level checks,
 /// in order; the report is complete only when this returns.
-pub fn validate_reader<R: Read>(
-    reader: R,
-    opts: &Options,
-    mut sink: impl FnMut(&Record<'_>),
-) -> io::Result<Report> {
+pub fn validate_reader<R: Read>(reader: R, opts: &Options, mut sink: impl FnMut(&Record<'_>)) -> io::Result<Report> {
     let mut state = State::new(opts);
     let mut lines = LineReader::new(reader, opts.max_line_bytes);
     while let Some(line) = lines.next_line()? {
@@ -259,13 +230,7 @@ impl<'o> State<'o> {
                 );
                 return;
             }
-            Line::Text {
-                number,
-                offset,
-                bytes,
-                terminated,
-                crlf,
-            } => {
+            Line::Text { number, offset, bytes, terminated, crlf } => {
                 if crlf {
                     self.crlf_lines += 1;
                 }
@@ -345,8 +310,7 @@ impl<'o> State<'o> {
                     );
                     return;
                 };
-                if let Some(other) = detect(object).filter(|f| !compatible(*f, self.opts.format()))
-                {
+                if let Some(other) = detect(object).filter(|f| !compatible(*f, self.opts.format())) {
                     *self.other_formats.entry(other).or_default() += 1;
                     self.first_other_format_line.get_or_insert(number);
                     cx.error(
@@ -373,20 +337,10 @@ impl<'o> State<'o> {
         }
         let hash = xxhash_rust::xxh3::xxh3_64(bytes);
         self.track_duplicate(number, hash);
-        let label = record_text
-            .label
-            .as_deref()
-            .filter(|l| l.chars().count() <= MAX_LABEL_CHARS);
+        let label = record_text.label.as_deref().filter(|l| l.chars().count() <= MAX_LABEL_CHARS);
         self.track_label(label);
         self.good_records += 1;
-        sink(&Record {
-            line: number,
-            offset,
-            bytes,
-            hash,
-            label,
-            tokens,
-        });
+        sink(&Record { line: number, offset, bytes, hash, label, tokens });
     }
 
     fn json_error(&mut self, number: u64, text: &str, terminated: bool, e: &serde_json::Error) {
@@ -399,7 +353,8 @@ impl<'o> State<'o> {
         } else if e.is_eof() && text.trim() == "{" {
             (
                 Code::InvalidJson,
-                "a record is spread over several lines (pretty-printed JSON); write each record on one line".to_string(),
+                "a record is spread over several lines (pretty-printed JSON); write each record on one line"
+                    .to_string(),
             )
         } else {
             (
@@ -432,18 +387,8 @@ impl<'o> State<'o> {
         let mut errored = false;
         for (limit, count, code, what) in [
             (limits.total, total, Code::TooManyTokens, "tokens"),
-            (
-                limits.input,
-                input,
-                Code::TooManyInputTokens,
-                "input tokens",
-            ),
-            (
-                limits.output,
-                output,
-                Code::TooManyOutputTokens,
-                "output tokens",
-            ),
+            (limits.input, input, Code::TooManyInputTokens, "input tokens"),
+            (limits.output, output, Code::TooManyOutputTokens, "output tokens"),
         ] {
             let Some(limit) = limit else { continue };
             if count > limit.value {
@@ -524,10 +469,7 @@ impl<'o> State<'o> {
                 None,
                 None,
                 Code::EmptyFile,
-                format!(
-                    "the file has no records; add one JSON object per line, e.g. {}",
-                    c.format.example()
-                ),
+                format!("the file has no records; add one JSON object per line, e.g. {}", c.format.example()),
             );
         }
         if bom {
@@ -543,10 +485,7 @@ impl<'o> State<'o> {
                 None,
                 None,
                 Code::CrlfLineEndings,
-                format!(
-                    "{} lines end with CRLF (Windows); `prepare` writes LF",
-                    self.crlf_lines
-                ),
+                format!("{} lines end with CRLF (Windows); `prepare` writes LF", self.crlf_lines),
             );
         }
         self.wrong_format_summary();
@@ -578,9 +517,9 @@ impl<'o> State<'o> {
             price_per_1k_tokens_usd: price.value,
             price_provenance: provenance_name(price.provenance).to_string(),
         });
-        let estimated_cost_usd = cost_basis.as_ref().map(|b| {
-            b.training_tokens as f64 * b.epochs as f64 * b.price_per_1k_tokens_usd / 1000.0
-        });
+        let estimated_cost_usd = cost_basis
+            .as_ref()
+            .map(|b| b.training_tokens as f64 * b.epochs as f64 * b.price_per_1k_tokens_usd / 1000.0);
         self.issues.sort();
         Report {
             valid: self.issues.error_count == 0,
@@ -603,12 +542,7 @@ impl<'o> State<'o> {
     }
 
     fn wrong_format_summary(&mut self) {
-        let Some((format, count)) = self
-            .other_formats
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(f, n)| (*f, *n))
-        else {
+        let Some((format, count)) = self.other_formats.iter().max_by_key(|(_, n)| **n).map(|(f, n)| (*f, *n)) else {
             return;
         };
         if count * 2 >= self.records {
@@ -708,10 +642,7 @@ impl<'o> State<'o> {
     }
 
     fn class_summary(&mut self) -> Option<Vec<(String, u64)>> {
-        if !self.labels_possible
-            || self.classes.len() < 2
-            || (self.classes.len() as u64) * 2 > self.good_records
-        {
+        if !self.labels_possible || self.classes.len() < 2 || (self.classes.len() as u64) * 2 > self.good_records {
             return None;
         }
         let mut classes: Vec<(String, u64)> = self.classes.drain().collect();
@@ -769,20 +700,12 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn check_object(
-    format: DatasetFormat,
-    object: &Map<String, Value>,
-    cx: &mut RecordCx<'_>,
-) -> RecordText {
+fn check_object(format: DatasetFormat, object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> RecordText {
     match format {
         DatasetFormat::PromptCompletion => prompt_completion::check(object, cx),
         DatasetFormat::ContinuedPreTraining => cpt::check(object, cx),
-        DatasetFormat::Conversation => {
-            conversation::check(object, cx, conversation::Mode::FineTuning)
-        }
-        DatasetFormat::DistillationPrompts => {
-            conversation::check(object, cx, conversation::Mode::Distillation)
-        }
+        DatasetFormat::Conversation => conversation::check(object, cx, conversation::Mode::FineTuning),
+        DatasetFormat::DistillationPrompts => conversation::check(object, cx, conversation::Mode::Distillation),
         DatasetFormat::ClaudeMessages => claude::check(object, cx),
         DatasetFormat::ReinforcementChat => rft::check(object, cx),
     }
@@ -800,12 +723,8 @@ pub(crate) fn detect(object: &Map<String, Value>) -> Option<DatasetFormat> {
     }
     let messages = object.get("messages").and_then(Value::as_array);
     if let Some(messages) = messages {
-        let string_content = messages
-            .iter()
-            .any(|m| m.get("content").is_some_and(Value::is_string));
-        let block_content = messages
-            .iter()
-            .any(|m| m.get("content").is_some_and(Value::is_array));
+        let string_content = messages.iter().any(|m| m.get("content").is_some_and(Value::is_string));
+        let block_content = messages.iter().any(|m| m.get("content").is_some_and(Value::is_array));
         if has("reference_answer") {
             return Some(DatasetFormat::ReinforcementChat);
         }
@@ -824,13 +743,8 @@ fn compatible(detected: DatasetFormat, expected: DatasetFormat) -> bool {
     detected == expected
         || matches!(
             (detected, expected),
-            (
-                DatasetFormat::Conversation,
-                DatasetFormat::DistillationPrompts
-            ) | (
-                DatasetFormat::ClaudeMessages,
-                DatasetFormat::ReinforcementChat
-            )
+            (DatasetFormat::Conversation, DatasetFormat::DistillationPrompts)
+                | (DatasetFormat::ClaudeMessages, DatasetFormat::ReinforcementChat)
         )
 }
 
@@ -843,53 +757,29 @@ pub(crate) fn required_text<'v>(
 ) -> Option<&'v str> {
     match object.get(key) {
         None => {
-            cx.error(
-                path,
-                Code::MissingField,
-                format!("`{key}` is missing; add it as a non-empty string"),
-            );
+            cx.error(path, Code::MissingField, format!("`{key}` is missing; add it as a non-empty string"));
             None
         }
         Some(Value::String(s)) if s.trim().is_empty() => {
-            cx.error(
-                path,
-                Code::EmptyValue,
-                format!("`{key}` is empty; give it text, or remove the record"),
-            );
+            cx.error(path, Code::EmptyValue, format!("`{key}` is empty; give it text, or remove the record"));
             None
         }
         Some(Value::String(s)) => Some(s),
         Some(other) => {
-            cx.error(
-                path,
-                Code::WrongType,
-                format!("`{key}` must be a string, not {}", kind_of(other)),
-            );
+            cx.error(path, Code::WrongType, format!("`{key}` must be a string, not {}", kind_of(other)));
             None
         }
     }
 }
 
 /// A helper for format checkers: warns about keys the format does not define.
-pub(crate) fn warn_unknown_keys(
-    object: &Map<String, Value>,
-    known: &[&str],
-    prefix: &str,
-    cx: &mut RecordCx<'_>,
-) {
+pub(crate) fn warn_unknown_keys(object: &Map<String, Value>, known: &[&str], prefix: &str, cx: &mut RecordCx<'_>) {
     for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         cx.warn(
             path,
             Code::UnknownField,
-            format!(
-                "`{key}` is not part of the format and is ignored by Bedrock; known: {}",
-                known.join(", ")
-            ),
+            format!("`{key}` is not part of the format and is ignored by Bedrock; known: {}", known.join(", ")),
         );
     }
 }
@@ -917,9 +807,7 @@ pub(crate) mod test_support {
 
     /// Repeats a record `n` times with a distinct number substituted for `{i}`.
     pub fn lines(template: &str, n: usize) -> String {
-        (0..n)
-            .map(|i| template.replace("{i}", &i.to_string()) + "\n")
-            .collect()
+        (0..n).map(|i| template.replace("{i}", &i.to_string()) + "\n").collect()
     }
 }
 

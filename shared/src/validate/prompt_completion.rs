@@ -25,10 +25,7 @@ mod tests {
 
     #[test]
     fn a_good_record_passes() {
-        let r = run(
-            &opts(TITAN, FineTuning),
-            "{\"prompt\": \"2+2?\", \"completion\": \"4\"}\n",
-        );
+        let r = run(&opts(TITAN, FineTuning), "{\"prompt\": \"2+2?\", \"completion\": \"4\"}\n");
         assert!(r.valid, "{:?}", r.errors);
         assert_eq!(r.records, 1);
         assert!(r.tokens.total >= 2);
@@ -36,14 +33,11 @@ mod tests {
 
     #[test]
     fn missing_empty_and_mistyped_fields_are_errors_with_their_field() {
-        let data = "{\"prompt\": \"x\"}\n{\"prompt\": \"\", \"completion\": \"y\"}\n{\"prompt\": 3, \"completion\": \"y\"}\n";
+        let data =
+            "{\"prompt\": \"x\"}\n{\"prompt\": \"\", \"completion\": \"y\"}\n{\"prompt\": 3, \"completion\": \"y\"}\n";
         let r = run(&opts(TITAN, FineTuning), data);
         assert!(!r.valid);
-        let got: Vec<_> = r
-            .errors
-            .iter()
-            .map(|e| (e.line, e.field.as_deref(), e.code))
-            .collect();
+        let got: Vec<_> = r.errors.iter().map(|e| (e.line, e.field.as_deref(), e.code)).collect();
         assert_eq!(
             got,
             vec![
@@ -56,15 +50,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_warnings() {
-        let r = run(
-            &opts(TITAN, FineTuning),
-            "{\"prompt\": \"a\", \"completion\": \"b\", \"id\": 7}\n",
-        );
+        let r = run(&opts(TITAN, FineTuning), "{\"prompt\": \"a\", \"completion\": \"b\", \"id\": 7}\n");
         assert!(r.valid);
-        assert_eq!(
-            warning_codes(&r),
-            vec![Code::UnknownField, Code::LegacyModel]
-        );
+        assert_eq!(warning_codes(&r), vec![Code::LegacyModel, Code::UnknownField]);
         assert_eq!(r.warnings[1].field.as_deref(), Some("id"));
     }
 
