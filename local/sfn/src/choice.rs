@@ -26,12 +26,12 @@ pub enum Relation {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TypeTest {
-    IsPresent,
-    IsNull,
-    IsString,
-    IsNumeric,
-    IsBoolean,
-    IsTimestamp,
+    Present,
+    Null,
+    String,
+    Numeric,
+    Boolean,
+    Timestamp,
 }
 
 #[derive(Clone, Debug)]
@@ -71,12 +71,12 @@ const RELATIONS: [(&str, Relation); 5] = [
     ("GreaterThan", Relation::GreaterThan),
 ];
 const TESTS: [(&str, TypeTest); 6] = [
-    ("IsPresent", TypeTest::IsPresent),
-    ("IsNull", TypeTest::IsNull),
-    ("IsString", TypeTest::IsString),
-    ("IsNumeric", TypeTest::IsNumeric),
-    ("IsBoolean", TypeTest::IsBoolean),
-    ("IsTimestamp", TypeTest::IsTimestamp),
+    ("IsPresent", TypeTest::Present),
+    ("IsNull", TypeTest::Null),
+    ("IsString", TypeTest::String),
+    ("IsNumeric", TypeTest::Numeric),
+    ("IsBoolean", TypeTest::Boolean),
+    ("IsTimestamp", TypeTest::Timestamp),
 ];
 
 /// Splits `NumericGreaterThanEqualsPath` into (Numeric, GreaterThanEquals, is_path).
@@ -248,15 +248,13 @@ impl Rule {
             Rule::Test { variable, test, expected } => {
                 let value = variable.eval(input, ctx);
                 let actual = match (test, &value) {
-                    (TypeTest::IsPresent, v) => v.is_some(),
+                    (TypeTest::Present, v) => v.is_some(),
                     (_, None) => return get(variable).map(|_| false),
-                    (TypeTest::IsNull, Some(v)) => v.is_null(),
-                    (TypeTest::IsString, Some(v)) => v.is_string(),
-                    (TypeTest::IsNumeric, Some(v)) => v.is_number(),
-                    (TypeTest::IsBoolean, Some(v)) => v.is_boolean(),
-                    (TypeTest::IsTimestamp, Some(v)) => {
-                        v.as_str().is_some_and(|s| Timestamp::parse_rfc3339(s).is_some())
-                    }
+                    (TypeTest::Null, Some(v)) => v.is_null(),
+                    (TypeTest::String, Some(v)) => v.is_string(),
+                    (TypeTest::Numeric, Some(v)) => v.is_number(),
+                    (TypeTest::Boolean, Some(v)) => v.is_boolean(),
+                    (TypeTest::Timestamp, Some(v)) => v.as_str().is_some_and(|s| Timestamp::parse_rfc3339(s).is_some()),
                 };
                 Ok(actual == *expected)
             }

@@ -578,9 +578,11 @@ impl<I: TaskInvoker> Driver<'_, I> {
             };
             let mut abort = self.cell.abort.subscribe();
             let outcome = tokio::select! {
-                r = self.invoker.invoke(resource, params, &task_ctx) => r,
-                // A stopped execution drops the in-flight task; its result is never seen.
+                // Polled first: a stopped execution drops its in-flight task even when the
+                // task finished at the same moment; the result is never seen.
+                biased;
                 _ = abort.wait_for(|a| *a) => return Err(Stop::Closed),
+                r = self.invoker.invoke(resource, params, &task_ctx) => r,
             };
             self.check_deadline()?;
             let outcome = match timeout_at {

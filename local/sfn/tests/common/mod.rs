@@ -70,3 +70,44 @@ pub async fn run(definition: &Definition, script: &Script, clock: &VirtualClock,
 pub fn elapsed(clock: &VirtualClock) -> f64 {
     clock.now().duration_since(VirtualClock::default().now()).as_secs_f64()
 }
+
+/// An invoker whose `...:function:slow` calls block until `release`; every other resource echoes.
+#[derive(Default)]
+pub struct Gate {
+    pub started: tokio::sync::Notify,
+    pub open: tokio::sync::Notify,
+    pub finished: std::sync::atomic::AtomicUsize,
+}
+
+pub const SLOW: &str = "arn:aws:lambda:us-east-1:123456789012:function:slow";
+
+impl Gate {
+    pub fn release(&self) {
+        self.open.notify_waiters();
+    }
+}
+
+impl TaskInvoker for Gate {
+    async fn invoke(&self, resource: &str, input: Value, _ctx: &TaskContext) -> Result<Value, TaskError> {
+        if resource == SLOW {
+            let opened = self.open.notified();
+            self.started.notify_one();
+            opened.await;
+            self.finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Ok(serde_json::json!({"late": true}));
+        }
+        Ok(input)
+    }
+}
+
+/// Work, then (for `slow` machines) a blocking task, then a Pass.
+pub fn gate_definition(resource: &str) -> String {
+    serde_json::json!({
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": resource, "ResultPath": "$.work", "Next": "After"},
+            "After": {"Type": "Pass", "Result": "after", "ResultPath": "$.after", "End": true}
+        }
+    })
+    .to_string()
+}
