@@ -40,6 +40,8 @@ pub enum Code {
     RolesNotAlternating,
     FirstMessageNotUser,
     LastMessageNotAssistant,
+    /// Reinforcement fine-tuning: the prompt should end with the user turn the model answers.
+    LastMessageNotUser,
     InvalidContentBlock,
     ReservedToken,
     ImageNotAllowed,
