@@ -172,14 +172,15 @@ impl Issues {
 
     pub fn error(&mut self, line: Option<u64>, field: Option<String>, code: Code, message: impl Into<String>) {
         self.error_count += 1;
-        if self.keep(code, true) && self.errors.len() < Self::MAX_LISTED {
+        // File-level issues are few and always listed.
+        if (line.is_none() || self.keep(code, true)) && self.errors.len() < Self::MAX_LISTED {
             self.errors.push(Issue { line, field, code, message: message.into() });
         }
     }
 
     pub fn warning(&mut self, line: Option<u64>, field: Option<String>, code: Code, message: impl Into<String>) {
         self.warning_count += 1;
-        if self.keep(code, false) && self.warnings.len() < Self::MAX_LISTED {
+        if (line.is_none() || self.keep(code, false)) && self.warnings.len() < Self::MAX_LISTED {
             self.warnings.push(Issue { line, field, code, message: message.into() });
         }
     }

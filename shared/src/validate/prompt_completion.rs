@@ -15,6 +15,21 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
     }
 }
 
+/// The fast path: `Some` when the line is exactly a non-blank prompt and completion.
+pub(super) fn check_fast(line: &str) -> Option<RecordText> {
+    let fields = super::fast::string_fields::<2>(line)?;
+    let find = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref());
+    let (prompt, completion) = (find("prompt")?, find("completion")?);
+    if prompt.trim().is_empty() || completion.trim().is_empty() {
+        return None;
+    }
+    Some(RecordText {
+        input: TextSize::of(prompt),
+        output: TextSize::of(completion),
+        label: Some(completion.trim().to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::CustomizationType::FineTuning;
