@@ -387,6 +387,9 @@ pub struct PreparedData {
     /// The first errors with their lines, when invalid.
     #[serde(default)]
     pub first_errors: Vec<String>,
+    /// When invalid: the execution's failure cause (first errors and the report's URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// Normalized status of anything the pipeline polls.
@@ -437,35 +440,21 @@ pub struct JobRef {
     pub validation_loss: Option<f64>,
 }
 
-/// What check-status polls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PollTarget {
-    Job,
-    Throughput,
-    Deployment,
+/// check-status's input: the reference to refresh. It returns the same reference, updated (status,
+/// attempt, next wait; for a completed job the custom model ARN and losses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "target", rename_all = "kebab-case")]
+pub enum CheckStatusRequest {
+    Job { job: JobRef },
+    Deployment { deployment: DeploymentRef },
 }
 
-/// check-status's input.
+/// check-status's output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckStatusRequest {
-    pub target: PollTarget,
-    pub arn: String,
-    pub started_at: String,
-    /// The previous poll's attempt count (0 before the first poll).
-    pub attempt: u32,
-}
-
-/// check-status's output: the refreshed status, plus what a completed job produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckStatusResponse {
-    pub status: PollStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_model_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub training_loss: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation_loss: Option<f64>,
+#[serde(untagged)]
+pub enum CheckStatusResponse {
+    Job(JobRef),
+    Deployment(DeploymentRef),
 }
 
 /// provision's output, at `$.deployment`.
@@ -602,13 +591,6 @@ impl Backoff {
     /// Throughput and deployments take minutes to about an hour.
     pub const DEPLOYMENT: Backoff =
         Backoff { initial_seconds: 60, ratio: 0.5, min_seconds: 30, max_seconds: 300, max_attempts: 60 };
-
-    pub fn for_target(target: PollTarget) -> Backoff {
-        match target {
-            PollTarget::Job => Backoff::JOB,
-            PollTarget::Throughput | PollTarget::Deployment => Backoff::DEPLOYMENT,
-        }
-    }
 
     /// The wait after a poll made `elapsed_seconds` after the start.
     pub fn next_wait(&self, elapsed_seconds: u64) -> u64 {
