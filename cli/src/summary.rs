@@ -50,7 +50,8 @@ pub fn render(report: &Report, opts: &Options) -> String {
         (Some(b), Some(cost)) => {
             let _ = writeln!(
                 out,
-                "Estimated training cost: ${cost:.2} = {} tokens x {} epochs x ${}/1K tokens (price: {})",
+                "Estimated training cost: ${} = {} tokens x {} epochs x ${}/1K tokens (price: {})",
+                dollars(cost),
                 group(b.training_tokens),
                 b.epochs,
                 b.price_per_1k_tokens_usd,
@@ -117,6 +118,11 @@ fn section(out: &mut String, title: &str, issues: &[Issue], total: u64) {
     if more > 0 {
         let _ = writeln!(out, "  ... and {} more (use --json for the full list)", group(more));
     }
+}
+
+/// Cents, or four decimals below a cent so a small run does not read as free.
+fn dollars(cost: f64) -> String {
+    if cost > 0.0 && cost < 0.01 { format!("{cost:.4}") } else { format!("{cost:.2}") }
 }
 
 /// 1234567 -> "1,234,567".
