@@ -1,0 +1,152 @@
+//! One mapping from Rust errors to the names Step Functions Retry/Catch match, and one from AWS SDK
+//! errors to those names.
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use lambda_runtime::Diagnostic;
+use shared::pipeline::PipelineError;
+
+/// The error every handler returns. Its `error_type` is the [`PipelineError`] name, which is what the
+/// state machine's Retry and Catch match (a newtype because `Diagnostic` and `PipelineError` are both
+/// foreign here).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(transparent)]
+pub struct LambdaError(#[from] pub PipelineError);
+
+impl LambdaError {
+    pub fn error_type(&self) -> &'static str {
+        self.0.error_type()
+    }
+}
+
+impl From<LambdaError> for Diagnostic {
+    fn from(err: LambdaError) -> Diagnostic {
+        Diagnostic { error_type: err.0.error_type().to_string(), error_message: err.0.to_string() }
+    }
+}
+
+/// The HTTP status of a raw response, when the SDK got one.
+pub trait HttpStatus {
+    fn http_status(&self) -> Option<u16>;
+}
+
+impl HttpStatus for HttpResponse {
+    fn http_status(&self) -> Option<u16> {
+        Some(self.status().as_u16())
+    }
+}
+
+const THROTTLED: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "TooManyRequests",
+    "SlowDown",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+];
+const TRANSIENT: &[&str] = &[
+    "InternalServerException",
+    "InternalServerError",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ModelNotReadyException",
+    "ModelTimeoutException",
+];
+const QUOTA: &[&str] = &["ServiceQuotaExceededException", "LimitExceededException", "ExecutionLimitExceeded"];
+const DENIED: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+];
+/// Wrong input on our side: a name, an ARN, a missing dataset or resource.
+const CONFIG: &[&str] = &[
+    "ValidationException",
+    "ResourceNotFoundException",
+    "TooManyTagsException",
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NotFound",
+    "InvalidArn",
+    "InvalidName",
+    "InvalidExecutionInput",
+    "StateMachineDoesNotExist",
+];
+
+/// Maps an SDK error to the pipeline's error names by the service's error code (then by HTTP
+/// status); the message names the operation and what the service said.
+pub fn sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> PipelineError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or("");
+            let said = ctx.err().message().unwrap_or("");
+            let status = ctx.raw().http_status();
+            let what = match (code, said) {
+                ("", "") => format!("{operation} failed with HTTP {}", status.unwrap_or(0)),
+                ("", m) => format!("{operation} failed: {m}"),
+                (c, "") => format!("{operation} failed: {c}"),
+                (c, m) => format!("{operation} failed: {c}: {m}"),
+            };
+            classify(code, status, what)
+        }
+        SdkError::TimeoutError(_) => PipelineError::Transient(format!("{operation} timed out: {detail}")),
+        SdkError::DispatchFailure(d) if d.is_user() => {
+            PipelineError::Internal(format!("{operation} could not be sent: {detail}"))
+        }
+        SdkError::DispatchFailure(_) => PipelineError::Transient(format!("{operation} could not reach the service: {detail}")),
+        // A truncated or garbled response: the next attempt usually gets a whole one.
+        SdkError::ResponseError(_) => PipelineError::Transient(format!("{operation} got an unreadable response: {detail}")),
+        SdkError::ConstructionFailure(_) => PipelineError::Internal(format!("{operation} could not be built: {detail}")),
+        _ => PipelineError::Internal(format!("{operation} failed: {detail}")),
+    }
+}
+
+fn classify(code: &str, status: Option<u16>, message: String) -> PipelineError {
+    let is = |set: &[&str]| set.contains(&code);
+    if is(THROTTLED) {
+        PipelineError::Throttled(message)
+    } else if is(TRANSIENT) {
+        PipelineError::Transient(message)
+    } else if is(QUOTA) {
+        PipelineError::QuotaExceeded(message)
+    } else if is(DENIED) {
+        PipelineError::AccessDenied(message)
+    } else if is(CONFIG) {
+        PipelineError::ConfigInvalid(message)
+    } else {
+        match status {
+            Some(429) => PipelineError::Throttled(message),
+            Some(s) if s >= 500 => PipelineError::Transient(message),
+            Some(403) if code.is_empty() => PipelineError::AccessDenied(message),
+            Some(404) if code.is_empty() => PipelineError::ConfigInvalid(message),
+            _ => PipelineError::Internal(message),
+        }
+    }
+}
+
+/// `client.op().send().await.or_pipeline("Op")?`
+pub trait SdkResultExt<T> {
+    fn or_pipeline(self, operation: &str) -> Result<T, PipelineError>;
+}
+
+impl<T, E, R> SdkResultExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug,
+{
+    fn or_pipeline(self, operation: &str) -> Result<T, PipelineError> {
+        self.map_err(|e| sdk_error(operation, e))
+    }
+}

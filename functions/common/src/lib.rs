@@ -1,0 +1,44 @@
+//! What every pipeline Lambda shares: the mapping from Rust errors to the error names the state
+//! machine's Retry and Catch match, the mapping from AWS SDK errors to those names, the SDK
+//! configuration (timeouts, local endpoints), the clock port, and the deployment defaults read from the
+//! environment.
+//!
+//! # Environment
+//!
+//! Deployment defaults ([`defaults_from_env`]); every variable is optional, an empty value counts as
+//! unset, and a sidecar or an execution input overrides them:
+//!
+//! | variable | field of `PipelineConfig` | form |
+//! |---|---|---|
+//! | `BASE_MODEL` | `base_model` | model id, e.g. `amazon.nova-micro-v1:0:128k` |
+//! | `CUSTOMIZATION_TYPE` | `customization_type` | `FINE_TUNING`, `fine-tuning`, ... |
+//! | `ROLE_ARN` | `role_arn` | the Bedrock service role |
+//! | `DEPLOYMENT_MODE` | `deployment` | `none`, `on-demand`, `provisioned` |
+//! | `VALIDATION_RATIO` | `validation_ratio` | number in `[0, 1)` |
+//! | `SPLIT_SEED` | `seed` | integer |
+//! | `MODEL_UNITS` | `model_units` | integer |
+//! | `COMMITMENT` | `commitment` | `OneMonth` or `SixMonths` |
+//! | `HYPERPARAMETERS` | `hyperparameters` | JSON object of strings, e.g. `{"epochCount":"2"}` |
+//! | `EVALUATION` | `evaluation` | JSON object (fields of `EvaluationConfig`, merged) |
+//! | `KMS_KEY_ID` | `kms_key_id` | key ARN, id or alias |
+//! | `VPC_SUBNET_IDS`, `VPC_SECURITY_GROUP_IDS` | `vpc` | comma-separated; both or neither |
+//! | `RUN_TAGS` | `tags` | JSON object of strings |
+//!
+//! SDK behaviour ([`load_sdk_config`], [`s3_client`]):
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `SDK_OPERATION_TIMEOUT_SECONDS` | a whole SDK call, retries included | 45 |
+//! | `SDK_ATTEMPT_TIMEOUT_SECONDS` | one attempt of an SDK call | 15 |
+//! | `FINETUNE_S3_PATH_STYLE` | `true`: path-style S3 addressing | on when an endpoint override is set |
+//! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | endpoint overrides (read by aws-config) | |
+
+mod clock;
+mod env;
+mod error;
+mod sdk;
+
+pub use clock::{Clock, FixedClock, SystemClock, elapsed_seconds, format_rfc3339, parse_rfc3339};
+pub use env::{defaults_from, defaults_from_env, required_env};
+pub use error::{HttpStatus, LambdaError, SdkResultExt, sdk_error};
+pub use sdk::{load_sdk_config, s3_client, s3_path_style};
