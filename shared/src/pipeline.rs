@@ -792,7 +792,9 @@ mod tests {
             ..PipelineConfig::default()
         };
         let Err(PipelineError::ConfigInvalid(msg)) = bad.check() else { panic!("expected ConfigInvalid") };
-        for needle in ["epochCount", "warp", "ThreeYears", "only to deployment `provisioned`", "validation_ratio", "role_arn"] {
+        for needle in
+            ["epochCount", "warp", "ThreeYears", "only to deployment `provisioned`", "validation_ratio", "role_arn"]
+        {
             assert!(msg.contains(needle), "{needle} missing from {msg}");
         }
     }
@@ -804,10 +806,11 @@ mod tests {
         let unsupported = catalogue::all()
             .iter()
             .find_map(|m| {
-                CustomizationType::ALL
-                    .into_iter()
-                    .find(|t| m.customization(*t).is_none())
-                    .map(|t| PipelineConfig { base_model: m.id.into(), customization_type: t, ..valid_config() })
+                CustomizationType::ALL.into_iter().find(|t| m.customization(*t).is_none()).map(|t| PipelineConfig {
+                    base_model: m.id.into(),
+                    customization_type: t,
+                    ..valid_config()
+                })
             })
             .expect("some model lacks some type");
         assert!(matches!(unsupported.check(), Err(PipelineError::ConfigInvalid(m)) if m.contains("does not support")));

@@ -1,7 +1,7 @@
 //! Deployment defaults from the environment (the SAM template sets them).
 
-use shared::pipeline::{PipelineConfig, PipelineError};
 use serde_json::{Map, Value, json};
+use shared::pipeline::{PipelineConfig, PipelineError};
 
 /// The defaults for every run of this deployment: `PipelineConfig::default()` overridden by the
 /// variables listed in the crate documentation.
@@ -134,8 +134,8 @@ mod tests {
 
     #[test]
     fn bad_variables_are_config_errors_naming_each_variable() {
-        let err = from(&[("VALIDATION_RATIO", "a tenth"), ("HYPERPARAMETERS", "[1]"), ("VPC_SUBNET_IDS", "s")])
-            .unwrap_err();
+        let err =
+            from(&[("VALIDATION_RATIO", "a tenth"), ("HYPERPARAMETERS", "[1]"), ("VPC_SUBNET_IDS", "s")]).unwrap_err();
         let PipelineError::ConfigInvalid(msg) = err else { panic!("{err:?}") };
         for needle in ["VALIDATION_RATIO", "HYPERPARAMETERS", "VPC_SECURITY_GROUP_IDS"] {
             assert!(msg.contains(needle), "{msg}");

@@ -105,10 +105,16 @@ where
         SdkError::DispatchFailure(d) if d.is_user() => {
             PipelineError::Internal(format!("{operation} could not be sent: {detail}"))
         }
-        SdkError::DispatchFailure(_) => PipelineError::Transient(format!("{operation} could not reach the service: {detail}")),
+        SdkError::DispatchFailure(_) => {
+            PipelineError::Transient(format!("{operation} could not reach the service: {detail}"))
+        }
         // A truncated or garbled response: the next attempt usually gets a whole one.
-        SdkError::ResponseError(_) => PipelineError::Transient(format!("{operation} got an unreadable response: {detail}")),
-        SdkError::ConstructionFailure(_) => PipelineError::Internal(format!("{operation} could not be built: {detail}")),
+        SdkError::ResponseError(_) => {
+            PipelineError::Transient(format!("{operation} got an unreadable response: {detail}"))
+        }
+        SdkError::ConstructionFailure(_) => {
+            PipelineError::Internal(format!("{operation} could not be built: {detail}"))
+        }
         _ => PipelineError::Internal(format!("{operation} failed: {detail}")),
     }
 }
