@@ -1,0 +1,318 @@
+//! evaluate: asks the base model and the tuned model the held-out validation records, scores both,
+//! and gives the quality gate's verdict.
+//!
+//! Input: the run document (`RunDocument`, with `$.deployment` ready). Output: `EvaluationResult` at
+//! `$.evaluation`; the state machine turns `passed: false` into a `GateFailed` error. It writes
+//! `runs/<id>/evaluation/report.json`, `report.md` and `predictions.jsonl`.
+//!
+//! The first `evaluation.sample_size` records of `runs/<id>/validation.jsonl` are read as a stream;
+//! each model gets at most `evaluation.concurrency` requests in flight, temperature 0 and
+//! `evaluation.max_tokens`. A throttled call is retried with capped exponential backoff a bounded number
+//! of times, then counts as an error for that model (an error scores 0 on every metric). A model that
+//! answers no sample at all fails the step with that model's error, so a run never "passes" against a
+//! base model nobody could call.
+//!
+//! Answers are labelled emulated when a response carries `x-local-emulated: true` (the local Bedrock
+//! emulator's stand-in models) or when `FINETUNE_LOCAL_CLOUD=1` is set.
+
+pub mod converse;
+pub mod report;
+pub mod sample;
+
+use aws_sdk_s3::primitives::ByteStream;
+use converse::{Answer, Asker, RetryPolicy};
+use futures_util::StreamExt;
+use lambda_runtime::LambdaEvent;
+use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
+use sample::{Sample, Skip};
+use shared::catalogue::{self, Family};
+use shared::metrics::{Prediction, gate, score};
+use shared::pipeline::{DeploymentMode, EvaluationResult, PipelineError, RunDocument, layout};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The variable that marks a local-cloud run.
+pub const LOCAL_CLOUD_ENV: &str = "FINETUNE_LOCAL_CLOUD";
+
+/// Built once per Lambda instance.
+pub struct Deps<C> {
+    pub s3: aws_sdk_s3::Client,
+    pub runtime: aws_sdk_bedrockruntime::Client,
+    pub clock: C,
+    pub retry: RetryPolicy,
+    /// `FINETUNE_LOCAL_CLOUD=1`: every answer comes from the local emulator.
+    pub local_cloud: bool,
+}
+
+/// Whether the environment says this is the local cloud.
+pub fn local_cloud_from_env() -> bool {
+    std::env::var(LOCAL_CLOUD_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true"))
+}
+
+pub async fn handler<C: Clock>(
+    deps: &Deps<C>,
+    event: LambdaEvent<RunDocument>,
+) -> Result<EvaluationResult, LambdaError> {
+    Ok(evaluate(deps, &event.payload).await?)
+}
+
+pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<EvaluationResult, PipelineError> {
+    let run_id = doc.run.run_id.as_str();
+    let config = &doc.run.config;
+    let eval = &config.evaluation;
+    let custom_id = match &doc.deployment {
+        Some(d) if d.mode != DeploymentMode::None => d.invoke_arn.clone(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        PipelineError::ConfigInvalid(format!(
+            "run {run_id} has no deployment to evaluate (deployment `none` ends the run after training)"
+        ))
+    })?;
+    let model = catalogue::find(&config.base_model)
+        .ok_or_else(|| PipelineError::ConfigInvalid(format!("unknown base_model `{}`", config.base_model)))?;
+    let base_id = model.base_id();
+    let (bucket, key) = validation_location(doc)?;
+    if eval.sample_size == 0 {
+        return Err(PipelineError::ConfigInvalid("evaluation.sample_size must be at least 1".into()));
+    }
+    let max_tokens = i32::try_from(eval.max_tokens).ok().filter(|t| *t > 0).ok_or_else(|| {
+        PipelineError::ConfigInvalid(format!("evaluation.max_tokens {} must be between 1 and 2^31-1", eval.max_tokens))
+    })?;
+
+    let read = read_samples(&deps.s3, &bucket, &key, eval.sample_size as usize).await?;
+    let mut samples = read.samples;
+    if samples.is_empty() {
+        return Err(PipelineError::ConfigInvalid(format!(
+            "none of the {} records read from s3://{bucket}/{key} has an answer to compare with ({}); \
+             evaluation needs prompt/completion or conversation records (continued pre-training has none: use deployment `none`)",
+            read.lines,
+            skipped_text(&read.skipped)
+        )));
+    }
+    // Converse has no system prompt for Titan models.
+    if model.family == Family::TitanText {
+        samples.iter_mut().for_each(Sample::fold_system_into_first_turn);
+    }
+
+    let emulated_header = Arc::new(AtomicBool::new(false));
+    let asker = Asker { client: &deps.runtime, max_tokens, retry: deps.retry, emulated: emulated_header.clone() };
+    let concurrency = eval.concurrency.max(1) as usize;
+    let ask_all = |model_id: &str| {
+        let asker = &asker;
+        let model_id = model_id.to_string();
+        let samples = &samples;
+        async move {
+            // `buffered` keeps the samples' order, so answers line up with their prompts.
+            futures_util::stream::iter(samples.iter())
+                .map(|s| {
+                    let model_id = model_id.clone();
+                    async move { asker.ask(&model_id, s).await }
+                })
+                .buffered(concurrency)
+                .collect::<Vec<Answer>>()
+                .await
+        }
+    };
+    let (base_answers, custom_answers) = tokio::join!(ask_all(base_id), ask_all(&custom_id));
+    for (who, id, answers) in [("base", base_id, &base_answers), ("custom", custom_id.as_str(), &custom_answers)] {
+        if let Some(err) = nobody_answered(answers) {
+            return Err(with_context(err, &format!("the {who} model {id} answered none of {} samples", answers.len())));
+        }
+    }
+
+    let predictions = |answers: &[Answer]| -> Vec<Prediction> {
+        samples
+            .iter()
+            .zip(answers)
+            .map(|(s, a)| Prediction {
+                reference: s.reference.clone(),
+                answer: a.text.as_ref().ok().cloned(),
+                latency_ms: a.latency_ms,
+            })
+            .collect()
+    };
+    let base = score(base_id, &predictions(&base_answers));
+    let custom = score(&custom_id, &predictions(&custom_answers));
+    let (improvement, passed) = gate(eval.primary_metric, &base, &custom, eval.min_improvement);
+
+    let mut evidence = Vec::new();
+    if emulated_header.load(Ordering::Relaxed) {
+        evidence.push(format!("responses carry `{}: true`", converse::EMULATED_HEADER));
+    }
+    if deps.local_cloud {
+        evidence.push(format!("{LOCAL_CLOUD_ENV}=1"));
+    }
+    let out_bucket = doc.run.data.bucket.as_str();
+    let result = EvaluationResult {
+        samples: samples.len() as u32,
+        primary_metric: eval.primary_metric,
+        base,
+        custom,
+        improvement,
+        min_improvement: eval.min_improvement,
+        passed,
+        report_uri: layout::s3_uri(out_bucket, &layout::evaluation_report_key(run_id)),
+        markdown_uri: layout::s3_uri(out_bucket, &layout::evaluation_markdown_key(run_id)),
+        predictions_uri: layout::s3_uri(out_bucket, &layout::predictions_key(run_id)),
+        emulated: !evidence.is_empty(),
+    };
+
+    let evaluated_at = format_rfc3339(deps.clock.now());
+    let report = report::Report {
+        run_id,
+        evaluated_at: &evaluated_at,
+        base_model_id: base_id,
+        custom_model_id: &custom_id,
+        result: &result,
+        emulation_evidence: &evidence,
+        records_read: read.lines,
+        records_skipped: &read.skipped,
+        models: [
+            ("base", report::details(base_id, &base_answers)),
+            ("custom", report::details(&custom_id, &custom_answers)),
+        ]
+        .into(),
+    };
+    let mut lines = String::new();
+    for (i, s) in samples.iter().enumerate() {
+        lines.push_str(&report::prediction_line(i, s, &base_answers[i], &custom_answers[i]));
+        lines.push('\n');
+    }
+    let json = serde_json::to_string_pretty(&report).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    put(&deps.s3, out_bucket, &layout::predictions_key(run_id), lines, "application/x-ndjson").await?;
+    put(&deps.s3, out_bucket, &layout::evaluation_markdown_key(run_id), report::markdown(&report), "text/markdown")
+        .await?;
+    put(&deps.s3, out_bucket, &layout::evaluation_report_key(run_id), json, "application/json").await?;
+    tracing::info!(run_id, improvement, passed, emulated = result.emulated, "evaluation written");
+    Ok(result)
+}
+
+/// Where the held-out split is; a run without one cannot be evaluated.
+fn validation_location(doc: &RunDocument) -> Result<(String, String), PipelineError> {
+    let data = &doc.run.data;
+    let uri = data.validation_uri.as_deref().filter(|_| data.validation_records > 0).ok_or_else(|| {
+        PipelineError::ConfigInvalid(format!(
+            "run {} has no validation split to evaluate on (validation_ratio {} held out no records); \
+             set validation_ratio above 0 (the default is 0.1), or deployment `none` to skip evaluation",
+            doc.run.run_id, doc.run.config.validation_ratio
+        ))
+    })?;
+    let (bucket, key) = layout::parse_s3_uri(uri)
+        .filter(|(_, k)| !k.is_empty())
+        .ok_or_else(|| PipelineError::Internal(format!("validation_uri `{uri}` is not an s3:// object URI")))?;
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+pub struct ReadSamples {
+    pub samples: Vec<Sample>,
+    /// Non-blank lines read.
+    pub lines: u64,
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// Streams the object and stops once `limit` samples are in hand: a large split is never read whole.
+pub async fn read_samples(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    limit: usize,
+) -> Result<ReadSamples, PipelineError> {
+    let object = s3.get_object().bucket(bucket).key(key).send().await.or_pipeline("GetObject")?;
+    let mut body = object.body;
+    let mut out = ReadSamples { samples: Vec::new(), lines: 0, skipped: BTreeMap::new() };
+    let mut pending: Vec<u8> = Vec::new();
+    let take_line = |line: &[u8], out: &mut ReadSamples| {
+        let Ok(text) = std::str::from_utf8(line) else {
+            *out.skipped.entry("not UTF-8".into()).or_default() += 1;
+            return;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        out.lines += 1;
+        match sample::parse_line(text) {
+            Ok(s) => out.samples.push(s),
+            Err(why) => {
+                let reason = match why {
+                    Skip::NotJson => "not a JSON object",
+                    Skip::NoAnswer => "no answer to compare with",
+                    Skip::NoPrompt => "no user turn before the answer",
+                };
+                *out.skipped.entry(reason.into()).or_default() += 1;
+            }
+        }
+    };
+    loop {
+        let chunk =
+            body.try_next().await.map_err(|e| PipelineError::Transient(format!("reading s3://{bucket}/{key}: {e}")))?;
+        let Some(chunk) = chunk else { break };
+        pending.extend_from_slice(&chunk);
+        while let Some(at) = pending.iter().position(|b| *b == b'\n') {
+            let rest = pending.split_off(at + 1);
+            take_line(&pending[..at], &mut out);
+            pending = rest;
+            if out.samples.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
+    if out.samples.len() < limit {
+        take_line(&pending, &mut out);
+    }
+    Ok(out)
+}
+
+fn skipped_text(skipped: &BTreeMap<String, u64>) -> String {
+    if skipped.is_empty() {
+        return "the file is empty".into();
+    }
+    skipped.iter().map(|(why, n)| format!("{n} {why}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The first error, when no sample got an answer.
+fn nobody_answered(answers: &[Answer]) -> Option<PipelineError> {
+    if answers.iter().any(|a| a.text.is_ok()) {
+        return None;
+    }
+    answers.iter().find_map(|a| a.text.clone().err())
+}
+
+/// The same error name (so Retry and Catch still match it), with what failed in front.
+fn with_context(err: PipelineError, context: &str) -> PipelineError {
+    let msg = |m: String| format!("{context}: {m}");
+    match err {
+        PipelineError::Throttled(m) => PipelineError::Throttled(msg(m)),
+        PipelineError::Transient(m) => PipelineError::Transient(msg(m)),
+        PipelineError::DatasetInvalid(m) => PipelineError::DatasetInvalid(msg(m)),
+        PipelineError::ConfigInvalid(m) => PipelineError::ConfigInvalid(msg(m)),
+        PipelineError::QuotaExceeded(m) => PipelineError::QuotaExceeded(msg(m)),
+        PipelineError::AccessDenied(m) => PipelineError::AccessDenied(msg(m)),
+        PipelineError::JobFailed(m) => PipelineError::JobFailed(msg(m)),
+        PipelineError::GateFailed(m) => PipelineError::GateFailed(msg(m)),
+        PipelineError::Internal(m) => PipelineError::Internal(msg(m)),
+    }
+}
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: String,
+    content_type: &str,
+) -> Result<(), PipelineError> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body.into_bytes()))
+        .send()
+        .await
+        .or_pipeline("PutObject")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
