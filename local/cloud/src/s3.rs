@@ -1,0 +1,472 @@
+//! S3 on loopback: s3s speaks the wire protocol, s3s-fs keeps objects in `<root>/<bucket>/<key>`, and
+//! [`NotifyingFs`] adds the bucket notifications that start the pipeline.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::event::s3::{
+    S3Bucket, S3Entity, S3Event, S3EventRecord, S3Object, S3RequestParameters, S3UserIdentity,
+};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use s3s::dto::*;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3, S3Request, S3Response, S3Result};
+use s3s_fs::FileSystem;
+use serde_json::Value;
+use shared::pipeline::layout;
+use tokio::sync::mpsc;
+
+use crate::endpoints::{TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use crate::server::ServerHandle;
+
+/// Which uploads notify, like one entry of a bucket's NotificationConfiguration (applied to every bucket).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRule {
+    /// Reported as `s3.configurationId`.
+    pub configuration_id: String,
+    pub prefix: String,
+    pub suffix: String,
+}
+
+impl NotificationRule {
+    /// The pipeline's rule: `.jsonl` uploads under `incoming/`.
+    pub fn pipeline() -> NotificationRule {
+        NotificationRule {
+            configuration_id: "dataset-uploaded".to_string(),
+            prefix: layout::INCOMING_PREFIX.to_string(),
+            suffix: layout::DATASET_SUFFIX.to_string(),
+        }
+    }
+
+    pub fn matches(&self, key: &str) -> bool {
+        key.starts_with(&self.prefix) && key.ends_with(&self.suffix)
+    }
+}
+
+/// How an object came to be, as S3 names it in `eventName`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectCreated {
+    Put,
+    Copy,
+    CompleteMultipartUpload,
+}
+
+impl ObjectCreated {
+    pub fn event_name(self) -> &'static str {
+        match self {
+            ObjectCreated::Put => "ObjectCreated:Put",
+            ObjectCreated::Copy => "ObjectCreated:Copy",
+            ObjectCreated::CompleteMultipartUpload => "ObjectCreated:CompleteMultipartUpload",
+        }
+    }
+}
+
+/// Where notifications go: every live subscriber receives each event; closed ones are forgotten.
+#[derive(Debug, Default)]
+struct Subscribers(Mutex<Vec<mpsc::UnboundedSender<Value>>>);
+
+impl Subscribers {
+    fn add(&self) -> mpsc::UnboundedReceiver<Value> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().push(tx);
+        rx
+    }
+
+    fn send(&self, event: &Value) {
+        self.lock().retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Value>>> {
+        // A panic while holding this lock cannot leave the list inconsistent.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// State the notifying wrapper and the handle share.
+#[derive(Debug)]
+struct Notifier {
+    root: PathBuf,
+    region: String,
+    rules: Mutex<Vec<NotificationRule>>,
+    subscribers: Subscribers,
+    sequencer: AtomicU64,
+}
+
+impl Notifier {
+    async fn object_created(&self, how: ObjectCreated, bucket: &str, key: &str, e_tag: Option<&ETag>) {
+        // The pipeline writes only under runs/: never notify there, whatever the rules, so a handler that
+        // writes its outputs cannot trigger itself.
+        if key.starts_with(layout::RUNS_PREFIX) {
+            return;
+        }
+        let rule = {
+            let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+            rules.iter().find(|r| r.matches(key)).cloned()
+        };
+        let Some(rule) = rule else { return };
+        // s3s-fs stores the object as a plain file: its length is the object's size.
+        let size = tokio::fs::metadata(self.root.join(bucket).join(key)).await.map(|m| m.len()).unwrap_or(0);
+        let sequence = self.sequencer.fetch_add(1, Ordering::Relaxed);
+        let event = notification(&NotificationInput {
+            how,
+            region: &self.region,
+            configuration_id: &rule.configuration_id,
+            bucket,
+            key,
+            size,
+            e_tag: e_tag.map(ETag::value).unwrap_or_default(),
+            sequencer: &format!("{sequence:016X}"),
+            time: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
+        });
+        self.subscribers.send(&event);
+    }
+}
+
+/// The fields of one `ObjectCreated` record.
+#[derive(Clone, Debug)]
+pub struct NotificationInput<'a> {
+    pub how: ObjectCreated,
+    pub region: &'a str,
+    pub configuration_id: &'a str,
+    pub bucket: &'a str,
+    /// The object key as stored (not encoded).
+    pub key: &'a str,
+    pub size: u64,
+    /// Without quotes.
+    pub e_tag: &'a str,
+    pub sequencer: &'a str,
+    pub time: chrono::DateTime<chrono::Utc>,
+}
+
+/// The S3 event notification AWS delivers to Lambda for one created object (one record).
+pub fn notification(n: &NotificationInput<'_>) -> Value {
+    const PRINCIPAL: &str = "AWS:LOCALCLOUD";
+    let identity = |id: &str| {
+        let mut identity = S3UserIdentity::default();
+        identity.principal_id = Some(id.to_string());
+        identity
+    };
+    let mut bucket = S3Bucket::default();
+    bucket.name = Some(n.bucket.to_string());
+    bucket.owner_identity = Some(identity("LOCALCLOUD"));
+    bucket.arn = Some(format!("arn:aws:s3:::{}", n.bucket));
+    let mut object = S3Object::default();
+    object.key = Some(encode_key(n.key));
+    object.size = Some(i64::try_from(n.size).unwrap_or(i64::MAX));
+    object.e_tag = Some(n.e_tag.to_string());
+    object.sequencer = Some(n.sequencer.to_string());
+    let mut s3 = S3Entity::default();
+    s3.schema_version = Some("1.0".to_string());
+    s3.configuration_id = Some(n.configuration_id.to_string());
+    s3.bucket = bucket;
+    s3.object = object;
+    let mut parameters = S3RequestParameters::default();
+    parameters.source_ip_address = Some("127.0.0.1".to_string());
+    let mut record = S3EventRecord::default();
+    record.event_version = Some("2.1".to_string());
+    record.event_source = Some("aws:s3".to_string());
+    record.aws_region = Some(n.region.to_string());
+    record.event_time = n.time;
+    record.event_name = Some(n.how.event_name().to_string());
+    record.principal_id = identity(PRINCIPAL);
+    record.request_parameters = parameters;
+    record.response_elements = [
+        ("x-amz-request-id".to_string(), n.sequencer.to_string()),
+        ("x-amz-id-2".to_string(), format!("localcloud/{}", n.sequencer)),
+    ]
+    .into_iter()
+    .collect();
+    record.s3 = s3;
+    let mut event = S3Event::default();
+    event.records = vec![record];
+    let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
+    // AWS sends neither the crate's convenience field nor a null versionId for an unversioned bucket.
+    if let Some(object) = value.pointer_mut("/Records/0/s3/object").and_then(Value::as_object_mut) {
+        object.remove("urlDecodedKey");
+        object.remove("versionId");
+    }
+    // AWS always writes milliseconds (…:00.000Z); chrono's default drops a zero fraction.
+    if let Some(time) = value.pointer_mut("/Records/0/eventTime") {
+        *time = Value::String(n.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    }
+    value
+}
+
+/// Encodes an object key the way S3 does in event notifications: form encoding (space as `+`, anything but
+/// `A-Za-z0-9-_.*` as `%XX`), except that `/` stays as it is.
+pub fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for &b in key.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// s3s-fs with notifications: every operation s3s-fs implements is delegated unchanged; successful creations
+/// then notify. Operations s3s-fs lacks answer NotImplemented, as they would without the wrapper.
+pub struct NotifyingFs {
+    fs: FileSystem,
+    notifier: Arc<Notifier>,
+}
+
+impl std::fmt::Debug for NotifyingFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyingFs").field("root", &self.notifier.root).finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for NotifyingFs {
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.fs.abort_multipart_upload(req).await
+    }
+
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.fs.create_bucket(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.fs.create_multipart_upload(req).await
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.fs.delete_bucket(req).await
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.fs.delete_object(req).await
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.fs.delete_objects(req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.fs.get_bucket_location(req).await
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        self.fs.get_object(req).await
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.fs.head_bucket(req).await
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.fs.head_object(req).await
+    }
+
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.fs.list_buckets(req).await
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.fs.list_objects(req).await
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.fs.list_objects_v2(req).await
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.fs.list_parts(req).await
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.fs.upload_part(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.fs.upload_part_copy(req).await
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let resp = self.fs.put_object(req).await?;
+        self.notifier.object_created(ObjectCreated::Put, &bucket, &key, resp.output.e_tag.as_ref()).await;
+        Ok(resp)
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let resp = self.fs.copy_object(req).await?;
+        let e_tag = resp.output.copy_object_result.as_ref().and_then(|r| r.e_tag.as_ref());
+        self.notifier.object_created(ObjectCreated::Copy, &bucket, &key, e_tag).await;
+        Ok(resp)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let mut resp = self.fs.complete_multipart_upload(req).await?;
+        // s3s may answer through a future (AWS's keep-alive while parts are joined): notify when it resolves
+        // successfully, as S3 does once the object exists.
+        match resp.output.future.take() {
+            Some(pending) => {
+                let notifier = Arc::clone(&self.notifier);
+                resp.output.future = Some(Box::pin(async move {
+                    let output = pending.await?;
+                    let how = ObjectCreated::CompleteMultipartUpload;
+                    notifier.object_created(how, &bucket, &key, output.e_tag.as_ref()).await;
+                    Ok(output)
+                }));
+            }
+            None => {
+                let how = ObjectCreated::CompleteMultipartUpload;
+                self.notifier.object_created(how, &bucket, &key, resp.output.e_tag.as_ref()).await;
+            }
+        }
+        Ok(resp)
+    }
+}
+
+/// The S3 endpoint of the local cloud. Dropping it stops the server; the folder stays.
+#[derive(Debug)]
+pub struct LocalS3 {
+    notifier: Arc<Notifier>,
+    server: ServerHandle,
+}
+
+impl LocalS3 {
+    /// Serves `root` (created if missing; layout `<root>/<bucket>/<key>`) on 127.0.0.1 with a free port.
+    /// Requests must be signed with [`TEST_ACCESS_KEY_ID`] / [`TEST_SECRET_ACCESS_KEY`] (what
+    /// [`crate::sdk_config`] sets); uploads matching [`NotificationRule::pipeline`] notify subscribers.
+    pub async fn start(root: impl Into<PathBuf>, region: &str) -> io::Result<(SocketAddr, LocalS3)> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        // s3s-fs canonicalizes its root; do the same so notification sizes read the same files.
+        let root = root.canonicalize()?;
+        let fs = FileSystem::new(&root).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        let notifier = Arc::new(Notifier {
+            root,
+            region: region.to_string(),
+            rules: Mutex::new(vec![NotificationRule::pipeline()]),
+            subscribers: Subscribers::default(),
+            sequencer: AtomicU64::new(1),
+        });
+        let mut builder = S3ServiceBuilder::new(NotifyingFs { fs, notifier: Arc::clone(&notifier) });
+        // The SDK always signs; s3s checks signatures only against keys it knows, so it knows the test pair.
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY));
+        let router = Router::new().fallback(serve_s3).with_state(builder.build());
+        let server = ServerHandle::spawn(router).await?;
+        Ok((server.local_addr(), LocalS3 { notifier, server }))
+    }
+
+    /// Creates a bucket (a folder under the root); creating one that exists is fine.
+    pub fn create_bucket(&self, name: &str) -> io::Result<()> {
+        if !s3s::path::check_bucket_name(name) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid bucket name: {name}")));
+        }
+        std::fs::create_dir_all(self.notifier.root.join(name))
+    }
+
+    /// A new receiver of every notification from now on (one JSON `S3Event` with one record per object).
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Value> {
+        self.notifier.subscribers.add()
+    }
+
+    /// Replaces the notification rules (default: [`NotificationRule::pipeline`]); keys under `runs/` never
+    /// notify.
+    pub fn set_notification_rules(&self, rules: Vec<NotificationRule>) {
+        *self.notifier.rules.lock().unwrap_or_else(|e| e.into_inner()) = rules;
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.notifier.root
+    }
+
+    pub fn region(&self) -> &str {
+        &self.notifier.region
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Stops the server and waits for open requests.
+    pub async fn shutdown(self) -> io::Result<()> {
+        self.server.shutdown().await
+    }
+}
+
+/// Hands the request to s3s; s3s reports protocol-level failures (not S3 errors, which it encodes itself)
+/// as an error that would otherwise abort the connection.
+async fn serve_s3(State(s3): State<S3Service>, req: Request) -> Response {
+    let req = req.map(s3s::Body::http_body_unsync);
+    match s3.call(req).await {
+        Ok(resp) => resp.map(axum::body::Body::new).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{:?}", s3s::StdError::from(e))).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_encoded_as_s3_encodes_them_in_events() {
+        assert_eq!(encode_key("incoming/a-b_c.d*.jsonl"), "incoming/a-b_c.d*.jsonl");
+        assert_eq!(encode_key("incoming/my file (1).jsonl"), "incoming/my+file+%281%29.jsonl");
+        assert_eq!(encode_key("a+b=c:d&e~f%g#h"), "a%2Bb%3Dc%3Ad%26e%7Ef%25g%23h");
+        assert_eq!(encode_key("données/é.jsonl"), "donn%C3%A9es/%C3%A9.jsonl");
+    }
+
+    #[test]
+    fn event_time_always_has_milliseconds() {
+        let time = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc();
+        let event = notification(&NotificationInput {
+            how: ObjectCreated::Put,
+            region: "us-east-1",
+            configuration_id: "c",
+            bucket: "b",
+            key: "incoming/x.jsonl",
+            size: 1,
+            e_tag: "e",
+            sequencer: "01",
+            time,
+        });
+        assert_eq!(event["Records"][0]["eventTime"], "2024-05-01T12:00:00.000Z");
+        let parsed: S3Event = serde_json::from_value(event).unwrap();
+        assert_eq!(parsed.records[0].event_time, time);
+    }
+
+    #[test]
+    fn the_pipeline_rule_matches_dataset_uploads_only() {
+        let rule = NotificationRule::pipeline();
+        assert!(rule.matches("incoming/x.jsonl"));
+        assert!(rule.matches("incoming/a/b.jsonl"));
+        assert!(!rule.matches("incoming/x.pipeline.json"));
+        assert!(!rule.matches("runs/r/train.jsonl"));
+        assert!(!rule.matches("x.jsonl"));
+    }
+}
