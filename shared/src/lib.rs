@@ -8,6 +8,7 @@ pub mod pipeline;
 pub mod prepare;
 pub mod report;
 pub mod split;
+pub mod summary;
 pub mod tokens;
 pub mod validate;
 
