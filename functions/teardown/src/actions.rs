@@ -1,0 +1,184 @@
+//! The clean-up calls. Each records what it did in [`Done`] instead of failing the teardown: what is
+//! already gone is a note, a retryable failure is kept for the caller to return, anything else is a
+//! failure listed in the summary for a person to look at.
+
+use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrock::types::ModelCustomizationJobStatus;
+use pipeline_common::{HttpStatus, sdk_error};
+use shared::pipeline::{DeploymentMode, PipelineError, layout, names};
+use shared::summary::RunSummary;
+
+/// What to delete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Nothing,
+    /// The reference Provision returned.
+    Recorded {
+        mode: DeploymentMode,
+        arn: String,
+    },
+    /// Provision's result is unknown: the name derived from the run id, for this mode.
+    ByName(DeploymentMode),
+    /// The mode is unknown too: both derived names.
+    AnyByName,
+}
+
+#[derive(Debug, Default)]
+pub struct Done {
+    pub deleted: Vec<String>,
+    pub stopped: Vec<String>,
+    pub kept: Vec<String>,
+    pub failures: Vec<String>,
+    pub notes: Vec<String>,
+    /// The first throttled or transient failure: the whole teardown is retried.
+    pub retryable: Option<PipelineError>,
+}
+
+impl Done {
+    fn failed(&mut self, what: &str, err: PipelineError) {
+        if err.is_retryable() {
+            self.retryable.get_or_insert(err);
+        } else {
+            self.failures.push(format!("{what}: {}: {err}", err.error_type()));
+        }
+    }
+}
+
+fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> &str {
+    err.as_service_error().and_then(|e| e.code()).unwrap_or("")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Throughput,
+    Deployment,
+}
+
+/// Stops the job if it is still running; a finished or unknown job is left alone.
+pub async fn stop_job(bedrock: &aws_sdk_bedrock::Client, job: &str, done: &mut Done) {
+    let got = bedrock.get_model_customization_job().job_identifier(job).send().await;
+    let job_arn = match got {
+        Ok(out) => match out.status() {
+            Some(ModelCustomizationJobStatus::InProgress) => out.job_arn().to_string(),
+            Some(ModelCustomizationJobStatus::Stopping) => {
+                done.notes.push(format!("job {job} is already stopping"));
+                return;
+            }
+            _ => return,
+        },
+        Err(e) if code(&e) == "ResourceNotFoundException" => {
+            done.notes.push(format!("no customization job {job}: nothing to stop"));
+            return;
+        }
+        Err(e) => return done.failed(job, sdk_error("GetModelCustomizationJob", e)),
+    };
+    match bedrock.stop_model_customization_job().job_identifier(&job_arn).send().await {
+        Ok(_) => done.stopped.push(job_arn),
+        // It finished between the two calls.
+        Err(e) if matches!(code(&e), "ResourceNotFoundException" | "ConflictException" | "ValidationException") => {
+            done.notes.push(format!("job {job_arn} ended before it could be stopped"));
+        }
+        Err(e) => done.failed(&job_arn, sdk_error("StopModelCustomizationJob", e)),
+    }
+}
+
+/// Deletes the throughput or deployment, unless it is to be kept.
+pub async fn remove_deployment(
+    bedrock: &aws_sdk_bedrock::Client,
+    run_id: &str,
+    target: &Target,
+    keep_reason: Option<String>,
+    commitment: Option<String>,
+    done: &mut Done,
+) {
+    let by_mode = |mode: DeploymentMode| match mode {
+        DeploymentMode::Provisioned => vec![(Kind::Throughput, names::throughput_name(run_id))],
+        DeploymentMode::OnDemand => vec![(Kind::Deployment, names::deployment_name(run_id))],
+        DeploymentMode::None => vec![],
+    };
+    let items: Vec<(Kind, String)> = match target {
+        Target::Nothing => vec![],
+        Target::Recorded { mode: DeploymentMode::Provisioned, arn } => vec![(Kind::Throughput, arn.clone())],
+        Target::Recorded { mode: DeploymentMode::OnDemand, arn } => vec![(Kind::Deployment, arn.clone())],
+        Target::Recorded { mode: DeploymentMode::None, .. } => vec![],
+        Target::ByName(mode) => by_mode(*mode),
+        Target::AnyByName => [by_mode(DeploymentMode::Provisioned), by_mode(DeploymentMode::OnDemand)].concat(),
+    };
+    for (kind, id) in items {
+        if let Some(reason) = &keep_reason {
+            done.kept.push(id.clone());
+            done.notes.push(format!("{id} {reason}"));
+            continue;
+        }
+        if kind == Kind::Throughput
+            && let Some(term) = &commitment
+        {
+            done.kept.push(id.clone());
+            done.notes.push(format!(
+                "{id} has a {term} commitment: it cannot be deleted before the term ends and bills until then"
+            ));
+            continue;
+        }
+        let result = match kind {
+            Kind::Throughput => {
+                let sent = bedrock.delete_provisioned_model_throughput().provisioned_model_id(&id).send().await;
+                classify(sent.map(|_| ()), "DeleteProvisionedModelThroughput")
+            }
+            Kind::Deployment => {
+                let sent =
+                    bedrock.delete_custom_model_deployment().custom_model_deployment_identifier(&id).send().await;
+                classify(sent.map(|_| ()), "DeleteCustomModelDeployment")
+            }
+        };
+        match result {
+            Deletion::Deleted => done.deleted.push(id),
+            Deletion::Gone => done.notes.push(format!("{id} does not exist: nothing to delete")),
+            Deletion::Failed(err) => done.failed(&id, err),
+        }
+    }
+}
+
+enum Deletion {
+    Deleted,
+    Gone,
+    Failed(PipelineError),
+}
+
+fn classify<E, R>(sent: Result<(), SdkError<E, R>>, operation: &str) -> Deletion
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: HttpStatus + std::fmt::Debug,
+{
+    match sent {
+        Ok(()) => Deletion::Deleted,
+        Err(e) if code(&e) == "ResourceNotFoundException" => Deletion::Gone,
+        // Still Creating (or Updating): deletable in a moment, so let the state machine retry.
+        Err(e) if code(&e) == "ConflictException" => Deletion::Failed(PipelineError::Transient(format!(
+            "{operation}: busy, retry later: {}",
+            sdk_error(operation, e)
+        ))),
+        Err(e) => Deletion::Failed(sdk_error(operation, e)),
+    }
+}
+
+/// The summary a previous teardown wrote, if any.
+pub async fn existing_summary(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &str,
+) -> Result<Option<RunSummary>, PipelineError> {
+    let key = layout::summary_key(run_id);
+    let object = match s3.get_object().bucket(bucket).key(&key).send().await {
+        Ok(o) => o,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(sdk_error("GetObject", e)),
+    };
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| PipelineError::Transient(format!("reading s3://{bucket}/{key}: {e}")))?
+        .into_bytes();
+    // Something else under our key is not a summary: act as if there were none.
+    Ok(serde_json::from_slice(&bytes).ok())
+}

@@ -1,0 +1,341 @@
+//! teardown: the end of every run. Nothing billed by the hour outlives a failed run, and one summary
+//! says how the run ended.
+//!
+//! Two inputs, told apart by shape:
+//! - the run document from the state machine's Finalize (`RunDocument` with `outcome`). On `FAILED` it
+//!   deletes the provisioned throughput or deployment (recorded in `$.deployment`, or found by the name
+//!   derived from the run id when Provision failed before recording it), unless the quality gate failed
+//!   and `evaluation.keep_on_gate_failure` is set, and stops the customization job if it is still
+//!   `InProgress`. On `SUCCEEDED` it keeps everything.
+//! - an EventBridge "Step Functions Execution Status Change" event (`ABORTED`, `TIMED_OUT`, `FAILED`)
+//!   whose execution name is the run id: the same clean-up by derived names, since Finalize never ran.
+//!   A `FAILED` execution whose Finalize already wrote the summary is left as Finalize left it.
+//!
+//! Both write `runs/<id>/summary.json` and publish it to the topic in `TOPIC_ARN` (none set: not
+//! notified). Idempotent: whatever is already gone is a note, never an error. A throttled or transient
+//! failure fails the call before anything is written or published, so a retry does the whole job once.
+//!
+//! Output: `TeardownResult` (at `$.teardown`).
+//! Environment: `TOPIC_ARN` (optional), `BUCKET` (for the event entry; otherwise taken from the
+//! execution input in the event).
+
+mod actions;
+pub mod notify;
+
+use aws_sdk_s3::primitives::ByteStream;
+use lambda_runtime::LambdaEvent;
+use notify::Notifier;
+use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
+use serde_json::Value;
+use shared::pipeline::{
+    CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,
+    TeardownResult, layout, names,
+};
+use shared::summary::{Reports, RunSummary, Trigger};
+
+/// The EventBridge detail-type of Step Functions status changes.
+pub const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// The execution statuses this entry cleans up after.
+pub const ENDED_BADLY: [&str; 3] = ["ABORTED", "TIMED_OUT", "FAILED"];
+
+/// Built once per Lambda instance.
+pub struct Deps<C, N> {
+    pub bedrock: aws_sdk_bedrock::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub clock: C,
+    pub notifier: N,
+    /// Where summaries go when the input does not say (`BUCKET`).
+    pub bucket: Option<String>,
+}
+
+/// The two entries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Finalize(Box<RunDocument>),
+    Execution(ExecutionEvent),
+}
+
+/// What teardown needs from a status-change event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionEvent {
+    pub run_id: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// The execution input, when the event carries it (a prepared run or a start request).
+    pub input: Option<Value>,
+}
+
+pub fn parse_input(value: Value) -> Result<Input, PipelineError> {
+    let is_event = value.get("detail-type").and_then(Value::as_str) == Some(STATUS_CHANGE)
+        || (value.get("source").and_then(Value::as_str) == Some("aws.states") && value.get("detail").is_some());
+    if !is_event {
+        let doc: RunDocument = serde_json::from_value(value).map_err(|e| {
+            PipelineError::Internal(format!("teardown input is neither a run document nor an event: {e}"))
+        })?;
+        return Ok(Input::Finalize(Box::new(doc)));
+    }
+    let detail = &value["detail"];
+    let text = |field: &str| detail.get(field).and_then(Value::as_str).map(str::to_string);
+    let run_id = text("name").filter(|n| !n.is_empty()).ok_or_else(|| {
+        PipelineError::Internal("the execution status event has no detail.name (the run id)".to_string())
+    })?;
+    Ok(Input::Execution(ExecutionEvent {
+        run_id,
+        status: text("status").unwrap_or_default(),
+        error: text("error"),
+        cause: text("cause"),
+        // The input is a JSON string inside the event (absent when it was too large to include).
+        input: text("input").and_then(|s| serde_json::from_str(&s).ok()),
+    }))
+}
+
+pub async fn handler<C: Clock, N: Notifier>(
+    deps: &Deps<C, N>,
+    event: LambdaEvent<Value>,
+) -> Result<TeardownResult, LambdaError> {
+    Ok(teardown(deps, parse_input(event.payload)?).await?)
+}
+
+pub async fn teardown<C: Clock, N: Notifier>(deps: &Deps<C, N>, input: Input) -> Result<TeardownResult, PipelineError> {
+    match input {
+        Input::Finalize(doc) => finalize(deps, &doc).await,
+        Input::Execution(event) => on_execution_event(deps, &event).await,
+    }
+}
+
+/// What the clean-up acts on, from either entry.
+struct Plan<'a> {
+    run_id: &'a str,
+    outcome: Outcome,
+    config: Option<&'a PipelineConfig>,
+    /// The job's ARN when recorded, else its derived name.
+    job: String,
+    deployment: actions::Target,
+    /// Why the deployment is kept on a failed run, if it is.
+    keep_reason: Option<String>,
+}
+
+async fn finalize<C: Clock, N: Notifier>(
+    deps: &Deps<C, N>,
+    doc: &RunDocument,
+) -> Result<TeardownResult, PipelineError> {
+    let run_id = doc.run.run_id.as_str();
+    let config = &doc.run.config;
+    // Finalize always sets it; a hand-made input without it is judged by its error.
+    let outcome = doc.outcome.unwrap_or(if doc.error.is_some() { Outcome::Failed } else { Outcome::Succeeded });
+    let gate_failed = doc.error.as_ref().is_some_and(|e| e.error == PipelineError::GATE_FAILED);
+    let deployment = match &doc.deployment {
+        Some(d) => match (&d.arn, d.mode) {
+            (Some(arn), mode) => actions::Target::Recorded { mode, arn: arn.clone() },
+            (None, _) => actions::Target::Nothing,
+        },
+        // Provision may have created it and failed before returning its reference.
+        None => actions::Target::ByName(config.deployment),
+    };
+    let keep_reason = (gate_failed && config.evaluation.keep_on_gate_failure)
+        .then(|| "kept after the quality gate failed (evaluation.keep_on_gate_failure)".to_string());
+    let plan = Plan {
+        run_id,
+        outcome,
+        config: Some(config),
+        job: doc.job.as_ref().map_or_else(|| names::job_name(run_id), |j| j.job_arn.clone()),
+        deployment,
+        keep_reason,
+    };
+    let mut summary = base_summary(deps, run_id, outcome, Trigger::StateMachine);
+    summary.error = doc.error.clone();
+    fill_from_run(&mut summary, &doc.run);
+    summary.job_arn = doc.job.as_ref().map(|j| j.job_arn.clone());
+    summary.custom_model_arn = doc.job.as_ref().and_then(|j| j.custom_model_arn.clone());
+    summary.deployment = doc.deployment.clone();
+    if let Some(e) = &doc.evaluation {
+        summary.reports.evaluation = Some(e.report_uri.clone());
+        summary.reports.evaluation_markdown = Some(e.markdown_uri.clone());
+        summary.reports.predictions = Some(e.predictions_uri.clone());
+    }
+    summary.evaluation = doc.evaluation.clone();
+    finish(deps, plan, summary, Some(doc.run.data.bucket.as_str())).await
+}
+
+async fn on_execution_event<C: Clock, N: Notifier>(
+    deps: &Deps<C, N>,
+    event: &ExecutionEvent,
+) -> Result<TeardownResult, PipelineError> {
+    let run_id = event.run_id.as_str();
+    if !ENDED_BADLY.contains(&event.status.as_str()) {
+        // A broader rule must never tear down a running or successful run.
+        tracing::info!(run_id, status = event.status, "not an ended-badly status; nothing to do");
+        let outcome = if event.status == "SUCCEEDED" { Outcome::Succeeded } else { Outcome::Failed };
+        return Ok(TeardownResult {
+            outcome,
+            deleted: vec![],
+            stopped: vec![],
+            kept: vec![],
+            summary_uri: String::new(),
+            notified: false,
+        });
+    }
+    let prepared: Option<PreparedRun> = event.input.clone().and_then(|v| serde_json::from_value(v).ok());
+    let input_bucket = prepared.as_ref().map(|p| p.data.bucket.clone()).or_else(|| {
+        let request: StartRequest = serde_json::from_value(event.input.clone()?).ok()?;
+        layout::parse_s3_uri(&request.dataset).map(|(b, _)| b.to_string())
+    });
+    let bucket = deps.bucket.clone().or(input_bucket);
+    if event.status == "FAILED"
+        && let Some(bucket) = &bucket
+        && let Some(done) = actions::existing_summary(&deps.s3, bucket, run_id).await?
+        && done.trigger == Trigger::StateMachine
+    {
+        // Finalize ran and decided (maybe to keep a deployment); the execution failed afterwards on purpose.
+        tracing::info!(run_id, "Finalize already summarised this run; nothing to do");
+        return Ok(TeardownResult {
+            outcome: done.status,
+            deleted: vec![],
+            stopped: vec![],
+            kept: done.kept,
+            summary_uri: layout::s3_uri(bucket, &layout::summary_key(run_id)),
+            notified: false,
+        });
+    }
+    let config = prepared.as_ref().map(|p| &p.config);
+    let plan = Plan {
+        run_id,
+        outcome: Outcome::Failed,
+        config,
+        job: names::job_name(run_id),
+        deployment: actions::Target::ByName(config.map_or(DeploymentMode::Provisioned, |c| c.deployment)),
+        keep_reason: None,
+    };
+    let mut summary = base_summary(deps, run_id, Outcome::Failed, Trigger::ExecutionEvent);
+    summary.execution_status = Some(event.status.clone());
+    summary.error = Some(CaughtError {
+        error: event.error.clone().unwrap_or_else(|| format!("Execution{}", title_case(&event.status))),
+        cause: event.cause.clone().unwrap_or_else(|| format!("the execution ended {}", event.status)),
+    });
+    if let Some(p) = &prepared {
+        fill_from_run(&mut summary, p);
+    }
+    // Unknown mode: look for both kinds by name.
+    let plan = if config.is_none() { Plan { deployment: actions::Target::AnyByName, ..plan } } else { plan };
+    finish(deps, plan, summary, bucket.as_deref()).await
+}
+
+fn title_case(status: &str) -> String {
+    status
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn base_summary<C: Clock, N>(deps: &Deps<C, N>, run_id: &str, status: Outcome, trigger: Trigger) -> RunSummary {
+    RunSummary {
+        run_id: run_id.to_string(),
+        status,
+        trigger,
+        execution_status: None,
+        error: None,
+        dataset: None,
+        base_model: None,
+        job_name: names::job_name(run_id),
+        job_arn: None,
+        custom_model_arn: None,
+        deployment: None,
+        evaluation: None,
+        reports: Reports::default(),
+        deleted: vec![],
+        stopped: vec![],
+        kept: vec![],
+        failures: vec![],
+        notes: vec![],
+        finished_at: format_rfc3339(deps.clock.now()),
+    }
+}
+
+fn fill_from_run(summary: &mut RunSummary, run: &PreparedRun) {
+    summary.dataset = Some(layout::s3_uri(&run.source.bucket, &run.source.key));
+    summary.base_model = Some(run.config.base_model.clone());
+    summary.reports.validation = Some(run.data.report_uri.clone()).filter(|u| !u.is_empty());
+}
+
+async fn finish<C: Clock, N: Notifier>(
+    deps: &Deps<C, N>,
+    plan: Plan<'_>,
+    mut summary: RunSummary,
+    bucket: Option<&str>,
+) -> Result<TeardownResult, PipelineError> {
+    let mut done = actions::Done::default();
+    if plan.outcome == Outcome::Failed {
+        actions::stop_job(&deps.bedrock, &plan.job, &mut done).await;
+        let committed = plan.config.and_then(|c| c.commitment.clone());
+        actions::remove_deployment(
+            &deps.bedrock,
+            plan.run_id,
+            &plan.deployment,
+            plan.keep_reason,
+            committed,
+            &mut done,
+        )
+        .await;
+    } else if let actions::Target::Recorded { arn, .. } = &plan.deployment {
+        done.kept.push(arn.clone());
+        done.notes.push(format!("{arn} kept: the run succeeded; delete it when you no longer need it"));
+    }
+    // A retry repeats everything idempotently; writing or publishing now would do it twice.
+    if let Some(err) = done.retryable.take() {
+        return Err(err);
+    }
+    summary.deleted = done.deleted.clone();
+    summary.stopped = done.stopped.clone();
+    summary.kept = done.kept.clone();
+    summary.failures = done.failures;
+    summary.notes = done.notes;
+
+    let summary_uri = match bucket {
+        Some(bucket) => {
+            let uri = layout::s3_uri(bucket, &layout::summary_key(plan.run_id));
+            summary.reports.summary = Some(uri.clone());
+            let body = serde_json::to_vec_pretty(&summary).map_err(|e| PipelineError::Internal(e.to_string()))?;
+            deps.s3
+                .put_object()
+                .bucket(bucket)
+                .key(layout::summary_key(plan.run_id))
+                .content_type("application/json")
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .or_pipeline("PutObject")?;
+            uri
+        }
+        None => {
+            tracing::warn!(run_id = plan.run_id, "no bucket known (set BUCKET): the summary is only published");
+            String::new()
+        }
+    };
+    let message = serde_json::to_string_pretty(&summary).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let notified = match deps.notifier.notify(&summary.subject(), &message, &summary).await {
+        Ok(sent) => sent,
+        Err(e) if e.is_retryable() => return Err(e),
+        // The summary is written; a broken topic must not hide the clean-up from the state machine.
+        Err(e) => {
+            tracing::error!(run_id = plan.run_id, error = %e, "could not publish the summary");
+            false
+        }
+    };
+    tracing::info!(run_id = plan.run_id, deleted = ?summary.deleted, stopped = ?summary.stopped, kept = ?summary.kept, notified, "run finalized");
+    Ok(TeardownResult {
+        outcome: plan.outcome,
+        deleted: summary.deleted,
+        stopped: summary.stopped,
+        kept: summary.kept,
+        summary_uri,
+        notified,
+    })
+}
+
+#[cfg(test)]
+mod tests;

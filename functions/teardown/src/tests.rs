@@ -1,0 +1,598 @@
+use super::*;
+use aws_sdk_bedrock::error::ErrorMetadata;
+use aws_sdk_bedrock::operation::delete_custom_model_deployment::{
+    DeleteCustomModelDeploymentError, DeleteCustomModelDeploymentOutput,
+};
+use aws_sdk_bedrock::operation::delete_provisioned_model_throughput::{
+    DeleteProvisionedModelThroughputError, DeleteProvisionedModelThroughputOutput,
+};
+use aws_sdk_bedrock::operation::get_model_customization_job::{
+    GetModelCustomizationJobError, GetModelCustomizationJobOutput,
+};
+use aws_sdk_bedrock::operation::stop_model_customization_job::StopModelCustomizationJobOutput;
+use aws_sdk_bedrock::primitives::DateTime;
+use aws_sdk_bedrock::types::ModelCustomizationJobStatus;
+use aws_sdk_bedrock::types::error::{AccessDeniedException, ResourceNotFoundException};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use lambda_runtime::Context;
+use notify::{NoNotifier, SnsNotifier};
+use pipeline_common::FixedClock;
+use serde_json::json;
+use shared::pipeline::{
+    DatasetSource, DeploymentRef, EvaluationResult, JobRef, Metric, ModelScores, PollState, PollStatus, PreparedData,
+};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+const RUN: &str = "support-0123456789abcdef0123";
+const JOB_ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/abcdefghijkl";
+const MODEL_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl";
+const THROUGHPUT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl";
+const DEPLOYMENT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl";
+
+// ---------------------------------------------------------------------------------------------------
+// Fixtures.
+
+fn status(state: PollState, raw: &str) -> PollStatus {
+    PollStatus {
+        state,
+        raw_status: raw.into(),
+        attempt: 1,
+        next_wait_seconds: 60,
+        elapsed_seconds: 60,
+        exhausted: false,
+        failure_message: None,
+    }
+}
+
+fn prepared(mode: DeploymentMode) -> PreparedRun {
+    PreparedRun {
+        run_id: RUN.into(),
+        prepared: true,
+        source: DatasetSource { bucket: "b".into(), key: "incoming/support.jsonl".into(), etag: "e".into() },
+        config: PipelineConfig {
+            deployment: mode,
+            role_arn: "arn:aws:iam::123456789012:role/ft".into(),
+            ..PipelineConfig::default()
+        },
+        data: PreparedData {
+            bucket: "b".into(),
+            train_uri: format!("s3://b/runs/{RUN}/train.jsonl"),
+            validation_uri: Some(format!("s3://b/runs/{RUN}/validation.jsonl")),
+            report_uri: format!("s3://b/runs/{RUN}/validation-report.json"),
+            train_records: 90,
+            validation_records: 10,
+            training_tokens: 1000,
+            estimated_cost_usd: None,
+            valid: true,
+            first_errors: vec![],
+            cause: None,
+        },
+    }
+}
+
+fn job() -> JobRef {
+    JobRef {
+        job_arn: JOB_ARN.into(),
+        job_name: names::job_name(RUN),
+        custom_model_name: names::custom_model_name(RUN),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        output_uri: format!("s3://b/runs/{RUN}/output/"),
+        status: status(PollState::Ready, "Completed"),
+        custom_model_arn: Some(MODEL_ARN.into()),
+        training_loss: None,
+        validation_loss: None,
+    }
+}
+
+fn deployment(mode: DeploymentMode, arn: &str) -> DeploymentRef {
+    DeploymentRef {
+        mode,
+        arn: Some(arn.into()),
+        invoke_arn: Some(arn.into()),
+        started_at: "2026-01-02T00:00:00Z".into(),
+        status: status(PollState::Ready, "InService"),
+        hourly_cost_usd: None,
+    }
+}
+
+fn scores(id: &str, f1: f64) -> ModelScores {
+    ModelScores {
+        model_id: id.into(),
+        exact_match: f1,
+        token_f1: f1,
+        rouge_l: f1,
+        latency_p50_ms: 100.0,
+        latency_p95_ms: 200.0,
+        errors: 0,
+        per_class: vec![],
+    }
+}
+
+fn evaluation(passed: bool) -> EvaluationResult {
+    EvaluationResult {
+        samples: 10,
+        primary_metric: Metric::TokenF1,
+        base: scores("amazon.nova-micro-v1:0", 0.4),
+        custom: scores(DEPLOYMENT_ARN, if passed { 0.8 } else { 0.4 }),
+        improvement: if passed { 0.4 } else { 0.0 },
+        min_improvement: 0.05,
+        passed,
+        report_uri: format!("s3://b/runs/{RUN}/evaluation/report.json"),
+        markdown_uri: format!("s3://b/runs/{RUN}/evaluation/report.md"),
+        predictions_uri: format!("s3://b/runs/{RUN}/evaluation/predictions.jsonl"),
+        emulated: false,
+    }
+}
+
+fn doc(outcome: Outcome, error: Option<(&str, &str)>, deployed: Option<DeploymentRef>) -> RunDocument {
+    let mode = deployed.as_ref().map_or(DeploymentMode::OnDemand, |d| d.mode);
+    RunDocument {
+        run: prepared(mode),
+        job: Some(job()),
+        deployment: deployed,
+        evaluation: None,
+        error: error.map(|(e, c)| CaughtError { error: e.into(), cause: c.into() }),
+        outcome: Some(outcome),
+        teardown: None,
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+impl Notifier for Recorder {
+    async fn notify(&self, subject: &str, message: &str, _: &RunSummary) -> Result<bool, PipelineError> {
+        self.sent.lock().unwrap().push((subject.into(), message.into()));
+        Ok(true)
+    }
+}
+
+type Written = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// PutObject recording key -> body; GetObject of the summary answers NoSuchKey unless `existing`.
+fn s3_with(existing: Option<String>) -> (aws_sdk_s3::Client, Written) {
+    let written: Written = Arc::default();
+    let sink = written.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |r| {
+            let body = String::from_utf8(r.body().bytes().unwrap_or_default().to_vec()).unwrap();
+            sink.lock().unwrap().insert(format!("{}/{}", r.bucket().unwrap(), r.key().unwrap()), body);
+            true
+        })
+        .then_output(|| PutObjectOutput::builder().build());
+    let get = match existing {
+        Some(body) => mock!(aws_sdk_s3::Client::get_object).then_output(move || {
+            GetObjectOutput::builder().body(aws_sdk_s3::primitives::ByteStream::from(body.clone().into_bytes())).build()
+        }),
+        None => {
+            mock!(aws_sdk_s3::Client::get_object).then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
+        }
+    };
+    (mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &get]), written)
+}
+
+fn bedrock(rules: &[&Rule]) -> aws_sdk_bedrock::Client {
+    mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, rules, |c| c
+        .retry_config(aws_sdk_bedrock::config::retry::RetryConfig::disabled()))
+}
+
+fn deps<N: Notifier>(rules: &[&Rule], s3: aws_sdk_s3::Client, notifier: N) -> Deps<FixedClock, N> {
+    Deps { bedrock: bedrock(rules), s3, clock: FixedClock::at_unix(1_767_323_045), notifier, bucket: None }
+}
+
+fn meta(code: &str, message: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).message(message).build()
+}
+
+fn job_in(state: ModelCustomizationJobStatus) -> Rule {
+    job_in_with(state, JOB_ARN.to_string())
+}
+
+/// The job, answered only when asked for by `identifier` (its ARN, or its derived name).
+fn job_in_with(state: ModelCustomizationJobStatus, identifier: String) -> Rule {
+    mock!(aws_sdk_bedrock::Client::get_model_customization_job)
+        .match_requests(move |r| r.job_identifier() == Some(identifier.as_str()))
+        .then_output(move || {
+            GetModelCustomizationJobOutput::builder()
+                .job_arn(JOB_ARN)
+                .job_name(names::job_name(RUN))
+                .output_model_name(names::custom_model_name(RUN))
+                .role_arn("arn:aws:iam::123456789012:role/ft")
+                .creation_time(DateTime::from_secs(0))
+                .base_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
+                .status(state.clone())
+                .build()
+                .unwrap()
+        })
+}
+
+fn no_job() -> Rule {
+    mock!(aws_sdk_bedrock::Client::get_model_customization_job)
+        .match_requests(|r| r.job_identifier() == Some(&names::job_name(RUN)))
+        .then_error(|| {
+            GetModelCustomizationJobError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().meta(meta("ResourceNotFoundException", "no such job")).build(),
+            )
+        })
+}
+
+fn stop() -> Rule {
+    mock!(aws_sdk_bedrock::Client::stop_model_customization_job)
+        .match_requests(|r| r.job_identifier() == Some(JOB_ARN))
+        .then_output(|| StopModelCustomizationJobOutput::builder().build())
+}
+
+fn delete_throughput(id: &'static str) -> Rule {
+    mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
+        .match_requests(move |r| r.provisioned_model_id() == Some(id))
+        .then_output(|| DeleteProvisionedModelThroughputOutput::builder().build())
+}
+
+fn delete_deployment(id: &'static str) -> Rule {
+    mock!(aws_sdk_bedrock::Client::delete_custom_model_deployment)
+        .match_requests(move |r| r.custom_model_deployment_identifier() == Some(id))
+        .then_output(|| DeleteCustomModelDeploymentOutput::builder().build())
+}
+
+fn throughput_gone() -> Rule {
+    mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput).then_error(|| {
+        DeleteProvisionedModelThroughputError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(meta("ResourceNotFoundException", "gone")).build(),
+        )
+    })
+}
+
+fn deployment_gone() -> Rule {
+    mock!(aws_sdk_bedrock::Client::delete_custom_model_deployment).then_error(|| {
+        DeleteCustomModelDeploymentError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(meta("ResourceNotFoundException", "gone")).build(),
+        )
+    })
+}
+
+fn summary_of(written: &Written) -> RunSummary {
+    let written = written.lock().unwrap();
+    serde_json::from_str(&written[&format!("b/runs/{RUN}/summary.json")]).unwrap()
+}
+
+fn finalize_event(d: RunDocument) -> LambdaEvent<Value> {
+    LambdaEvent::new(serde_json::to_value(d).unwrap(), Context::default())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Finalize.
+
+#[tokio::test]
+async fn a_failed_run_deletes_the_throughput_stops_the_job_and_publishes_the_summary() {
+    let (s3, written) = s3_with(None);
+    let (get, stop, delete) =
+        (job_in(ModelCustomizationJobStatus::InProgress), stop(), delete_throughput(THROUGHPUT_ARN));
+    let deps = deps(&[&get, &stop, &delete], s3, Recorder::default());
+    let d = doc(
+        Outcome::Failed,
+        Some(("TransientError", "CheckStatus gave up")),
+        Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)),
+    );
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!((get.num_calls(), stop.num_calls(), delete.num_calls()), (1, 1, 1));
+    assert_eq!(out.outcome, Outcome::Failed);
+    assert_eq!(out.deleted, vec![THROUGHPUT_ARN]);
+    assert_eq!(out.stopped, vec![JOB_ARN]);
+    assert!(out.kept.is_empty());
+    assert_eq!(out.summary_uri, format!("s3://b/runs/{RUN}/summary.json"));
+    assert!(out.notified);
+
+    let summary = summary_of(&written);
+    assert_eq!((summary.status, summary.trigger), (Outcome::Failed, Trigger::StateMachine));
+    assert_eq!(summary.error.as_ref().unwrap().error, "TransientError");
+    assert_eq!(summary.job_arn.as_deref(), Some(JOB_ARN));
+    assert_eq!(summary.custom_model_arn.as_deref(), Some(MODEL_ARN));
+    assert_eq!(summary.dataset.as_deref(), Some("s3://b/incoming/support.jsonl"));
+    assert_eq!(summary.deleted, vec![THROUGHPUT_ARN]);
+    assert_eq!(summary.reports.summary.as_deref(), Some(out.summary_uri.as_str()));
+    assert_eq!(summary.finished_at, "2026-01-02T03:04:05Z");
+    let sent = deps.notifier.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, format!("Fine-tuning run {RUN}: FAILED (TransientError)"));
+    assert_eq!(serde_json::from_str::<RunSummary>(&sent[0].1).unwrap(), summary);
+}
+
+#[tokio::test]
+async fn a_failed_on_demand_run_deletes_the_deployment_and_leaves_a_finished_job_alone() {
+    let (s3, _) = s3_with(None);
+    let (get, stop, delete) =
+        (job_in(ModelCustomizationJobStatus::Completed), stop(), delete_deployment(DEPLOYMENT_ARN));
+    let deps = deps(&[&get, &stop, &delete], s3, NoNotifier);
+    let d =
+        doc(Outcome::Failed, Some(("AccessDenied", "x")), Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)));
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!((get.num_calls(), stop.num_calls(), delete.num_calls()), (1, 0, 1));
+    assert_eq!(out.deleted, vec![DEPLOYMENT_ARN]);
+    assert!(out.stopped.is_empty());
+    assert!(!out.notified, "no topic, no notification");
+}
+
+#[tokio::test]
+async fn a_successful_run_keeps_everything() {
+    let (s3, written) = s3_with(None);
+    let (get, delete) = (job_in(ModelCustomizationJobStatus::Completed), delete_deployment(DEPLOYMENT_ARN));
+    let deps = deps(&[&get, &delete], s3, Recorder::default());
+    let mut d = doc(Outcome::Succeeded, None, Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)));
+    d.evaluation = Some(evaluation(true));
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!((get.num_calls(), delete.num_calls()), (0, 0));
+    assert_eq!(out.outcome, Outcome::Succeeded);
+    assert_eq!(out.kept, vec![DEPLOYMENT_ARN]);
+    assert!(out.deleted.is_empty() && out.stopped.is_empty());
+    let summary = summary_of(&written);
+    assert!(summary.evaluation.as_ref().unwrap().passed);
+    assert_eq!(
+        summary.reports.evaluation_markdown.as_deref(),
+        Some(&*format!("s3://b/runs/{RUN}/evaluation/report.md"))
+    );
+    assert_eq!(deps.notifier.sent.lock().unwrap()[0].0, format!("Fine-tuning run {RUN}: SUCCEEDED"));
+}
+
+#[tokio::test]
+async fn a_gate_failure_keeps_the_deployment_only_when_asked() {
+    for keep in [true, false] {
+        let (s3, written) = s3_with(None);
+        let (get, delete) = (job_in(ModelCustomizationJobStatus::Completed), delete_deployment(DEPLOYMENT_ARN));
+        let deps = deps(&[&get, &delete], s3, NoNotifier);
+        let mut d = doc(
+            Outcome::Failed,
+            Some(("GateFailed", "custom did not beat base")),
+            Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)),
+        );
+        d.run.config.evaluation.keep_on_gate_failure = keep;
+        d.evaluation = Some(evaluation(false));
+        let out = handler(&deps, finalize_event(d)).await.unwrap();
+        if keep {
+            assert_eq!(delete.num_calls(), 0);
+            assert_eq!(out.kept, vec![DEPLOYMENT_ARN]);
+            assert!(summary_of(&written).notes[0].contains("keep_on_gate_failure"));
+        } else {
+            assert_eq!(delete.num_calls(), 1);
+            assert_eq!(out.deleted, vec![DEPLOYMENT_ARN]);
+        }
+        assert!(!summary_of(&written).evaluation.unwrap().passed);
+    }
+}
+
+#[tokio::test]
+async fn a_committed_throughput_is_kept_and_said_to_bill() {
+    let (s3, written) = s3_with(None);
+    let (get, delete) = (job_in(ModelCustomizationJobStatus::Completed), delete_throughput(THROUGHPUT_ARN));
+    let deps = deps(&[&get, &delete], s3, NoNotifier);
+    let mut d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
+    d.run.config.commitment = Some("OneMonth".into());
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!(delete.num_calls(), 0);
+    assert_eq!(out.kept, vec![THROUGHPUT_ARN]);
+    assert!(summary_of(&written).notes.iter().any(|n| n.contains("OneMonth")));
+}
+
+#[tokio::test]
+async fn a_failed_run_where_nothing_exists_tears_down_nothing_and_still_reports() {
+    let (s3, written) = s3_with(None);
+    let (get, gone, stop) = (no_job(), deployment_gone(), stop());
+    let deps = deps(&[&get, &gone, &stop], s3, Recorder::default());
+    // Provision never returned: the deployment is looked for by its derived name.
+    let mut d = doc(Outcome::Failed, Some(("DatasetInvalid", "line 3: bad")), None);
+    d.job = None;
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!((get.num_calls(), gone.num_calls(), stop.num_calls()), (1, 1, 0));
+    assert!(out.deleted.is_empty() && out.stopped.is_empty() && out.kept.is_empty());
+    let summary = summary_of(&written);
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert!(summary.notes.iter().any(|n| n.contains(&names::deployment_name(RUN)) && n.contains("does not exist")));
+    assert!(out.notified);
+}
+
+#[tokio::test]
+async fn a_busy_throughput_fails_retryably_before_anything_is_written_or_sent() {
+    let (s3, written) = s3_with(None);
+    let get = job_in(ModelCustomizationJobStatus::Completed);
+    let busy = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
+        .then_error(|| DeleteProvisionedModelThroughputError::generic(meta("ConflictException", "still Creating")));
+    let deps = deps(&[&get, &busy], s3, Recorder::default());
+    let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
+    let err = handler(&deps, finalize_event(d)).await.unwrap_err();
+    assert_eq!(err.error_type(), "TransientError");
+    assert!(written.lock().unwrap().is_empty());
+    assert!(deps.notifier.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_denied_delete_is_listed_for_a_person_and_the_summary_still_goes_out() {
+    let (s3, written) = s3_with(None);
+    let get = job_in(ModelCustomizationJobStatus::Completed);
+    let denied = mock!(aws_sdk_bedrock::Client::delete_custom_model_deployment).then_error(|| {
+        DeleteCustomModelDeploymentError::AccessDeniedException(
+            AccessDeniedException::builder().meta(meta("AccessDeniedException", "no bedrock:Delete*")).build(),
+        )
+    });
+    let deps = deps(&[&get, &denied], s3, Recorder::default());
+    let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)));
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert!(out.deleted.is_empty() && out.notified);
+    let failures = summary_of(&written).failures;
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].starts_with(DEPLOYMENT_ARN) && failures[0].contains("AccessDenied"), "{failures:?}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The execution status-change event.
+
+fn status_event(status: &str, input: Option<Value>) -> Value {
+    let mut detail = json!({
+        "executionArn": format!("arn:aws:states:us-east-1:123456789012:execution:pipeline:{RUN}"),
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
+        "name": RUN,
+        "status": status,
+        "startDate": 1_767_300_000_000u64,
+        "stopDate": 1_767_323_045_000u64,
+    });
+    if let Some(input) = input {
+        detail["input"] = Value::String(input.to_string());
+    }
+    json!({
+        "version": "0",
+        "id": "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": STATUS_CHANGE,
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-01-02T03:04:05Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:states:us-east-1:123456789012:execution:pipeline:{RUN}")],
+        "detail": detail,
+    })
+}
+
+#[tokio::test]
+async fn an_aborted_execution_stops_the_job_and_deletes_by_derived_names() {
+    let (s3, written) = s3_with(None);
+    let get = job_in_with(ModelCustomizationJobStatus::InProgress, names::job_name(RUN));
+    let stop = stop();
+    let delete = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
+        .match_requests(|r| r.provisioned_model_id() == Some(&names::throughput_name(RUN)))
+        .then_output(|| DeleteProvisionedModelThroughputOutput::builder().build());
+    let deps = deps(&[&get, &stop, &delete], s3, Recorder::default());
+    let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
+    let event = LambdaEvent::new(status_event("ABORTED", Some(input)), Context::default());
+    let out = handler(&deps, event).await.unwrap();
+    assert_eq!((get.num_calls(), stop.num_calls(), delete.num_calls()), (1, 1, 1));
+    assert_eq!(out.outcome, Outcome::Failed);
+    assert_eq!(out.stopped, vec![JOB_ARN]);
+    assert_eq!(out.deleted, vec![names::throughput_name(RUN)]);
+    let summary = summary_of(&written);
+    assert_eq!(summary.trigger, Trigger::ExecutionEvent);
+    assert_eq!(summary.execution_status.as_deref(), Some("ABORTED"));
+    assert_eq!(summary.error.as_ref().unwrap().error, "ExecutionAborted");
+    assert_eq!(summary.base_model.as_deref(), Some("amazon.nova-micro-v1:0:128k"));
+    assert!(out.notified);
+}
+
+#[tokio::test]
+async fn a_timed_out_execution_without_its_input_looks_for_both_kinds_and_never_fails_on_what_is_gone() {
+    let (s3, written) = s3_with(None);
+    let (get, t_gone, d_gone) = (no_job(), throughput_gone(), deployment_gone());
+    let mut deps = deps(&[&get, &t_gone, &d_gone], s3, Recorder::default());
+    deps.bucket = Some("b".into());
+    let event = LambdaEvent::new(status_event("TIMED_OUT", None), Context::default());
+    let out = handler(&deps, event).await.unwrap();
+    assert_eq!((get.num_calls(), t_gone.num_calls(), d_gone.num_calls()), (1, 1, 1));
+    assert!(out.deleted.is_empty() && out.stopped.is_empty());
+    let summary = summary_of(&written);
+    assert!(summary.failures.is_empty());
+    assert_eq!(summary.error.unwrap().error, "ExecutionTimedOut");
+    // And again: idempotent.
+    let event = LambdaEvent::new(status_event("TIMED_OUT", None), Context::default());
+    assert_eq!(handler(&deps, event).await.unwrap(), out);
+}
+
+#[tokio::test]
+async fn a_failed_execution_that_finalize_already_summarised_is_left_as_it_was() {
+    let (get, delete) = (job_in(ModelCustomizationJobStatus::Completed), delete_deployment(DEPLOYMENT_ARN));
+    // Finalize kept the deployment after a gate failure, then the execution failed on purpose.
+    let mut d = doc(
+        Outcome::Failed,
+        Some(("GateFailed", "no gain")),
+        Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)),
+    );
+    d.run.config.evaluation.keep_on_gate_failure = true;
+    let (s3_first, written) = s3_with(None);
+    let first = deps(&[&get, &delete], s3_first, NoNotifier);
+    handler(&first, finalize_event(d)).await.unwrap();
+    let summary = written.lock().unwrap()[&format!("b/runs/{RUN}/summary.json")].clone();
+
+    let (s3, after) = s3_with(Some(summary));
+    let second = deps(&[&get, &delete], s3, Recorder::default());
+    let input = serde_json::to_value(prepared(DeploymentMode::OnDemand)).unwrap();
+    let out =
+        handler(&second, LambdaEvent::new(status_event("FAILED", Some(input)), Context::default())).await.unwrap();
+    assert_eq!(delete.num_calls(), 0, "the kept deployment stays");
+    assert_eq!(out.kept, vec![DEPLOYMENT_ARN]);
+    assert!(!out.notified && second.notifier.sent.lock().unwrap().is_empty());
+    assert!(after.lock().unwrap().is_empty(), "the summary is not rewritten");
+}
+
+#[tokio::test]
+async fn other_statuses_touch_nothing() {
+    let (s3, written) = s3_with(None);
+    let (get, delete) = (no_job(), throughput_gone());
+    let deps = deps(&[&get, &delete], s3, Recorder::default());
+    for status in ["RUNNING", "SUCCEEDED"] {
+        let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
+        let out =
+            handler(&deps, LambdaEvent::new(status_event(status, Some(input)), Context::default())).await.unwrap();
+        assert!(out.deleted.is_empty() && !out.notified);
+    }
+    assert_eq!((get.num_calls(), delete.num_calls()), (0, 0));
+    assert!(written.lock().unwrap().is_empty());
+}
+
+#[test]
+fn inputs_are_told_apart_by_shape() {
+    let event = parse_input(status_event("ABORTED", None)).unwrap();
+    assert!(matches!(event, Input::Execution(e) if e.run_id == RUN && e.status == "ABORTED" && e.input.is_none()));
+    let d = doc(Outcome::Succeeded, None, None);
+    assert!(matches!(parse_input(serde_json::to_value(&d).unwrap()).unwrap(), Input::Finalize(_)));
+    assert!(matches!(parse_input(json!({"hello": 1})), Err(PipelineError::Internal(_))));
+    let mut nameless = status_event("ABORTED", None);
+    nameless["detail"]["name"] = Value::Null;
+    assert!(parse_input(nameless).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The SNS adapter.
+
+#[tokio::test]
+async fn sns_publishes_subject_message_and_filterable_attributes_and_skips_without_a_topic() {
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|r| {
+            let attrs = r.message_attributes().unwrap();
+            r.topic_arn() == Some("arn:aws:sns:us-east-1:123456789012:runs")
+                && r.subject() == Some("s")
+                && r.message() == Some("m")
+                && attrs["status"].string_value() == Some("FAILED")
+                && attrs["run_id"].string_value() == Some(RUN)
+        })
+        .then_output(|| PublishOutput::builder().message_id("1").build());
+    let client = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]);
+    let summary = RunSummary {
+        run_id: RUN.into(),
+        status: Outcome::Failed,
+        trigger: Trigger::StateMachine,
+        execution_status: None,
+        error: None,
+        dataset: None,
+        base_model: None,
+        job_name: names::job_name(RUN),
+        job_arn: None,
+        custom_model_arn: None,
+        deployment: None,
+        evaluation: None,
+        reports: Reports::default(),
+        deleted: vec![],
+        stopped: vec![],
+        kept: vec![],
+        failures: vec![],
+        notes: vec![],
+        finished_at: "2026-01-02T03:04:05Z".into(),
+    };
+    let sns = SnsNotifier { client: client.clone(), topic_arn: Some("arn:aws:sns:us-east-1:123456789012:runs".into()) };
+    assert!(sns.notify("s", "m", &summary).await.unwrap());
+    assert_eq!(publish.num_calls(), 1);
+    let silent = SnsNotifier { client, topic_arn: None };
+    assert!(!silent.notify("s", "m", &summary).await.unwrap());
+    assert_eq!(publish.num_calls(), 1);
+}
