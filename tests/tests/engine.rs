@@ -314,7 +314,7 @@ async fn a_failed_teardown_is_visible() {
 #[tokio::test]
 async fn a_failed_or_stopped_job_fails_with_its_reason() {
     for (end, cause) in [
-        (PollState::Failed, "failed: Internal error during training"),
+        (PollState::Failed, "ended Failed: Internal error during training"),
         (PollState::Stopped, "ended with status Stopped"),
     ] {
         let script = Script { job_end: end, job_seconds: 3600, ..Script::default() };
