@@ -38,6 +38,8 @@ use tokio::io::AsyncWriteExt;
 const CAUSE_ERRORS: usize = 5;
 /// Longest error message quoted in a cause (Step Functions caps a cause at 32,768 characters).
 const CAUSE_MESSAGE_CHARS: usize = 300;
+/// PutObject of a split file (the function's own timeout is 15 minutes).
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub struct Deps {
     pub s3: aws_sdk_s3::Client,
@@ -471,10 +473,20 @@ async fn put_run_object(
         .key(key)
         .content_type(content_type)
         .body(body)
+        // A split file can take longer to send than the short default attempt timeout allows.
+        .customize()
+        .config_override(aws_sdk_s3::config::Builder::default().timeout_config(upload_timeouts()))
         .send()
         .await
         .or_pipeline("PutObject")?;
     Ok(())
+}
+
+fn upload_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
+    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(UPLOAD_TIMEOUT)
+        .operation_attempt_timeout(UPLOAD_TIMEOUT / 2)
+        .build()
 }
 
 /// S3 event keys are form-encoded: `+` is a space, `%XX` a byte.
