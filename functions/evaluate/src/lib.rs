@@ -105,10 +105,12 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
         let samples = &samples;
         async move {
             // `buffered` keeps the samples' order, so answers line up with their prompts.
-            futures_util::stream::iter(samples.iter())
-                .map(|s| {
+            // Indices, not `&Sample`: a closure over borrowed items makes the future's `Send` bound
+            // higher-ranked, which callers spawning it on a runtime cannot satisfy.
+            futures_util::stream::iter(0..samples.len())
+                .map(|i| {
                     let model_id = model_id.clone();
-                    async move { asker.ask(&model_id, s).await }
+                    async move { asker.ask(&model_id, &samples[i]).await }
                 })
                 .buffered(concurrency)
                 .collect::<Vec<Answer>>()

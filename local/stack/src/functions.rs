@@ -1,0 +1,179 @@
+//! The six handlers registered as Lambda functions in-process. Each is called with the handler code a
+//! deployment runs and reports its errors under the same `errorType` a deployed Lambda reports, so the
+//! state machine's Retry and Catch behave the same.
+
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use local_cloud::{FunctionError, FunctionRef, Functions};
+use local_sfn::{TaskContext, TaskError, TaskInvoker, VirtualClock};
+use pipeline_common::{Clock, LambdaError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use shared::pipeline::{PipelineConfig, PipelineError};
+use shared::summary::RunSummary;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use teardown::notify::Notifier;
+
+/// The handlers' clock port, read from the virtual clock Step Functions and the emulator share.
+#[derive(Clone)]
+pub struct VirtualTime(pub VirtualClock);
+
+impl Clock for VirtualTime {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0.now().epoch_millis().max(0) as u64)
+    }
+}
+
+/// The local stand-in for SNS: keeps what was published, for the CLI and the tests.
+#[derive(Default)]
+pub struct LocalNotifier {
+    pub published: Mutex<Vec<(String, String)>>,
+}
+
+/// The notifier handed to teardown (a newtype: the port's trait and `Arc` are both foreign here).
+#[derive(Clone)]
+pub struct SharedNotifier(pub Arc<LocalNotifier>);
+
+impl Notifier for SharedNotifier {
+    async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
+        self.0
+            .published
+            .lock()
+            .map_err(|e| PipelineError::Internal(e.to_string()))?
+            .push((subject.into(), message.into()));
+        Ok(true)
+    }
+}
+
+pub struct Lambdas {
+    validate_split: validate_split::Deps,
+    start_job: start_job::Deps<VirtualTime>,
+    check_status: check_status::Deps<VirtualTime>,
+    provision: provision::Deps<VirtualTime>,
+    evaluate: evaluate::Deps<VirtualTime>,
+    teardown: teardown::Deps<VirtualTime, SharedNotifier>,
+    pub notifier: Arc<LocalNotifier>,
+    /// Invocations per function, in order (name, errorType or None).
+    pub invocations: Mutex<Vec<(String, Option<String>)>>,
+}
+
+pub const FUNCTION_NAMES: [&str; 6] =
+    ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown"];
+
+impl Lambdas {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        s3: aws_sdk_s3::Client,
+        clock: VirtualTime,
+        defaults: PipelineConfig,
+        state_machine_arn: String,
+        bucket: &str,
+        work_dir: PathBuf,
+    ) -> Lambdas {
+        let bedrock = aws_sdk_bedrock::Client::new(sdk);
+        let notifier = Arc::new(LocalNotifier::default());
+        Lambdas {
+            validate_split: validate_split::Deps {
+                s3: s3.clone(),
+                sfn: aws_sdk_sfn::Client::new(sdk),
+                state_machine_arn: Some(state_machine_arn),
+                defaults: Ok(defaults),
+                work_dir,
+            },
+            start_job: start_job::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
+            check_status: check_status::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
+            provision: provision::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
+            evaluate: evaluate::Deps {
+                s3: s3.clone(),
+                runtime: aws_sdk_bedrockruntime::Client::new(sdk),
+                clock: clock.clone(),
+                // Milliseconds, not seconds: the emulator's throttling is injected, not real load.
+                retry: evaluate::converse::RetryPolicy {
+                    max_attempts: 8,
+                    base_delay: Duration::from_millis(2),
+                    max_delay: Duration::from_millis(20),
+                },
+                local_cloud: true,
+            },
+            teardown: teardown::Deps {
+                bedrock,
+                s3,
+                clock,
+                notifier: SharedNotifier(notifier.clone()),
+                bucket: Some(bucket.to_string()),
+            },
+            notifier,
+            invocations: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Invokes one function by name with a JSON event, as Lambda would.
+    pub async fn call(&self, name: &str, payload: Value) -> Result<Value, FunctionError> {
+        let result = match name {
+            "validate-split" => run(payload, |ev| validate_split::handler(&self.validate_split, ev)).await,
+            "start-job" => run(payload, |ev| start_job::handler(&self.start_job, ev)).await,
+            "check-status" => run(payload, |ev| check_status::handler(&self.check_status, ev)).await,
+            "provision" => run(payload, |ev| provision::handler(&self.provision, ev)).await,
+            "evaluate" => run(payload, |ev| evaluate::handler(&self.evaluate, ev)).await,
+            "teardown" => run(payload, |ev| teardown::handler(&self.teardown, ev)).await,
+            other => Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {other}"))),
+        };
+        if let Ok(mut log) = self.invocations.lock() {
+            log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
+        }
+        result
+    }
+
+    /// How many times a function was invoked.
+    pub fn invocation_count(&self, name: &str) -> usize {
+        self.invocations.lock().map(|l| l.iter().filter(|(n, _)| n == name).count()).unwrap_or(0)
+    }
+}
+
+/// Deserializes the event as the Lambda runtime does, runs the handler, and reports its error as the
+/// runtime would (`Diagnostic`'s error type).
+async fn run<T, O, F, Fut>(payload: Value, handler: F) -> Result<Value, FunctionError>
+where
+    T: DeserializeOwned,
+    O: Serialize,
+    F: FnOnce(LambdaEvent<T>) -> Fut,
+    Fut: Future<Output = Result<O, LambdaError>>,
+{
+    let event: T = serde_json::from_value(payload)
+        .map_err(|e| FunctionError::new("Runtime.UnmarshalError", format!("cannot read the event: {e}")))?;
+    match handler(LambdaEvent::new(event, Context::default())).await {
+        Ok(output) => {
+            serde_json::to_value(output).map_err(|e| FunctionError::new("Runtime.MarshalError", e.to_string()))
+        }
+        Err(error) => {
+            let diagnostic: Diagnostic = error.into();
+            Err(FunctionError::new(diagnostic.error_type, diagnostic.error_message))
+        }
+    }
+}
+
+impl Functions for Lambdas {
+    fn contains(&self, function_name: &str) -> bool {
+        FUNCTION_NAMES.contains(&function_name)
+    }
+
+    fn invoke(&self, function_name: &str, payload: Value) -> impl Future<Output = Result<Value, FunctionError>> + Send {
+        self.call(function_name, payload)
+    }
+}
+
+/// Step Functions' view of the functions: a Task's Resource is a function ARN.
+#[derive(Clone)]
+pub struct Invoker(pub Arc<Lambdas>);
+
+impl TaskInvoker for Invoker {
+    async fn invoke(&self, resource: &str, input: Value, _ctx: &TaskContext) -> Result<Value, TaskError> {
+        let Some(function) = FunctionRef::parse(resource) else {
+            return Err(TaskError::new("States.Runtime", format!("not a Lambda function ARN: {resource}")));
+        };
+        self.0.call(function.name, input).await.map_err(|e| TaskError::new(e.error_type, e.error_message))
+    }
+}

@@ -1,0 +1,272 @@
+//! The local cloud, assembled: S3 over a folder (with the bucket notification template.yaml
+//! configures), the Bedrock emulator, the Step Functions API running statemachine/pipeline.asl.json with
+//! template.yaml's DefinitionSubstitutions, and the six Lambda handlers in-process — the same handler
+//! code a deployment runs, with real AWS SDK clients pointed at loopback endpoints. Step Functions and
+//! the emulator share one virtual clock, so a two-hour training job takes milliseconds.
+
+mod functions;
+mod template;
+
+pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
+pub use template::{DefinitionError, function_arn, substitutions};
+
+use local_bedrock::{Emulator, FaultSpec, FsStore};
+use local_cloud::{Endpoints, LocalLambda, LocalS3};
+use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
+use serde_json::Value;
+use shared::pipeline::PipelineConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The definition and template this build ships: the local cloud runs exactly what deploys.
+pub const DEFINITION: &str = include_str!("../../../statemachine/pipeline.asl.json");
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const BUCKET: &str = "finetune-local";
+pub const STATE_MACHINE_NAME: &str = "finetune-pipeline";
+/// The service role the local jobs run as (the emulator checks its shape, as Bedrock does).
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/finetune-local-bedrock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("local cloud I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Definition(#[from] DefinitionError),
+    #[error("the state machine definition was refused: {0}")]
+    StateMachine(String),
+    #[error("bad --fault spec: {0}")]
+    Faults(String),
+}
+
+pub struct Options {
+    /// Where S3's objects live (`<data_dir>/s3/<bucket>/<key>`) and handlers do their work.
+    pub data_dir: PathBuf,
+    /// Bedrock faults, e.g. `throttle=0.3,seed=7` (see local-bedrock's FaultSpec).
+    pub faults: Option<String>,
+    /// The deployment defaults (template parameters on AWS).
+    pub defaults: PipelineConfig,
+}
+
+impl Options {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Options {
+        Options { data_dir: data_dir.into(), faults: None, defaults: default_config() }
+    }
+}
+
+/// The defaults a fresh local cloud runs with: the sample's model, on-demand deployment.
+pub fn default_config() -> PipelineConfig {
+    PipelineConfig { role_arn: ROLE_ARN.to_string(), ..PipelineConfig::default() }
+}
+
+/// A running local cloud. Dropping it stops its servers.
+pub struct LocalCloud {
+    pub clock: VirtualClock,
+    pub data_dir: PathBuf,
+    pub endpoints: Endpoints,
+    pub s3: LocalS3,
+    pub s3_client: aws_sdk_s3::Client,
+    pub emulator: Emulator,
+    pub sfn: StepFunctions<Invoker>,
+    pub state_machine_arn: String,
+    pub lambdas: Arc<Lambdas>,
+    /// The Lambda Invoke API, for engines outside this process.
+    pub lambda_api: LocalLambda,
+    /// validate-split's answers to S3 notifications, in order.
+    uploads: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Result<Value, String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LocalCloud {
+    pub async fn start(options: Options) -> Result<LocalCloud, StackError> {
+        let data_dir = options.data_dir;
+        let s3_root = data_dir.join("s3");
+        let work_dir = data_dir.join("work");
+        std::fs::create_dir_all(&s3_root)?;
+        std::fs::create_dir_all(&work_dir)?;
+        let clock = VirtualClock::starting_now();
+
+        let (_, s3) = LocalS3::start(&s3_root, REGION).await?;
+        s3.create_bucket(BUCKET)?;
+
+        let faults: FaultSpec = match &options.faults {
+            Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
+            None => FaultSpec::default(),
+        };
+        let emulator = Emulator::new(
+            FsStore::new(&s3_root),
+            clock.clone(),
+            local_bedrock::Config { faults, ..local_bedrock::Config::default() },
+        );
+        let bedrock_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sfn_listener = TcpListener::bind("127.0.0.1:0").await?;
+
+        let mut endpoints = Endpoints::new(REGION);
+        endpoints.s3 = Some(s3.url());
+        let bedrock_url = format!("http://{}", bedrock_listener.local_addr()?);
+        endpoints.bedrock = Some(bedrock_url.clone());
+        endpoints.bedrock_runtime = Some(bedrock_url);
+        endpoints.sfn = Some(format!("http://{}", sfn_listener.local_addr()?));
+
+        let sdk = local_sdk_config(&endpoints).await;
+        let s3_client =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+        let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
+        let lambdas = Arc::new(Lambdas::new(
+            &sdk,
+            s3_client.clone(),
+            VirtualTime(clock.clone()),
+            options.defaults,
+            state_machine_arn.clone(),
+            BUCKET,
+            work_dir,
+        ));
+
+        let sfn = StepFunctions::new(
+            Invoker(lambdas.clone()),
+            clock.clone(),
+            SfnConfig { region: REGION.into(), account_id: ACCOUNT_ID.into(), seed: 0 },
+        );
+        let definition = local_sfn::substitute_definition(DEFINITION, &substitutions(TEMPLATE)?)
+            .map_err(|e| StackError::StateMachine(e.to_string()))?;
+        let machine = sfn
+            .create_state_machine(STATE_MACHINE_NAME, &definition, ROLE_ARN)
+            .map_err(|e| StackError::StateMachine(e.to_string()))?;
+        debug_assert_eq!(machine.arn, state_machine_arn);
+
+        let mut tasks = Vec::new();
+        let served = emulator.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = local_bedrock::serve(bedrock_listener, served).await;
+        }));
+        let served = sfn.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = local_sfn::api::serve(sfn_listener, served).await;
+        }));
+        let (_, lambda_api) = LocalLambda::start(lambdas.clone(), REGION).await?;
+        endpoints.lambda = Some(lambda_api.url());
+
+        // S3 notifications reach validate-split asynchronously, as on AWS.
+        let (upload_tx, upload_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut notifications = s3.subscribe();
+        let notified = lambdas.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = notifications.recv().await {
+                let answer = notified.call("validate-split", event).await.map_err(|e| e.error_message);
+                if upload_tx.send(answer).is_err() {
+                    break;
+                }
+            }
+        }));
+
+        // EventBridge's "Step Functions Execution Status Change" for aborted and timed-out runs.
+        tasks.push(tokio::spawn(watch_stopped_executions(sfn.clone(), lambdas.clone(), state_machine_arn.clone())));
+
+        Ok(LocalCloud {
+            clock,
+            data_dir,
+            endpoints,
+            s3,
+            s3_client,
+            emulator,
+            sfn,
+            state_machine_arn,
+            lambdas,
+            lambda_api,
+            uploads: tokio::sync::Mutex::new(upload_rx),
+            tasks,
+        })
+    }
+
+    /// Uploads a dataset to `incoming/<name>` (optionally with a sidecar config), as a user would.
+    pub async fn upload(&self, file: &Path, name: &str, sidecar: Option<&Value>) -> Result<String, StackError> {
+        let key = format!("{}{name}", shared::pipeline::layout::INCOMING_PREFIX);
+        if let Some(config) = sidecar {
+            let body = serde_json::to_vec(config).map_err(std::io::Error::other)?;
+            self.s3_client
+                .put_object()
+                .bucket(BUCKET)
+                .key(shared::pipeline::layout::sidecar_key(&key))
+                .body(body.into())
+                .send()
+                .await
+                .map_err(|e| std::io::Error::other(format!("upload sidecar: {e}")))?;
+        }
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
+            .await
+            .map_err(|e| std::io::Error::other(format!("read {}: {e}", file.display())))?;
+        self.s3_client
+            .put_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(format!("upload {}: {e}", file.display())))?;
+        Ok(key)
+    }
+
+    /// validate-split's answer to the next S3 notification (`NotificationResult` as JSON).
+    pub async fn next_upload_result(&self, timeout: Duration) -> Option<Result<Value, String>> {
+        let mut rx = self.uploads.lock().await;
+        tokio::time::timeout(timeout, rx.recv()).await.ok().flatten()
+    }
+
+    /// A local path of an object in the bucket.
+    pub fn object_path(&self, key: &str) -> PathBuf {
+        self.data_dir.join("s3").join(BUCKET).join(key)
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// SDK settings for loopback: test credentials, local endpoints, and retries that back off in
+/// milliseconds, so fault injection does not make a local run slow.
+async fn local_sdk_config(endpoints: &Endpoints) -> aws_config::SdkConfig {
+    let retry = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(5)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(50));
+    local_cloud::sdk_config(endpoints).await.into_builder().retry_config(retry).build()
+}
+
+/// Invokes teardown once for each execution that was aborted or timed out, with the event EventBridge
+/// would deliver; it tears down by the names derived from the run id.
+async fn watch_stopped_executions(sfn: StepFunctions<Invoker>, lambdas: Arc<Lambdas>, machine: String) {
+    let mut handled = std::collections::HashSet::new();
+    loop {
+        for status in [local_sfn::ExecutionStatus::Aborted, local_sfn::ExecutionStatus::TimedOut] {
+            let Ok(list) = sfn.list_executions(&machine, Some(status)) else { continue };
+            for execution in list {
+                if !handled.insert(execution.execution_arn.clone()) {
+                    continue;
+                }
+                let event = serde_json::json!({
+                    "version": "0",
+                    "detail-type": "Step Functions Execution Status Change",
+                    "source": "aws.states",
+                    "region": REGION,
+                    "resources": [execution.execution_arn],
+                    "detail": {
+                        "executionArn": execution.execution_arn,
+                        "stateMachineArn": machine,
+                        "name": execution.name,
+                        "status": status.as_str(),
+                    }
+                });
+                let _ = lambdas.call("teardown", event).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
