@@ -4,9 +4,11 @@
 //! code a deployment runs, with real AWS SDK clients pointed at loopback endpoints. Step Functions and
 //! the emulator share one virtual clock, so a two-hour training job takes milliseconds.
 
+mod external;
 mod functions;
 mod template;
 
+pub use external::{AdvanceOnPoll, poll_wait};
 pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
 pub use template::{DefinitionError, function_arn, substitutions};
 
@@ -50,11 +52,15 @@ pub struct Options {
     pub faults: Option<String>,
     /// The deployment defaults (template parameters on AWS).
     pub defaults: PipelineConfig,
+    /// For an external engine that skips its Wait states: the Lambda Invoke API moves the virtual
+    /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
+    /// default; our own engine's Waits move the clock themselves and must not be doubled.
+    pub advance_clock_on_poll: bool,
 }
 
 impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Options {
-        Options { data_dir: data_dir.into(), faults: None, defaults: default_config() }
+        Options { data_dir: data_dir.into(), faults: None, defaults: default_config(), advance_clock_on_poll: false }
     }
 }
 
@@ -147,7 +153,12 @@ impl LocalCloud {
         tasks.push(tokio::spawn(async move {
             let _ = local_sfn::api::serve(sfn_listener, served).await;
         }));
-        let (_, lambda_api) = LocalLambda::start(lambdas.clone(), REGION).await?;
+        let (_, lambda_api) = if options.advance_clock_on_poll {
+            LocalLambda::start(Arc::new(AdvanceOnPoll { lambdas: lambdas.clone(), clock: clock.clone() }), REGION)
+                .await?
+        } else {
+            LocalLambda::start(lambdas.clone(), REGION).await?
+        };
         endpoints.lambda = Some(lambda_api.url());
 
         // S3 notifications reach validate-split asynchronously, as on AWS.
