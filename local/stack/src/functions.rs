@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::pipeline::{PipelineConfig, PipelineError};
 use shared::summary::RunSummary;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,7 @@ pub struct Lambdas {
     pub notifier: Arc<LocalNotifier>,
     /// Invocations per function, in order (name, errorType or None).
     pub invocations: Mutex<Vec<(String, Option<String>)>>,
+    holds: Holds,
 }
 
 pub const FUNCTION_NAMES: [&str; 6] =
@@ -107,11 +109,13 @@ impl Lambdas {
             },
             notifier,
             invocations: Mutex::new(Vec::new()),
+            holds: Holds::default(),
         }
     }
 
     /// Invokes one function by name with a JSON event, as Lambda would.
     pub async fn call(&self, name: &str, payload: Value) -> Result<Value, FunctionError> {
+        self.holds.pass(name).await;
         let result = match name {
             "validate-split" => run(payload, |ev| validate_split::handler(&self.validate_split, ev)).await,
             "start-job" => run(payload, |ev| start_job::handler(&self.start_job, ev)).await,
@@ -130,6 +134,84 @@ impl Lambdas {
     /// How many times a function was invoked.
     pub fn invocation_count(&self, name: &str) -> usize {
         self.invocations.lock().map(|l| l.iter().filter(|(n, _)| n == name).count()).unwrap_or(0)
+    }
+}
+
+/// Holding calls: a hook for tests and tools that must act while a run is at a known step. Virtual time
+/// takes a whole run through in milliseconds, so nothing else can catch it mid-way (say, parked in
+/// CheckJob while its job is InProgress). A call to a held function waits before its handler runs, and
+/// is not logged in `invocations` until it has run; a waiting call that is dropped (its execution was
+/// stopped) never runs. Nothing is held unless asked.
+impl Lambdas {
+    /// From now on, calls to `name` wait until [`Lambdas::step`] or [`Lambdas::release`].
+    pub fn hold(&self, name: &str) {
+        self.holds.state.send_modify(|s| {
+            s.held.insert(name.to_string());
+        });
+    }
+
+    /// Lets the calls to `name` waiting now go on; later calls still wait.
+    pub fn step(&self, name: &str) {
+        self.holds.state.send_modify(|s| *s.steps.entry(name.to_string()).or_default() += 1);
+    }
+
+    /// Stops holding `name`: every waiting call goes on, and later calls do not wait.
+    pub fn release(&self, name: &str) {
+        self.holds.state.send_modify(|s| {
+            s.held.remove(name);
+        });
+    }
+
+    /// How many calls to `name` are waiting now.
+    pub fn waiting(&self, name: &str) -> usize {
+        self.holds.state.borrow().waiting.get(name).copied().unwrap_or(0)
+    }
+
+    /// Resolves once at least `count` calls to `name` are waiting.
+    pub async fn until_waiting(&self, name: &str, count: usize) {
+        let mut rx = self.holds.state.subscribe();
+        // The sender lives in `self`, so this only returns once the condition holds.
+        let _ = rx.wait_for(|s| s.waiting.get(name).copied().unwrap_or(0) >= count).await;
+    }
+}
+
+#[derive(Default)]
+struct Holds {
+    state: tokio::sync::watch::Sender<HoldState>,
+}
+
+#[derive(Default)]
+struct HoldState {
+    held: BTreeSet<String>,
+    /// `step` calls so far per function: a waiting call goes on once this passes what it saw.
+    steps: BTreeMap<String, u64>,
+    waiting: BTreeMap<String, usize>,
+}
+
+impl Holds {
+    async fn pass(&self, name: &str) {
+        let mut rx = self.state.subscribe();
+        let step = {
+            let s = rx.borrow_and_update();
+            if !s.held.contains(name) {
+                return;
+            }
+            s.steps.get(name).copied().unwrap_or(0)
+        };
+        self.state.send_modify(|s| *s.waiting.entry(name.to_string()).or_default() += 1);
+        // Counted down however the wait ends, including when the caller drops this future.
+        struct Waiting<'a>(&'a Holds, &'a str);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.state.send_modify(|s| {
+                    if let Some(n) = s.waiting.get_mut(self.1) {
+                        *n = n.saturating_sub(1);
+                    }
+                });
+            }
+        }
+        let _waiting = Waiting(self, name);
+        let _ = rx.wait_for(|s| !s.held.contains(name) || s.steps.get(name).copied().unwrap_or(0) > step).await;
     }
 }
 
