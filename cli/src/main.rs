@@ -3,6 +3,7 @@
 //! Exit codes follow the aws CLI's habit: 0 valid, 1 invalid, 2 usage error (bad flags, unknown model,
 //! unreadable file).
 
+mod run;
 mod summary;
 
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +48,30 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         validation_file: Option<PathBuf>,
         /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Run the whole pipeline on the local cloud (no AWS account; Bedrock is emulated).
+    Run {
+        /// The JSON Lines dataset; it is uploaded to the local bucket's incoming/ folder.
+        file: PathBuf,
+        /// Base model id (default: the local defaults, amazon.nova-micro-v1:0:128k).
+        #[arg(long, value_name = "MODEL_ID")]
+        model: Option<String>,
+        /// Customization type (default FINE_TUNING).
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<CustomizationType>,
+        /// A pipeline config JSON (fields of the pipeline config), uploaded as the dataset's sidecar.
+        #[arg(long, value_name = "PIPELINE_JSON")]
+        config: Option<PathBuf>,
+        /// Bedrock faults to inject, e.g. `throttle=0.3,seed=7`, `job-failed`, `quota`.
+        #[arg(long, value_name = "SPEC")]
+        fault: Option<String>,
+        /// Where the local cloud keeps its data.
+        #[arg(long, value_name = "DIR", default_value = ".local-cloud")]
+        data_dir: PathBuf,
+        /// Print one JSON object instead of progress and a summary.
         #[arg(long)]
         json: bool,
     },
@@ -109,6 +134,9 @@ fn run(cli: Cli) -> Result<bool, String> {
                 print!("{}", summary::outputs(&prepared, &out));
             }
             Ok(prepared.report.valid)
+        }
+        Command::Run { file, model, kind, config, fault, data_dir, json } => {
+            run::run(run::RunArgs { file, model, kind, config, fault, json, data_dir })
         }
     }
 }

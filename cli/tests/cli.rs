@@ -156,3 +156,45 @@ fn prepare_uses_a_supplied_validation_file_as_is() {
         "{\"prompt\": \"held\", \"completion\": \"out\"}\n"
     );
 }
+
+#[test]
+fn run_takes_the_sample_through_the_local_cloud_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cloud");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/support-tickets.jsonl");
+    let args = ["run", sample, "--json", "--data-dir", data.to_str().unwrap()];
+    let first = finetune(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let outcome: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(outcome["status"], "SUCCEEDED");
+    let states: Vec<&str> = outcome["states"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(states.iter().filter(|s| **s == "CheckJob").count() >= 2, "{states:?}");
+    assert!(states.contains(&"CheckDeployment") && states.contains(&"Evaluate") && states.contains(&"Finalize"));
+    assert_eq!(outcome["evaluation"]["passed"], true);
+    assert!(outcome["job_arn"].as_str().unwrap().contains("model-customization-job"));
+    assert!(outcome["state_transitions"].as_u64().unwrap() >= states.len() as u64);
+    for key in ["run_id", "error", "cause", "custom_model_arn", "artifacts"] {
+        assert!(outcome.get(key).is_some(), "{key}");
+    }
+    // The same file again: the same run id, no second job.
+    let again: Value = serde_json::from_slice(&finetune(&args).stdout).unwrap();
+    assert_eq!(again["run_id"], outcome["run_id"]);
+    assert_eq!(again["repeated"], true);
+}
+
+#[test]
+fn run_of_an_invalid_dataset_exits_1_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/support-tickets.jsonl")).unwrap();
+    let mut lines: Vec<&str> = sample.lines().collect();
+    lines[4] = "{\"schemaVersion\": \"bedrock-conversation-2024\", \"messages\": [";
+    let input = write(dir.path(), "broken.jsonl", &(lines.join("\n") + "\n"));
+    let data = dir.path().join("cloud");
+    let out = finetune(&["run", &input, "--json", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((outcome["status"].as_str(), outcome["error"].as_str()), (Some("FAILED"), Some("DatasetInvalid")));
+    assert!(outcome["cause"].as_str().unwrap().contains("line 5"), "{}", outcome["cause"]);
+    assert!(outcome["job_arn"].is_null());
+}
