@@ -4,7 +4,7 @@
 //! Content and system are plain strings (not the block arrays of the Converse format); single- and
 //! multi-turn conversations are both allowed, with the same turn order as the conversation format.
 
-use super::conversation::{ASSISTANT, LastTurn, USER, check_turns, messages_array, role};
+use super::conversation::{ASSISTANT, LastTurn, USER, check_turns, messages_array, object_at, role};
 use super::{RecordCx, RecordText, kind_of, warn_unknown_keys};
 use crate::report::Code;
 use crate::tokens::TextSize;
@@ -39,15 +39,7 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
     let mut roles = Vec::with_capacity(messages.len());
     for (i, message) in messages.iter().enumerate() {
         let path = format!("messages[{i}]");
-        let Value::Object(message) = message else {
-            cx.error(
-                path,
-                Code::WrongType,
-                format!(
-                    "a message must be an object {{\"role\": ..., \"content\": \"...\"}}, not {}",
-                    kind_of(message)
-                ),
-            );
+        let Some(message) = object_at(message, &path, "a message", r#"{"role": ..., "content": "..."}"#, cx) else {
             roles.push(None);
             continue;
         };

@@ -83,6 +83,23 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>, mode: Mo
 }
 
 /// `messages`: present, an array, not empty.
+/// `value` as an object, or an error at `path` saying what `what` must look like.
+pub(super) fn object_at<'v>(
+    value: &'v Value,
+    path: &str,
+    what: &str,
+    example: &str,
+    cx: &mut RecordCx<'_>,
+) -> Option<&'v Map<String, Value>> {
+    match value {
+        Value::Object(object) => Some(object),
+        other => {
+            cx.error(path, Code::WrongType, format!("{what} must be an object {example}, not {}", kind_of(other)));
+            None
+        }
+    }
+}
+
 pub(super) fn messages_array<'v>(object: &'v Map<String, Value>, cx: &mut RecordCx<'_>) -> Option<&'v [Value]> {
     match object.get("messages") {
         None => {
@@ -134,12 +151,7 @@ fn check_system(system: &Value, reserved: Reserved, text: &mut RecordText, cx: &
     };
     for (i, block) in blocks.iter().enumerate() {
         let path = format!("system[{i}]");
-        let Value::Object(block) = block else {
-            cx.error(
-                path,
-                Code::WrongType,
-                format!("a system block must be an object {{\"text\": \"...\"}}, not {}", kind_of(block)),
-            );
+        let Some(block) = object_at(block, &path, "a system block", r#"{"text": "..."}"#, cx) else {
             continue;
         };
         match block.get("text") {
