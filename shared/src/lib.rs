@@ -13,6 +13,30 @@ pub mod tokens;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A hasher for keys that are already hashes (xxh3 of a record): hashing them again with SipHash is
+/// wasted work on the hot path of validation and the split.
+#[derive(Default, Clone, Copy)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are expected; fold anything else so the hasher stays correct.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A map keyed by record hashes.
+pub type PrehashedMap<V> = std::collections::HashMap<u64, V, BuildHasherDefault<PrehashedHasher>>;
 use std::fmt;
 use std::str::FromStr;
 

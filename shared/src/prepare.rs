@@ -198,7 +198,10 @@ fn two_pass_split(
     let report = validate::validate_reader(open(input)?, opts, |record| {
         let label = record.label.map(|l| {
             let next = labels.len() as u32;
-            *labels.entry(l.to_string()).or_insert(next)
+            match labels.get(l) {
+                Some(&index) => index,
+                None => *labels.entry(l.to_string()).or_insert(next),
+            }
         });
         keys.push(RecordKey { hash: record.hash, label });
         lines.push(record.line);
@@ -314,7 +317,7 @@ impl Partial {
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dest.with_file_name(format!(".{name}.partial"));
         let file = File::create(&tmp).map_err(|source| PrepareError::Write { path: tmp.clone(), source })?;
-        Ok(Partial { tmp, dest: dest.to_path_buf(), writer: Some(BufWriter::with_capacity(256 << 10, file)) })
+        Ok(Partial { tmp, dest: dest.to_path_buf(), writer: Some(BufWriter::with_capacity(64 << 10, file)) })
     }
 
     fn writer(&mut self) -> &mut BufWriter<File> {

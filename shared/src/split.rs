@@ -5,8 +5,6 @@
 //! class keeps its share on both sides. Large continued-pre-training corpora are split by a seeded hash
 //! of each record instead ([`hashed_side`]), which needs no memory and still keeps duplicates together.
 
-use std::collections::HashMap;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Train,
@@ -69,7 +67,8 @@ pub struct Plan {
 /// Plans the split. `stratify` asks for per-class quotas; it applies only if every record has a label.
 pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan {
     let n = records.len() as u64;
-    let mut group_of: HashMap<u64, usize> = HashMap::with_capacity(records.len());
+    let mut group_of: crate::PrehashedMap<usize> =
+        crate::PrehashedMap::with_capacity_and_hasher(records.len(), Default::default());
     let mut groups: Vec<Vec<u32>> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let g = *group_of.entry(r.hash).or_insert_with(|| {
@@ -199,6 +198,7 @@ fn shuffle<T>(items: &mut [T], rng: &mut SplitMix64) {
 mod tests {
     use super::*;
     use proptest::prelude::{any, prop_assert_eq, proptest};
+    use std::collections::HashMap;
 
     fn keys(n: u64) -> Vec<RecordKey> {
         (0..n).map(|i| RecordKey { hash: i * 7919 + 1, label: None }).collect()
