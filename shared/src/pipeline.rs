@@ -511,6 +511,21 @@ pub struct PollStatus {
     pub failure_message: Option<String>,
 }
 
+impl PollStatus {
+    /// The status of something just created or requested: not polled yet, first wait given.
+    pub fn fresh(state: PollState, raw_status: &str, next_wait_seconds: u64) -> PollStatus {
+        PollStatus {
+            state,
+            raw_status: raw_status.to_string(),
+            attempt: 0,
+            next_wait_seconds,
+            elapsed_seconds: 0,
+            exhausted: false,
+            failure_message: None,
+        }
+    }
+}
+
 /// start-job's output, at `$.job`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRef {

@@ -140,15 +140,7 @@ pub fn job_started() -> JobRef {
         custom_model_name: names::custom_model_name(&id),
         started_at: STARTED_AT.to_string(),
         output_uri: layout::s3_uri(BUCKET, &layout::output_prefix(&id)),
-        status: PollStatus {
-            state: PollState::InProgress,
-            raw_status: "InProgress".to_string(),
-            attempt: 0,
-            next_wait_seconds: Backoff::JOB.initial_seconds,
-            elapsed_seconds: 0,
-            exhausted: false,
-            failure_message: None,
-        },
+        status: PollStatus::fresh(PollState::InProgress, "InProgress", Backoff::JOB.initial_seconds),
         custom_model_arn: None,
         training_loss: None,
         validation_loss: None,
@@ -189,15 +181,7 @@ pub fn deployment_started(mode: DeploymentMode) -> DeploymentRef {
         arn,
         invoke_arn,
         started_at: "2025-01-01T02:17:00Z".to_string(),
-        status: PollStatus {
-            state,
-            raw_status: raw.to_string(),
-            attempt: 0,
-            next_wait_seconds: Backoff::DEPLOYMENT.initial_seconds,
-            elapsed_seconds: 0,
-            exhausted: false,
-            failure_message: None,
-        },
+        status: PollStatus::fresh(state, raw, Backoff::DEPLOYMENT.initial_seconds),
         hourly_cost_usd: cost,
     }
 }

@@ -77,15 +77,7 @@ pub async fn provision<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<De
         arn: Some(arn.clone()),
         invoke_arn: Some(arn),
         started_at,
-        status: PollStatus {
-            state: PollState::InProgress,
-            raw_status: "Creating".to_string(),
-            attempt: 0,
-            next_wait_seconds: Backoff::DEPLOYMENT.initial_seconds,
-            elapsed_seconds: 0,
-            exhausted: false,
-            failure_message: None,
-        },
+        status: PollStatus::fresh(PollState::InProgress, "Creating", Backoff::DEPLOYMENT.initial_seconds),
         hourly_cost_usd: hourly,
     })
 }
@@ -96,15 +88,7 @@ fn not_deployed(started_at: String) -> DeploymentRef {
         arn: None,
         invoke_arn: None,
         started_at,
-        status: PollStatus {
-            state: PollState::Ready,
-            raw_status: NOT_DEPLOYED.to_string(),
-            attempt: 0,
-            next_wait_seconds: 0,
-            elapsed_seconds: 0,
-            exhausted: false,
-            failure_message: None,
-        },
+        status: PollStatus::fresh(PollState::Ready, NOT_DEPLOYED, 0),
         hourly_cost_usd: None,
     }
 }
