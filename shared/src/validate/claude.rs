@@ -92,7 +92,7 @@ fn content<'v>(message: &'v Map<String, Value>, path: &str, cx: &mut RecordCx<'_
 mod tests {
     use crate::CustomizationType::FineTuning;
     use crate::report::{Code, Report};
-    use crate::validate::test_support::*;
+    use crate::validate::test_support::{line_errors as errors, line_warnings as warnings, *};
 
     const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0:200k";
     const GOOD: &str = r#"{"system": "Be brief.", "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}"#;
@@ -102,13 +102,6 @@ mod tests {
     }
     fn record(messages: &[String]) -> String {
         format!(r#"{{"messages": [{}]}}"#, messages.join(", "))
-    }
-    /// Line-level errors as (line, field, code); file-level ones (too few records) are beside the point.
-    fn errors(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.errors.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
-    }
-    fn warnings(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.warnings.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
     }
     /// A good line 1, then `bad` on line 2.
     fn check(bad: &str) -> Report {

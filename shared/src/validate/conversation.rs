@@ -757,7 +757,7 @@ fn quote(tokens: &[&str]) -> String {
 mod tests {
     use crate::CustomizationType::{Distillation, FineTuning};
     use crate::report::{Code, Report};
-    use crate::validate::test_support::*;
+    use crate::validate::test_support::{line_errors as errors, line_warnings as warnings, *};
 
     const MICRO: &str = "amazon.nova-micro-v1:0:128k";
     const LITE: &str = "amazon.nova-lite-v1:0:300k";
@@ -786,10 +786,6 @@ mod tests {
         format!(r#"{{"role": "user", "content": [{}]}}"#, blocks.join(", "))
     }
 
-    /// (line, field, code) of every error.
-    fn errors(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.errors.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
-    }
     /// The message of the n-th line-level error.
     fn message(r: &Report, n: usize) -> &str {
         r.errors.iter().filter(|e| e.line.is_some()).nth(n).map_or("", |e| e.message.as_str())
@@ -797,9 +793,6 @@ mod tests {
     /// No line-level errors (file-level ones, such as too few records, are beside the point here).
     fn ok(r: &Report) -> bool {
         errors(r).is_empty()
-    }
-    fn warnings(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.warnings.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
     }
     /// Validates the lines, with a good first line so errors land on line 2.
     fn check(model: &str, kind: crate::CustomizationType, bad: &str) -> Report {

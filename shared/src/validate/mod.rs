@@ -805,6 +805,16 @@ pub(crate) mod test_support {
         report.errors.iter().map(|e| e.code).collect()
     }
 
+    /// Line-level errors as (line, field, code); file-level ones (e.g. too few records) are left out.
+    pub fn line_errors(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
+        r.errors.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
+    }
+
+    /// Line-level warnings as (line, field, code).
+    pub fn line_warnings(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
+        r.warnings.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
+    }
+
     pub fn warning_codes(report: &Report) -> Vec<Code> {
         report.warnings.iter().map(|e| e.code).collect()
     }

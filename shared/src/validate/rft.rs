@@ -125,7 +125,7 @@ fn reserved(text: &str, path: &str, cx: &mut RecordCx<'_>) {
 mod tests {
     use crate::CustomizationType::ReinforcementFineTuning;
     use crate::report::{Code, Report};
-    use crate::validate::test_support::*;
+    use crate::validate::test_support::{line_errors as errors, line_warnings as warnings, *};
 
     const NOVA2: &str = "amazon.nova-2-lite-v1:0:256k";
     const GOOD: &str = r#"{"messages": [{"role": "system", "content": "Answer with a number."}, {"role": "user", "content": "2+2?"}], "reference_answer": "4"}"#;
@@ -135,13 +135,6 @@ mod tests {
     }
     fn record(messages: &[String], answer: &str) -> String {
         format!(r#"{{"messages": [{}], "reference_answer": {answer}}}"#, messages.join(", "))
-    }
-    /// Line-level errors as (line, field, code); file-level ones (too few records) are beside the point.
-    fn errors(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.errors.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
-    }
-    fn warnings(r: &Report) -> Vec<(Option<u64>, Option<&str>, Code)> {
-        r.warnings.iter().filter(|e| e.line.is_some()).map(|e| (e.line, e.field.as_deref(), e.code)).collect()
     }
     fn check(bad: &str) -> Report {
         run(&opts(NOVA2, ReinforcementFineTuning), &format!("{GOOD}\n{bad}\n"))
