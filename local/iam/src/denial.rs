@@ -75,28 +75,25 @@ pub fn s3_missing_key(list_bucket: &Decision) -> MissingKey {
 
 /// Bedrock and Bedrock Runtime (REST JSON): 403 AccessDeniedException.
 pub fn bedrock_access_denied(principal: &Principal, action: &str, resource: &str, decision: &Decision) -> Denial {
-    let body = serde_json::json!({"message": message(principal, action, resource, decision)}).to_string();
-    Denial {
-        status: 403,
-        headers: vec![
-            ("x-amzn-ErrorType", "AccessDeniedException".into()),
-            ("content-type", "application/json".into()),
-        ],
-        body,
-    }
+    rest_json_access_denied(serde_json::json!({"message": message(principal, action, resource, decision)}))
 }
 
 /// Lambda (REST JSON): 403 AccessDeniedException with `Message`.
 pub fn lambda_access_denied(principal: &Principal, action: &str, resource: &str, decision: &Decision) -> Denial {
-    let body =
-        serde_json::json!({"Type": "User", "Message": message(principal, action, resource, decision)}).to_string();
+    rest_json_access_denied(
+        serde_json::json!({"Type": "User", "Message": message(principal, action, resource, decision)}),
+    )
+}
+
+/// REST JSON services name the error in `x-amzn-ErrorType`; only the body's field names differ.
+fn rest_json_access_denied(body: serde_json::Value) -> Denial {
     Denial {
         status: 403,
         headers: vec![
             ("x-amzn-ErrorType", "AccessDeniedException".into()),
             ("content-type", "application/json".into()),
         ],
-        body,
+        body: body.to_string(),
     }
 }
 

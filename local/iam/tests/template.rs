@@ -360,7 +360,8 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
     assert_eq!(e.path, "Resources.ValidateSplitFunction.Properties.Policies[0].Statement[1].Condition.DateLessThan");
 
-    let template = TEMPLATE.replace("Type: AWS::SNS::Topic", "Type: AWS::KMS::Key");
+    // A resource nothing in a policy refers to, so the type is the only problem.
+    let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::KMS::Key");
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
     assert!(e.message.contains("AWS::KMS::Key: local-iam does not know"), "{e}");
 }
