@@ -1,0 +1,367 @@
+//! template.yaml resolved: every function and the state machine get the role the deployed stack gives
+//! them, with the statements the template writes, and what it cannot resolve is an error that says where.
+
+use local_iam::{
+    Call, Context, Identities, Principal, Request, StackPolicies, StackSettings, Template, Verdict, authorizations,
+    decide, resolve_template,
+};
+
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "finetune-123456789012-us-east-1";
+
+fn settings() -> StackSettings {
+    StackSettings::new(ACCOUNT, REGION, "finetune")
+}
+
+fn stack() -> StackPolicies {
+    resolve_template("template.yaml", TEMPLATE, &settings()).unwrap()
+}
+
+/// Decides `service operation` for the role `used_by` runs as.
+fn verdict(
+    stack: &StackPolicies,
+    used_by: &str,
+    service: &str,
+    operation: &str,
+    parameters: &[(&str, &str)],
+    tags: &[(&str, &str)],
+) -> Verdict {
+    let identities = Identities::new(stack, "AKIALOCALADMIN", "secret");
+    let identity = identities.of(used_by, stack).unwrap_or_else(|| panic!("no identity for {used_by}"));
+    let call = Call { service, operation, parameters, request_tags: tags, resource_tags: tags };
+    let mut worst = Verdict::Allowed;
+    for a in authorizations(&stack.settings.partition, REGION, ACCOUNT, &call).unwrap() {
+        let mut context: Context = a.context.clone();
+        context.set("aws:SecureTransport", vec!["true".into()]);
+        let request =
+            Request { principal: &identity.principal, action: a.action, resource: &a.resource, context: &context };
+        let d = decide(&identity.policies, stack.resource_policy(&a.resource), &request);
+        if d.verdict != Verdict::Allowed {
+            worst = d.verdict;
+        }
+    }
+    worst
+}
+
+#[test]
+fn every_function_and_the_state_machine_run_as_a_role() {
+    let template = Template::parse("template.yaml", TEMPLATE).unwrap();
+    let stack = stack();
+    let resources = template.root["Resources"].as_object().unwrap();
+    let actors: Vec<&String> = resources
+        .iter()
+        .filter(|(_, r)| {
+            matches!(r["Type"].as_str(), Some("AWS::Serverless::Function" | "AWS::Serverless::StateMachine"))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(actors.len(), 7, "six functions and the state machine: {actors:?}");
+    for id in actors {
+        let role = stack.role_of(id).unwrap_or_else(|| panic!("{id} has no role"));
+        assert_eq!(role.logical_id, format!("{id}Role"));
+        assert_eq!(role.arn, format!("arn:aws:iam::{ACCOUNT}:role/finetune-{id}Role"));
+        assert!(!role.policies.is_empty(), "{id}");
+        let inline = role.policies.iter().filter(|p| p.name.starts_with(&role.logical_id)).count();
+        assert!(inline >= 1, "{id} has its template statements");
+    }
+    let function = stack.role_of("StartJobFunction").unwrap();
+    assert_eq!(function.session_name, "finetune-StartJobFunction", "Lambda names the session after the function");
+    let names: Vec<&str> = function.policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["StartJobFunctionRolePolicy0", "AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"]);
+    let teardown: Vec<&str> =
+        stack.role_of("TeardownFunction").unwrap().policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        teardown,
+        [
+            "TeardownFunctionRolePolicy0",
+            "TeardownFunctionRolePolicy1",
+            "DeadLetterQueuePolicy",
+            "AWSLambdaBasicExecutionRole",
+            "AWSXrayWriteOnlyAccess"
+        ]
+    );
+}
+
+#[test]
+fn each_function_may_make_its_own_calls_and_not_its_neighbours() {
+    let stack = stack();
+    let job = format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/amazon.nova-micro-v1:0:128k/abc");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/finetune-BedrockServiceRole");
+    let pt = format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/xyz");
+    let create =
+        [("model", "amazon.nova-micro-v1:0:128k"), ("custom_model_name", "run-1"), ("role_arn", role.as_str())];
+    assert_eq!(
+        verdict(&stack, "StartJobFunction", "bedrock", "CreateModelCustomizationJob", &create, &[]),
+        Verdict::Allowed
+    );
+    let other_role = [
+        ("model", "amazon.nova-micro-v1:0:128k"),
+        ("custom_model_name", "run-1"),
+        ("role_arn", "arn:aws:iam::123456789012:role/admin"),
+    ];
+    assert_eq!(
+        verdict(&stack, "StartJobFunction", "bedrock", "CreateModelCustomizationJob", &other_role, &[]),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        verdict(&stack, "ProvisionFunction", "bedrock", "CreateModelCustomizationJob", &create, &[]),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        verdict(&stack, "CheckStatusFunction", "bedrock", "GetModelCustomizationJob", &[("job_arn", &job)], &[]),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(&stack, "CheckStatusFunction", "bedrock", "StopModelCustomizationJob", &[("job_arn", &job)], &[]),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "TeardownFunction",
+            "bedrock",
+            "DeleteProvisionedModelThroughput",
+            &[("provisioned_model_arn", &pt)],
+            &[]
+        ),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "EvaluateFunction",
+            "bedrock",
+            "DeleteProvisionedModelThroughput",
+            &[("provisioned_model_arn", &pt)],
+            &[]
+        ),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        verdict(&stack, "EvaluateFunction", "bedrock-runtime", "Converse", &[("model", &pt)], &[]),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(&stack, "EvaluateFunction", "bedrock-runtime", "Converse", &[("model", "amazon.nova-micro-v1:0")], &[]),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "EvaluateFunction",
+            "bedrock-runtime",
+            "Converse",
+            &[("model", "us.meta.llama3-2-1b-instruct-v1:0")],
+            &[]
+        ),
+        Verdict::ImplicitDeny,
+        "issue 9: an inference profile is not in the template's InvokeModel resources"
+    );
+    let summary = [("bucket", BUCKET), ("key", "runs/r1/summary.json")];
+    assert_eq!(verdict(&stack, "TeardownFunction", "s3", "GetObject", &summary, &[]), Verdict::Allowed);
+    assert_eq!(
+        verdict(&stack, "TeardownFunction", "s3", "ListObjectsV2", &[("bucket", BUCKET), ("prefix", "runs/r1/")], &[]),
+        Verdict::ImplicitDeny,
+        "issue 9: teardown has no ListBucket"
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "ValidateSplitFunction",
+            "s3",
+            "ListObjectsV2",
+            &[("bucket", BUCKET), ("prefix", "incoming/retraining/")],
+            &[]
+        ),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "ValidateSplitFunction",
+            "s3",
+            "ListObjectsV2",
+            &[("bucket", BUCKET), ("prefix", "runs/")],
+            &[]
+        ),
+        Verdict::ImplicitDeny
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "ValidateSplitFunction",
+            "s3",
+            "PutObject",
+            &[("bucket", BUCKET), ("key", "incoming/x.jsonl")],
+            &[]
+        ),
+        Verdict::ImplicitDeny
+    );
+    let machine = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:finetune-pipeline");
+    assert_eq!(
+        verdict(&stack, "ValidateSplitFunction", "sfn", "StartExecution", &[("state_machine_arn", &machine)], &[]),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "PipelineStateMachineRetraining",
+            "sfn",
+            "StartExecution",
+            &[("state_machine_arn", &machine)],
+            &[]
+        ),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(&stack, "EvaluateFunction", "sfn", "StartExecution", &[("state_machine_arn", &machine)], &[]),
+        Verdict::ImplicitDeny
+    );
+    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:finetune-NotificationTopic");
+    assert_eq!(verdict(&stack, "TeardownFunction", "sns", "Publish", &[("topic_arn", &topic)], &[]), Verdict::Allowed);
+    assert_eq!(
+        verdict(&stack, "EvaluateFunction", "sns", "Publish", &[("topic_arn", &topic)], &[]),
+        Verdict::ImplicitDeny
+    );
+    for function in [
+        "ValidateSplitFunction",
+        "StartJobFunction",
+        "CheckStatusFunction",
+        "ProvisionFunction",
+        "EvaluateFunction",
+        "TeardownFunction",
+    ] {
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:finetune-{function}");
+        assert_eq!(
+            verdict(&stack, "PipelineStateMachine", "lambda", "Invoke", &[("function_arn", &arn)], &[]),
+            Verdict::Allowed,
+            "{function}"
+        );
+        assert_eq!(
+            verdict(&stack, "TeardownFunction", "lambda", "Invoke", &[("function_arn", &arn)], &[]),
+            Verdict::ImplicitDeny
+        );
+    }
+    assert_eq!(
+        verdict(
+            &stack,
+            "administrator",
+            "bedrock",
+            "DeleteProvisionedModelThroughput",
+            &[("provisioned_model_arn", &pt)],
+            &[]
+        ),
+        Verdict::Allowed
+    );
+}
+
+#[test]
+fn the_bucket_policy_denies_plain_http_to_everyone() {
+    let stack = stack();
+    let identities = Identities::new(&stack, "AKIALOCALADMIN", "secret");
+    let admin = identities.of("administrator", &stack).unwrap();
+    let object = format!("arn:aws:s3:::{BUCKET}/incoming/x.jsonl");
+    let plain = Context::new().with("aws:SecureTransport", "false");
+    let request = Request { principal: &admin.principal, action: "s3:GetObject", resource: &object, context: &plain };
+    let d = decide(&admin.policies, stack.resource_policy(&object), &request);
+    assert_eq!(d.verdict, Verdict::ExplicitDeny);
+    assert_eq!(d.matched.unwrap().sid.as_deref(), Some("DenyInsecureTransport"));
+}
+
+#[test]
+fn bedrock_may_assume_the_service_role_only_for_this_account() {
+    let stack = stack();
+    let role = stack.role_of("BedrockServiceRole").unwrap();
+    let own = Context::new()
+        .with("aws:SourceAccount", ACCOUNT)
+        .with("aws:SourceArn", &format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/j"));
+    assert!(local_iam::assume_role(&role.trust, &role.arn, "bedrock.amazonaws.com", &own).allowed());
+    let foreign = Context::new()
+        .with("aws:SourceAccount", "999999999999")
+        .with("aws:SourceArn", "arn:aws:bedrock:us-east-1:999999999999:model-customization-job/j");
+    assert!(!local_iam::assume_role(&role.trust, &role.arn, "bedrock.amazonaws.com", &foreign).allowed());
+    let scheduler = stack.role_of("PipelineStateMachineRetraining").unwrap();
+    assert!(
+        local_iam::assume_role(&scheduler.trust, &scheduler.arn, "scheduler.amazonaws.com", &Context::new()).allowed()
+    );
+    let principal = Principal::Service("events.amazonaws.com".into());
+    let queue = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:finetune-FailedEventsQueue");
+    let context = Context::new().with("aws:SourceAccount", ACCOUNT);
+    let request = Request { principal: &principal, action: "sqs:SendMessage", resource: &queue, context: &context };
+    assert!(
+        decide(&[], stack.resource_policy(&queue), &request).allowed(),
+        "the queue policy lets EventBridge deliver dead letters"
+    );
+}
+
+#[test]
+fn deleting_a_statement_from_the_template_denies_the_call() {
+    let without = TEMPLATE.replace("                - bedrock:StopModelCustomizationJob\n", "");
+    assert_ne!(without, TEMPLATE);
+    let stack = resolve_template("template.yaml", &without, &settings()).unwrap();
+    let job = format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/j");
+    assert_eq!(
+        verdict(&stack, "TeardownFunction", "bedrock", "StopModelCustomizationJob", &[("job_arn", &job)], &[]),
+        Verdict::ImplicitDeny
+    );
+}
+
+#[test]
+fn parameters_and_physical_names_shape_the_arns() {
+    let mut s = settings();
+    s.parameters.insert("BucketNamePrefix".into(), "other".into());
+    s.physical_names.insert("StartJobFunction".into(), "start-job".into());
+    s.stack_name = "test".into();
+    let stack = resolve_template("template.yaml", TEMPLATE, &s).unwrap();
+    let document = stack.role_of("ValidateSplitFunction").unwrap().policies[0].document.to_string();
+    assert!(document.contains("arn:aws:s3:::other-123456789012-us-east-1/incoming/*"), "{document}");
+    assert!(document.contains("stateMachine:test-pipeline"), "{document}");
+    let machine = stack.role_of("PipelineStateMachine").unwrap().policies[1].document.to_string();
+    assert!(machine.contains("function:start-job*"), "{machine}");
+    assert_eq!(stack.role_of("StartJobFunction").unwrap().session_name, "start-job");
+}
+
+#[test]
+fn what_cannot_be_resolved_is_an_error_that_says_where() {
+    let mut s = settings();
+    s.parameters.insert("NoSuchParameter".into(), "x".into());
+    let e = resolve_template("template.yaml", TEMPLATE, &s).unwrap_err();
+    assert!(e.to_string().contains("NoSuchParameter: the template declares no such parameter"), "{e}");
+
+    let mut s = settings();
+    s.parameters.insert("DeploymentMode".into(), "always".into());
+    let e = resolve_template("template.yaml", TEMPLATE, &s).unwrap_err();
+    assert_eq!(e.path, "Parameters.DeploymentMode");
+    assert!(e.line > 0 && e.message.contains("AllowedValues"), "{e}");
+
+    let imported = TEMPLATE.replace("Resource: !GetAtt BedrockServiceRole.Arn", "Resource: !ImportValue shared-role");
+    let e = resolve_template("template.yaml", &imported, &settings()).unwrap_err();
+    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[1].Resource.Fn::ImportValue");
+    assert_eq!(&TEMPLATE.lines().nth(e.line - 1).unwrap().trim()[..9], "Resource:", "{e}");
+    assert!(e.message.contains("Fn::ImportValue is not resolved"), "{e}");
+
+    let dangling =
+        TEMPLATE.replace("TopicName: !GetAtt NotificationTopic.TopicName", "TopicName: !GetAtt NoSuchTopic.TopicName");
+    let e = resolve_template("template.yaml", &dangling, &settings()).unwrap_err();
+    assert!(
+        e.path.starts_with("Resources.TeardownFunction.Properties.Policies[1].SNSPublishMessagePolicy.TopicName"),
+        "{e}"
+    );
+    assert!(e.message.contains("NoSuchTopic"), "{e}");
+
+    let template = TEMPLATE.replace("SNSPublishMessagePolicy:", "SNSCrudPolicy:");
+    let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
+    assert!(e.message.contains("SNSCrudPolicy is not a policy template"), "{e}");
+
+    let template =
+        TEMPLATE.replace("StringLike:\n                  s3:prefix", "DateLessThan:\n                  s3:prefix");
+    let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
+    assert_eq!(e.path, "Resources.ValidateSplitFunction.Properties.Policies[0].Statement[1].Condition.DateLessThan");
+
+    // A resource nothing in a policy refers to, so the type is the only problem.
+    let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::KMS::Key");
+    let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
+    assert!(e.message.contains("AWS::KMS::Key: local-iam does not know"), "{e}");
+}
