@@ -169,10 +169,7 @@ impl Grader {
                 Check::JsonFieldEquals { path, value, case_sensitive } => {
                     let expected = match value {
                         Expected::Literal(v) => v,
-                        Expected::Reference(None) => reference,
-                        Expected::Reference(Some(p)) => {
-                            p.get(reference).ok_or_else(|| Malformed::ReferenceField(p.as_str().to_string()))?
-                        }
+                        Expected::Reference(path) => at(reference, path.as_ref())?,
                     };
                     let parsed = response_json.get_or_init(|| json_in(response));
                     let got = parsed.as_ref().and_then(|v| path.get(v));
@@ -225,8 +222,10 @@ fn kind_name(v: &Value) -> &'static str {
     }
 }
 
+/// The reference, or its field at `path`; a sample without a reference (null) has neither.
 fn at<'v>(reference: &'v Value, path: Option<&FieldPath>) -> Result<&'v Value, Malformed> {
     match path {
+        _ if reference.is_null() => Err(Malformed::NoReference),
         None => Ok(reference),
         Some(p) => p.get(reference).ok_or_else(|| Malformed::ReferenceField(p.as_str().to_string())),
     }
@@ -238,10 +237,10 @@ fn reference_text<'v>(reference: &'v Value, path: Option<&FieldPath>) -> Result<
         Value::String(s) => Ok(Cow::Borrowed(s)),
         Value::Number(n) => Ok(Cow::Owned(n.to_string())),
         Value::Bool(b) => Ok(Cow::Borrowed(if *b { "true" } else { "false" })),
-        Value::Null if path.is_some() => {
-            Err(Malformed::ReferenceField(path.map(|p| p.as_str().to_string()).unwrap_or_default()))
-        }
-        Value::Null => Err(Malformed::NoReference),
+        Value::Null => Err(match path {
+            Some(p) => Malformed::ReferenceField(p.as_str().to_string()),
+            None => Malformed::NoReference,
+        }),
         other => Err(Malformed::ReferenceStructured(kind_name(other))),
     }
 }
