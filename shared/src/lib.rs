@@ -7,6 +7,7 @@ pub mod grader;
 pub mod metrics;
 pub mod pipeline;
 pub mod prepare;
+pub mod presets;
 pub mod report;
 pub mod split;
 pub mod summary;
