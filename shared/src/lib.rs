@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod grader;
+pub mod loss_csv;
 pub mod metrics;
 pub mod pipeline;
 pub mod prepare;
