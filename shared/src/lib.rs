@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod grader;
+pub mod html_report;
 pub mod loss_csv;
 pub mod metrics;
 pub mod pipeline;

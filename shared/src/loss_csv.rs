@@ -8,7 +8,7 @@
 //! columns it does not know, blank lines, a byte-order mark, CRLF line ends, spaces and quotes around
 //! fields; a row it cannot read is skipped and listed with its line, never a failure of the whole file.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 /// Where the files are, under the job's output prefix.
@@ -32,7 +32,7 @@ impl LossKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LossPoint {
     pub step: u64,
     pub epoch: u64,
