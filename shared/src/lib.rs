@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod prepare;
 pub mod presets;
 pub mod report;
+pub mod sample;
 pub mod split;
 pub mod summary;
 pub mod tokens;

@@ -27,7 +27,8 @@ struct Browser {
 fn browser() -> Option<Browser> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     let node = var("BROWSER_CHECK_NODE").unwrap_or_else(|| PathBuf::from("node"));
-    let node_modules = var("BROWSER_CHECK_NODE_MODULES").unwrap_or_else(|| Path::new(WORKSPACE).join(".ci/browser/node_modules"));
+    let node_modules =
+        var("BROWSER_CHECK_NODE_MODULES").unwrap_or_else(|| Path::new(WORKSPACE).join(".ci/browser/node_modules"));
     let chromium = var("BROWSER_CHECK_CHROMIUM").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     let node_runs = Command::new(&node).arg("--version").output().is_ok_and(|o| o.status.success());
     let missing: Vec<String> = [
@@ -95,7 +96,12 @@ fn a_long_training_curve_without_validation_renders_thinned() {
     let Some(browser) = browser() else { return };
     let mut input = html_report::sample_input();
     input.training_loss = (0..10_001u64)
-        .map(|i| shared::loss_csv::LossPoint { step: i, epoch: i / 2_500, loss: 3.0 / (1.0 + i as f64 / 500.0), perplexity: None })
+        .map(|i| shared::loss_csv::LossPoint {
+            step: i,
+            epoch: i / 2_500,
+            loss: 3.0 / (1.0 + i as f64 / 500.0),
+            perplexity: None,
+        })
         .collect();
     input.validation_loss.clear();
     input.emulated = false;
