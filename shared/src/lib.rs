@@ -3,6 +3,7 @@
 //! pipeline passes between its steps. No AWS SDK and no async runtime: fast to build, easy to test.
 
 pub mod catalogue;
+pub mod convert;
 pub mod grader;
 pub mod html_report;
 pub mod loss_csv;
