@@ -82,8 +82,8 @@ pub fn grade_batch(deps: &Deps, event: &Value) -> Result<Vec<RewardOutput>, Grad
         other => {
             return Err(GraderError(PipelineError::ConfigInvalid(format!(
                 "the reward function expects a JSON array of samples \
-                 [{{\"id\", \"messages\", \"metadata\": {{\"reference_answer\"}}}}], not {}",
-                kind_of(other)
+                 [{{\"id\", \"messages\", \"metadata\": {{\"reference_answer\"}}}}], not `{}`",
+                other.to_string().chars().take(40).collect::<String>()
             ))));
         }
     };
@@ -155,16 +155,5 @@ fn final_response(sample: &Value) -> Option<std::borrow::Cow<'_, str>> {
             (!texts.is_empty()).then(|| std::borrow::Cow::Owned(texts.concat()))
         }
         _ => None,
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
