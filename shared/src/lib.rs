@@ -3,10 +3,16 @@
 //! pipeline passes between its steps. No AWS SDK and no async runtime: fast to build, easy to test.
 
 pub mod catalogue;
+pub mod convert;
+pub mod grader;
+pub mod html_report;
+pub mod loss_csv;
 pub mod metrics;
 pub mod pipeline;
 pub mod prepare;
+pub mod presets;
 pub mod report;
+pub mod sample;
 pub mod split;
 pub mod summary;
 pub mod tokens;
