@@ -5,7 +5,8 @@
 //! multi-turn conversations are both allowed, with the same turn order as the conversation format.
 
 use super::conversation::{ASSISTANT, LastTurn, USER, check_turns, messages_array, object_at, role};
-use super::{RecordCx, RecordText, kind_of, warn_unknown_keys};
+use super::fields::{kind_of, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};

@@ -9,7 +9,8 @@
 //! Converse API's shapes (image and video formats, S3 locations). The role and reserved-token helpers
 //! here are shared with the Claude and RFT checkers.
 
-use super::{RecordCx, RecordText, kind_of, warn_unknown_keys};
+use super::fields::{kind_of, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::catalogue::Family;
 use crate::report::Code;
 use crate::tokens::TextSize;
