@@ -50,3 +50,12 @@ pub(crate) fn warn_unknown_keys(object: &Map<String, Value>, known: &[&str], pre
         );
     }
 }
+
+/// The start of a value, for a message.
+pub(super) fn preview(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}

@@ -8,9 +8,11 @@
 //! - `records.rs`: the pass over the lines and each record's checks
 //! - `file_rules.rs`: the rules judged on the whole file, and the report
 //! - `detect.rs`: which format a record looks like
-//! - `fields.rs`: helpers the format checkers share
-//! - one file per format: `prompt_completion.rs`, `conversation.rs`, `claude.rs`, `cpt.rs`, `rft.rs`
+//! - `fields.rs`, `chat.rs`: helpers and rules the format checkers share
+//! - one file per format: `prompt_completion.rs`, `conversation/` (with its media rules), `claude.rs`,
+//!   `cpt.rs`, `rft.rs`
 
+mod chat;
 mod claude;
 mod conversation;
 mod cpt;
