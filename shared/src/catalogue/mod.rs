@@ -10,6 +10,7 @@
 //! - `format.rs`: [`DatasetFormat`], the JSON Lines shapes
 //! - `hyperparameters.rs`: [`HyperParameter`] ranges and the check of given values
 //! - `nova.rs`, `claude.rs`, `llama.rs`, `titan.rs`, `cohere.rs`: the entries, one file per family
+//! - `pricing.rs`: what the pipeline's own services cost (Step Functions, Lambda, model storage)
 
 mod claude;
 mod cohere;
@@ -18,6 +19,7 @@ mod hyperparameters;
 mod llama;
 mod model;
 mod nova;
+pub mod pricing;
 mod titan;
 
 pub use format::DatasetFormat;
@@ -33,7 +35,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
-    /// Stated in the Bedrock user guide or the service model.
+    /// Stated by AWS: the Bedrock user guide, a service model or a pricing page.
     Documented,
     /// From a secondary source (blog, third-party summary) or an older snapshot of the docs.
     Secondary,

@@ -41,6 +41,21 @@ pub fn summary_key(run_id: &str) -> String {
     format!("{RUNS_PREFIX}{run_id}/summary.json")
 }
 
+/// Everything a run may write, by the name reports give it, in the order a run writes it. Keys, except
+/// `bedrock_output`: a prefix (Bedrock's output folder).
+pub fn artifacts(run_id: &str) -> [(&'static str, String); 8] {
+    [
+        ("validation_report", report_key(run_id)),
+        ("train", train_key(run_id)),
+        ("validation", validation_key(run_id)),
+        ("evaluation_report", evaluation_report_key(run_id)),
+        ("evaluation_markdown", evaluation_markdown_key(run_id)),
+        ("predictions", predictions_key(run_id)),
+        ("summary", summary_key(run_id)),
+        ("bedrock_output", output_prefix(run_id)),
+    ]
+}
+
 /// Whether an uploaded key should start a run.
 pub fn is_dataset_upload(key: &str) -> bool {
     key.starts_with(INCOMING_PREFIX) && key.ends_with(DATASET_SUFFIX) && key.len() > INCOMING_PREFIX.len() + 6
@@ -78,6 +93,9 @@ mod tests {
         assert_eq!(parse_s3_uri("https://x"), None);
         for key in [train_key("r"), output_prefix("r"), predictions_key("r")] {
             assert!(key.starts_with("runs/r/"));
+        }
+        for (_, key) in artifacts("r") {
+            assert!(key.starts_with(&run_prefix("r")), "{key}");
         }
     }
 }
