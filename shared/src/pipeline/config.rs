@@ -30,6 +30,28 @@ pub enum Metric {
     RougeL,
 }
 
+impl Metric {
+    pub const ALL: [Metric; 3] = [Metric::ExactMatch, Metric::TokenF1, Metric::RougeL];
+
+    /// The config's spelling, e.g. `token_f1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::ExactMatch => "exact_match",
+            Metric::TokenF1 => "token_f1",
+            Metric::RougeL => "rouge_l",
+        }
+    }
+
+    /// For a person, e.g. `token F1`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::ExactMatch => "exact match",
+            Metric::TokenF1 => "token F1",
+            Metric::RougeL => "ROUGE-L",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationConfig {
@@ -250,6 +272,14 @@ mod tests {
         assert!(matches!(base.merged(&serde_json::json!({"modle": "x"})), Err(PipelineError::ConfigInvalid(_))));
         assert!(matches!(base.merged(&serde_json::json!([1])), Err(PipelineError::ConfigInvalid(_))));
         assert_eq!(base.merged(&serde_json::Value::Null).unwrap(), base);
+    }
+
+    #[test]
+    fn metric_names_match_their_serialized_form() {
+        for metric in Metric::ALL {
+            assert_eq!(serde_json::to_value(metric).unwrap(), metric.as_str());
+        }
+        assert_eq!(Metric::RougeL.label(), "ROUGE-L");
     }
 
     fn valid_config() -> PipelineConfig {
