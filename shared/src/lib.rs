@@ -11,6 +11,8 @@ pub mod prepare;
 pub mod report;
 pub mod split;
 pub mod summary;
+#[cfg(test)]
+mod test_documents;
 pub mod tokens;
 pub mod validate;
 

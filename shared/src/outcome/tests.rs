@@ -1,67 +1,8 @@
 use super::*;
-use crate::pipeline::{
-    DatasetSource, DeploymentRef, Outcome, PipelineConfig, PollStatus, PreparedData, PreparedRun, TeardownResult,
-};
-use serde_json::{Value, json};
-
-const JOB: &str = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/j1";
-const MODEL: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/m1";
-const DEPLOYMENT: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/d1";
-
-fn document() -> RunDocument {
-    RunDocument {
-        run: PreparedRun {
-            run_id: "r".into(),
-            prepared: true,
-            source: DatasetSource { bucket: "b".into(), key: "incoming/d.jsonl".into(), etag: "e".into() },
-            config: PipelineConfig::default(),
-            data: PreparedData {
-                bucket: "b".into(),
-                train_uri: "s3://b/runs/r/train.jsonl".into(),
-                validation_uri: None,
-                report_uri: "s3://b/runs/r/validation-report.json".into(),
-                train_records: 40,
-                validation_records: 0,
-                training_tokens: 1000,
-                estimated_cost_usd: Some(0.25),
-                valid: true,
-                first_errors: vec![],
-                cause: None,
-            },
-        },
-        job: None,
-        deployment: None,
-        evaluation: None,
-        error: None,
-        outcome: None,
-        teardown: None,
-    }
-}
-
-fn job(state: PollState, raw: &str, polls: u32) -> JobRef {
-    JobRef {
-        job_arn: JOB.into(),
-        job_name: "ft-r".into(),
-        custom_model_name: "model-r".into(),
-        started_at: "2026-01-02T03:04:05Z".into(),
-        output_uri: "s3://b/runs/r/output/".into(),
-        status: PollStatus { attempt: polls, ..PollStatus::fresh(state, raw, 300) },
-        custom_model_arn: (state == PollState::Ready).then(|| MODEL.into()),
-        training_loss: None,
-        validation_loss: None,
-    }
-}
-
-fn deployment(mode: DeploymentMode, state: PollState, raw: &str, polls: u32) -> DeploymentRef {
-    DeploymentRef {
-        mode,
-        arn: Some(DEPLOYMENT.into()),
-        invoke_arn: Some(DEPLOYMENT.into()),
-        started_at: "2026-01-02T04:00:00Z".into(),
-        status: PollStatus { attempt: polls, ..PollStatus::fresh(state, raw, 60) },
-        hourly_cost_usd: if mode == DeploymentMode::Provisioned { None } else { Some(0.0) },
-    }
-}
+use crate::pipeline::{Outcome, TeardownResult};
+use crate::summary::Trigger;
+use crate::test_documents::{DEPLOYMENT, JOB, MODEL, deployment, document, evaluation, job};
+use serde_json::Value;
 
 fn event(at_ms: i64, kind: EventKind) -> ExecutionEvent {
     ExecutionEvent { at_ms, kind }
@@ -131,6 +72,7 @@ fn a_running_execution_shows_where_it_is_and_what_it_has_started() {
 fn a_succeeded_run_knows_its_model_deployment_polls_cost_and_what_still_bills() {
     let mut doc = RunDocument { job: Some(job(PollState::Ready, "Completed", 5)), ..document() };
     doc.deployment = Some(deployment(DeploymentMode::OnDemand, PollState::Ready, "Active", 7));
+    doc.evaluation = Some(evaluation());
     doc.teardown = Some(TeardownResult {
         outcome: Outcome::Succeeded,
         deleted: vec![],
@@ -146,6 +88,7 @@ fn a_succeeded_run_knows_its_model_deployment_polls_cost_and_what_still_bills() 
     let outcome = RunOutcome::build(&sources(&history, None));
     assert_eq!((outcome.status, outcome.error.as_deref()), (ExecutionStatus::Succeeded, None));
     assert_eq!(outcome.custom_model_arn.as_deref(), Some(MODEL));
+    assert_eq!(outcome.evaluation, Some(evaluation()));
     assert_eq!(outcome.job.as_ref().map(|j| j.polls), Some(5));
     let d = outcome.deployment.as_ref().unwrap();
     assert_eq!((d.kind, d.polls, d.status.as_str(), d.removed), (DeploymentMode::OnDemand, 7, "Active", false));
@@ -166,12 +109,11 @@ fn a_failed_run_takes_the_summary_first_and_a_deleted_deployment_no_longer_bills
     step(&mut history, "Finalize", true, &doc);
     history.push(event(99_000, EventKind::StateEntered { name: "Failed".into(), input: None }));
     ended(&mut history, ExecutionStatus::Failed, Some("JobFailed"), None);
-    let summary: RunSummary = serde_json::from_value(json!({
-        "run_id": "r", "status": "FAILED", "trigger": "state-machine", "job_name": "ft-r",
-        "job_arn": JOB, "custom_model_arn": MODEL, "reports": {},
-        "deleted": [DEPLOYMENT], "stopped": [], "kept": [], "finished_at": "2026-01-02T05:00:00Z"
-    }))
-    .unwrap();
+    let summary = RunSummary {
+        deleted: vec![DEPLOYMENT.into()],
+        ..RunSummary::new("r", Outcome::Failed, Trigger::StateMachine, "2026-01-02T05:00:00Z".into())
+            .with_document(&doc)
+    };
 
     let outcome = RunOutcome::build(&sources(&history, Some(&summary)));
     assert_eq!(outcome.status, ExecutionStatus::Failed);
@@ -187,11 +129,11 @@ fn a_failed_run_takes_the_summary_first_and_a_deleted_deployment_no_longer_bills
 fn a_summary_alone_still_names_the_job_and_model() {
     let mut history = Vec::new();
     ended(&mut history, ExecutionStatus::Aborted, Some("States.Aborted"), None);
-    let summary: RunSummary = serde_json::from_value(json!({
-        "run_id": "r", "status": "FAILED", "trigger": "execution-event", "job_name": "ft-r", "job_arn": JOB,
-        "reports": {}, "deleted": [], "stopped": [JOB], "kept": [], "finished_at": "2026-01-02T05:00:00Z"
-    }))
-    .unwrap();
+    let summary = RunSummary {
+        job_arn: Some(JOB.into()),
+        stopped: vec![JOB.into()],
+        ..RunSummary::new("r", Outcome::Failed, Trigger::ExecutionEvent, "2026-01-02T05:00:00Z".into())
+    };
     let outcome = RunOutcome::build(&sources(&history, Some(&summary)));
     assert_eq!(outcome.status, ExecutionStatus::Aborted);
     let job = outcome.job.unwrap();
