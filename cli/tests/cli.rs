@@ -207,3 +207,14 @@ fn run_of_an_invalid_dataset_exits_1_naming_the_line() {
     assert!(outcome["cause"].as_str().unwrap().contains("line 5"), "{}", outcome["cause"]);
     assert!(outcome["job_arn"].is_null());
 }
+
+#[test]
+fn help_describes_the_tool_and_its_three_commands() {
+    let o = finetune(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("validate and prepare datasets, and run the whole pipeline"), "{help}");
+    for command in ["validate", "prepare", "run"] {
+        assert!(help.lines().any(|l| l.trim_start().starts_with(command)), "{command} missing from {help}");
+    }
+}
