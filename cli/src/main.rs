@@ -1,7 +1,9 @@
-//! `finetune`: validate and prepare Amazon Bedrock customization datasets.
+//! `finetune`: Amazon Bedrock model customization. Validate a dataset as Bedrock would, prepare it
+//! (normalized, split), and run the whole pipeline (train, deploy, evaluate, tear down) on a local
+//! cloud with an emulated Bedrock.
 //!
-//! Exit codes follow the aws CLI's habit: 0 valid, 1 invalid, 2 usage error (bad flags, unknown model,
-//! unreadable file).
+//! Exit codes follow the aws CLI's habit: 0 valid (or a run that succeeded), 1 invalid (or a run that
+//! failed), 2 usage error (bad flags, unknown model, unreadable file).
 
 mod run;
 mod summary;
@@ -15,7 +17,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "finetune", version, about = "Amazon Bedrock model customization: check and prepare datasets")]
+#[command(
+    name = "finetune",
+    version,
+    about = "Amazon Bedrock model customization: validate and prepare datasets, and run the whole pipeline \
+             (train, deploy, evaluate, tear down) on a local cloud"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

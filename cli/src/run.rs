@@ -1,15 +1,21 @@
 //! `finetune run`: the whole pipeline on the local cloud. The dataset is uploaded to `incoming/`, the
 //! bucket notification starts validate-split, which starts the state machine — exactly the path a
 //! deployment takes — and every state is shown as it is entered. Bedrock is emulated: its models are
-//! deterministic stand-ins, and the summary says so.
+//! deterministic stand-ins, and the summary says so. The run's outcome (`shared::outcome::RunOutcome`)
+//! is built once from the execution's history and rendered as text (`text.rs`) or JSON.
 
-use local_sfn::{EventDetails, ExecutionStatus, HistoryEvent};
+mod history;
+mod progress;
+mod text;
+
+use local_sfn::ExecutionStatus as EngineStatus;
 use local_stack::{LocalCloud, Options};
+use progress::Progress;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shared::pipeline::{PipelineConfig, RunDocument};
+use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
+use shared::pipeline::{PipelineConfig, layout};
 use shared::summary::RunSummary;
-use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,13 +28,6 @@ pub struct RunArgs {
     pub json: bool,
     pub data_dir: PathBuf,
 }
-
-/// Step Functions Standard: USD per state transition (us-east-1, beyond the free tier).
-const USD_PER_TRANSITION: f64 = 0.025 / 1000.0;
-/// Lambda: USD per request.
-const USD_PER_REQUEST: f64 = 0.20 / 1_000_000.0;
-/// Custom model storage, USD per month while the model is kept.
-const USD_STORAGE_PER_MONTH: f64 = 1.95;
 
 /// Ok(succeeded) for a run that finished; Err for a problem before or around it (usage, I/O).
 pub fn run(args: RunArgs) -> Result<bool, String> {
@@ -81,24 +80,29 @@ async fn run_async(args: RunArgs) -> Result<bool, String> {
     // The same file and config already ran here: on AWS, StartExecution with the same name is refused,
     // so no second job starts. The local cloud's services live in this process; the memo keeps that.
     let memo = memo_path(&args.data_dir, &args.file, &sidecar)?;
-    if let Ok(previous) = std::fs::read_to_string(&memo)
-        && let Ok(mut outcome) = serde_json::from_str::<Value>(&previous)
-    {
-        outcome["repeated"] = json!(true);
-        let succeeded = outcome["status"] == "SUCCEEDED";
+    if let Ok(previous) = std::fs::read_to_string(&memo) {
+        let memo: Memo = serde_json::from_str(&previous).map_err(|e| {
+            format!(
+                "{} holds an earlier run this version cannot read ({e}); delete {} to start over",
+                memo.display(),
+                args.data_dir.display()
+            )
+        })?;
+        let outcome = &memo.outcome;
         if args.json {
-            println!("{outcome}");
+            let repeated = Repeated { outcome, repeated: true };
+            println!("{}", serde_json::to_string(&repeated).map_err(|e| e.to_string())?);
         } else {
             println!(
                 "{} with this config already ran as {} (local cloud data in {}); no second job was started.\n\
                  Delete that folder to start over.\n",
                 args.file.display(),
-                outcome["run_id"].as_str().unwrap_or("?"),
+                outcome.run_id,
                 args.data_dir.display()
             );
-            print!("{}", outcome["summary_text"].as_str().unwrap_or(""));
+            print!("{}", memo.summary_text);
         }
-        return Ok(succeeded);
+        return Ok(outcome.status == ExecutionStatus::Succeeded);
     }
 
     let mut options = Options::new(&args.data_dir);
@@ -131,27 +135,52 @@ async fn run_async(args: RunArgs) -> Result<bool, String> {
     progress.line(&format!("Execution {run_id} started by the S3 notification"));
 
     let history = follow(&cloud, &execution_arn, &progress).await?;
-    let description = cloud.sfn.describe_execution(&execution_arn).map_err(|e| e.to_string())?;
-    let snapshot = &description.snapshot;
-    let summary: Option<RunSummary> = std::fs::read(cloud.object_path(&shared::pipeline::layout::summary_key(&run_id)))
+    let summary: Option<RunSummary> = std::fs::read(cloud.object_path(&layout::summary_key(&run_id)))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    let document: Option<RunDocument> = snapshot.output.clone().and_then(|o| serde_json::from_value(o).ok());
-    let outcome =
-        outcome_json(&cloud, &run_id, snapshot.status, snapshot, &history, summary.as_ref(), document.as_ref());
-    let text = summary_text(&outcome, started.elapsed());
+    let locate = |key: &str| {
+        let path = cloud.object_path(key);
+        path.exists().then(|| path.display().to_string())
+    };
+    let notifications = cloud.lambdas.notifier.published.lock().ok().map(|p| p.len() as u64);
+    let outcome = RunOutcome::build(&RunSources {
+        run_id: &run_id,
+        history: &history,
+        summary: summary.as_ref(),
+        locate: &locate,
+        notifications,
+        emulated: true,
+    });
+    let text = text::render(&outcome, started.elapsed());
     if let Some(parent) = memo.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    let mut memo_value = outcome.clone();
-    memo_value["summary_text"] = json!(text);
-    let _ = std::fs::write(&memo, memo_value.to_string());
+    if let Ok(memo_json) = serde_json::to_string(&Memo { outcome: outcome.clone(), summary_text: text.clone() }) {
+        let _ = std::fs::write(&memo, memo_json);
+    }
     if args.json {
-        println!("{outcome}");
+        println!("{}", serde_json::to_string(&outcome).map_err(|e| e.to_string())?);
     } else {
         print!("\n{text}");
     }
-    Ok(snapshot.status == ExecutionStatus::Succeeded)
+    Ok(outcome.status == ExecutionStatus::Succeeded)
+}
+
+/// What a finished run leaves in the data folder, so the same input is not run twice: its outcome and
+/// the text shown then.
+#[derive(Serialize, Deserialize)]
+struct Memo {
+    #[serde(flatten)]
+    outcome: RunOutcome,
+    summary_text: String,
+}
+
+/// `--json` for a run shown again.
+#[derive(Serialize)]
+struct Repeated<'a> {
+    #[serde(flatten)]
+    outcome: &'a RunOutcome,
+    repeated: bool,
 }
 
 fn memo_path(data_dir: &Path, file: &Path, sidecar: &Value) -> Result<PathBuf, String> {
@@ -162,211 +191,28 @@ fn memo_path(data_dir: &Path, file: &Path, sidecar: &Value) -> Result<PathBuf, S
     Ok(data_dir.join("runs-by-input").join(format!("{hash:032x}.json")))
 }
 
-/// Prints each state as it is entered, until the execution ends; returns the full history.
-async fn follow(cloud: &LocalCloud, execution_arn: &str, progress: &Progress) -> Result<Vec<HistoryEvent>, String> {
-    let mut shown = 0usize;
-    let mut start = None;
+/// Prints each state as it is entered, until the execution ends; returns the full history, in the
+/// neutral form the outcome is built from.
+async fn follow(cloud: &LocalCloud, execution_arn: &str, progress: &Progress) -> Result<Vec<ExecutionEvent>, String> {
+    let mut events: Vec<ExecutionEvent> = Vec::new();
+    let mut seen = 0usize;
     loop {
+        // Status first: a history read after the execution ended holds its last events.
+        let running = cloud.sfn.describe_execution(execution_arn).map_err(|e| e.to_string())?.snapshot.status
+            == EngineStatus::Running;
         let history = cloud.sfn.get_execution_history(execution_arn).map_err(|e| e.to_string())?;
-        let status = cloud.sfn.describe_execution(execution_arn).map_err(|e| e.to_string())?.snapshot.status;
-        for event in &history[shown.min(history.len())..] {
-            let at = *start.get_or_insert(event.timestamp);
-            if let EventDetails::StateEntered { name, .. } = &event.details {
-                progress.state(name, event.timestamp.duration_since(at));
+        for event in history[seen.min(history.len())..].iter().filter_map(history::neutral) {
+            let start = events.first().map_or(event.at_ms, |first| first.at_ms);
+            if let EventKind::StateEntered { name, .. } = &event.kind {
+                progress.state(name, Duration::from_millis(u64::try_from(event.at_ms - start).unwrap_or(0)));
             }
+            events.push(event);
         }
-        shown = history.len();
-        if status != ExecutionStatus::Running {
+        seen = history.len();
+        if !running {
             progress.finish();
-            return Ok(history);
+            return Ok(events);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn outcome_json(
-    cloud: &LocalCloud,
-    run_id: &str,
-    status: ExecutionStatus,
-    snapshot: &local_sfn::ExecutionSnapshot,
-    history: &[HistoryEvent],
-    summary: Option<&RunSummary>,
-    document: Option<&RunDocument>,
-) -> Value {
-    let job = document.and_then(|d| d.job.as_ref());
-    let job_arn = summary.and_then(|s| s.job_arn.clone()).or_else(|| job.map(|j| j.job_arn.clone()));
-    let custom_model_arn =
-        summary.and_then(|s| s.custom_model_arn.clone()).or_else(|| job.and_then(|j| j.custom_model_arn.clone()));
-    let evaluation = summary
-        .and_then(|s| s.evaluation.clone())
-        .or_else(|| document.and_then(|d| d.evaluation.clone()))
-        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
-        .unwrap_or(Value::Null);
-    let mut artifacts = serde_json::Map::new();
-    let layout = [
-        ("validation_report", shared::pipeline::layout::report_key(run_id)),
-        ("train", shared::pipeline::layout::train_key(run_id)),
-        ("validation", shared::pipeline::layout::validation_key(run_id)),
-        ("evaluation_report", shared::pipeline::layout::evaluation_report_key(run_id)),
-        ("evaluation_markdown", shared::pipeline::layout::evaluation_markdown_key(run_id)),
-        ("predictions", shared::pipeline::layout::predictions_key(run_id)),
-        ("summary", shared::pipeline::layout::summary_key(run_id)),
-    ];
-    for (name, key) in layout {
-        let path = cloud.object_path(&key);
-        if path.exists() {
-            artifacts.insert(name.into(), json!(path.display().to_string()));
-        }
-    }
-    let output_dir = cloud.object_path(&shared::pipeline::layout::output_prefix(run_id));
-    if output_dir.exists() {
-        artifacts.insert("bedrock_output".into(), json!(output_dir.display().to_string()));
-    }
-    let transitions = local_sfn::state_transitions(history);
-    let lambda_calls = history.iter().filter(|e| matches!(e.details, EventDetails::TaskScheduled { .. })).count();
-    let training = document.and_then(|d| d.run.data.estimated_cost_usd);
-    let cost = json!({
-        "training_usd": training,
-        "step_functions_usd": transitions as f64 * USD_PER_TRANSITION,
-        "lambda_requests_usd": lambda_calls as f64 * USD_PER_REQUEST,
-        "model_storage_usd_per_month": custom_model_arn.as_ref().map(|_| USD_STORAGE_PER_MONTH),
-        "note": "estimate: training = tokens x epochs x the catalogue's price; Lambda compute time and on-demand inference tokens not included",
-    });
-    json!({
-        "run_id": run_id,
-        "status": status.as_str(),
-        "error": snapshot.error,
-        "cause": snapshot.cause,
-        "states": local_sfn::states_entered(history),
-        "state_transitions": transitions,
-        "job_arn": job_arn,
-        "custom_model_arn": custom_model_arn,
-        "evaluation": evaluation,
-        "artifacts": artifacts,
-        "notifications": cloud.lambdas.notifier.published.lock().map(|p| p.len()).unwrap_or(0),
-        "aws_cost_estimate": cost,
-        "emulated": true,
-    })
-}
-
-fn summary_text(o: &Value, wall: Duration) -> String {
-    let mut out = String::new();
-    let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
-    let _ = writeln!(out, "Status:      {}", s(&o["status"]));
-    let _ = writeln!(out, "Run id:      {}", s(&o["run_id"]));
-    if !o["error"].is_null() {
-        let _ = writeln!(out, "Error:       {}", s(&o["error"]));
-        let _ = writeln!(out, "Cause:       {}", s(&o["cause"]));
-    }
-    let _ = writeln!(out, "Job:         {}", s(&o["job_arn"]));
-    let _ = writeln!(out, "Model:       {}", s(&o["custom_model_arn"]));
-    let e = &o["evaluation"];
-    if e.is_object() {
-        let _ = writeln!(
-            out,
-            "\nEvaluation on {} held-out samples (EMULATED models: deterministic stand-ins, not Bedrock):",
-            e["samples"]
-        );
-        let _ = writeln!(out, "  {:<12} {:>10} {:>10} {:>10}", "metric", "base", "custom", "delta");
-        for (label, key) in [("exact match", "exact_match"), ("token F1", "token_f1"), ("ROUGE-L", "rouge_l")] {
-            let base = e["base"][key].as_f64().unwrap_or(0.0);
-            let custom = e["custom"][key].as_f64().unwrap_or(0.0);
-            let _ = writeln!(out, "  {label:<12} {base:>10.3} {custom:>10.3} {:>+10.3}", custom - base);
-        }
-        let _ = writeln!(
-            out,
-            "  {:<12} {:>10.0} {:>10.0}",
-            "p95 ms",
-            e["base"]["latency_p95_ms"].as_f64().unwrap_or(0.0),
-            e["custom"]["latency_p95_ms"].as_f64().unwrap_or(0.0)
-        );
-        let verdict = if e["passed"] == true { "PASSED" } else { "FAILED" };
-        let _ = writeln!(
-            out,
-            "  Gate {verdict}: {} improved by {:+.3} (needs {:+.3})",
-            s(&e["primary_metric"]),
-            e["improvement"].as_f64().unwrap_or(0.0),
-            e["min_improvement"].as_f64().unwrap_or(0.0)
-        );
-    }
-    if let Some(artifacts) = o["artifacts"].as_object().filter(|a| !a.is_empty()) {
-        let _ = writeln!(out, "\nReports:");
-        for (name, path) in artifacts {
-            let _ = writeln!(out, "  {name:<20} {}", s(path));
-        }
-    }
-    let states = o["states"].as_array().map(|a| a.len()).unwrap_or(0);
-    let polls = |name: &str| o["states"].as_array().map(|a| a.iter().filter(|s| *s == name).count()).unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "\nStates entered: {states} ({} job polls, {} deployment polls); state transitions: {}",
-        polls("CheckJob"),
-        polls("CheckDeployment"),
-        o["state_transitions"]
-    );
-    let c = &o["aws_cost_estimate"];
-    let _ = writeln!(
-        out,
-        "On AWS this run would cost about: training {}, Step Functions ${:.4}, Lambda requests ${:.6}{}",
-        match (c["training_usd"].as_f64(), o["job_arn"].is_null()) {
-            (_, true) => "none (no job started)".to_string(),
-            (Some(v), false) => format!("${v:.4}"),
-            (None, false) => "unknown (no published price)".to_string(),
-        },
-        c["step_functions_usd"].as_f64().unwrap_or(0.0),
-        c["lambda_requests_usd"].as_f64().unwrap_or(0.0),
-        c["model_storage_usd_per_month"]
-            .as_f64()
-            .map(|v| format!(", plus ${v:.2}/month to store the model"))
-            .unwrap_or_default()
-    );
-    let _ = writeln!(out, "Wall time: {:.2} s", wall.as_secs_f64());
-    out
-}
-
-/// States as they are entered: on a terminal, the poll loops update one line; otherwise plain lines.
-struct Progress {
-    enabled: bool,
-    tty: bool,
-    last: std::sync::Mutex<Option<String>>,
-}
-
-impl Progress {
-    fn new(enabled: bool) -> Progress {
-        Progress { enabled, tty: std::io::stdout().is_terminal(), last: std::sync::Mutex::new(None) }
-    }
-
-    fn line(&self, text: &str) {
-        if self.enabled {
-            self.finish();
-            println!("{text}");
-        }
-    }
-
-    fn state(&self, name: &str, at: Duration) {
-        if !self.enabled {
-            return;
-        }
-        let minutes = at.as_secs() / 60;
-        let line = format!("  [t+{:>2}h{:02}m] {name}", minutes / 60, minutes % 60);
-        let polling = name.starts_with("Wait") || name.starts_with("Check") || name.ends_with("Status");
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if self.tty && polling {
-            print!("\r\x1b[2K{line}");
-            let _ = std::io::stdout().flush();
-            *last = Some(line);
-        } else {
-            if last.take().is_some() {
-                println!();
-            }
-            println!("{line}");
-        }
-    }
-
-    fn finish(&self) {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if last.take().is_some() {
-            println!();
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The `finetune` binary as a user runs it: exit codes, `--json` shape, files written.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -176,6 +176,15 @@ fn run_takes_the_sample_through_the_local_cloud_once() {
     for key in ["run_id", "error", "cause", "custom_model_arn", "artifacts"] {
         assert!(outcome.get(key).is_some(), "{key}");
     }
+    // The typed outcome's own fields: each visit timed, polls counted from the documents.
+    let visits = outcome["visits"].as_array().unwrap();
+    assert_eq!(visits.len(), states.len());
+    assert!(visits.iter().all(|v| v["entered_at_ms"].as_i64() <= v["exited_at_ms"].as_i64()), "{visits:?}");
+    let check_jobs = states.iter().filter(|s| **s == "CheckJob").count() as u64;
+    assert_eq!(outcome["job"]["polls"].as_u64(), Some(check_jobs));
+    assert_eq!((&outcome["job"]["status"], &outcome["deployment"]["kind"]), (&json!("Completed"), &json!("on-demand")));
+    let billing = &outcome["aws_cost_estimate"]["still_billing"];
+    assert_eq!(billing[0]["arn"], outcome["custom_model_arn"], "the kept model bills storage: {billing}");
     // The same file again: the same run id, no second job.
     let again: Value = serde_json::from_slice(&finetune(&args).stdout).unwrap();
     assert_eq!(again["run_id"], outcome["run_id"]);
@@ -197,4 +206,15 @@ fn run_of_an_invalid_dataset_exits_1_naming_the_line() {
     assert_eq!((outcome["status"].as_str(), outcome["error"].as_str()), (Some("FAILED"), Some("DatasetInvalid")));
     assert!(outcome["cause"].as_str().unwrap().contains("line 5"), "{}", outcome["cause"]);
     assert!(outcome["job_arn"].is_null());
+}
+
+#[test]
+fn help_describes_the_tool_and_its_three_commands() {
+    let o = finetune(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("validate and prepare datasets, and run the whole pipeline"), "{help}");
+    for command in ["validate", "prepare", "run"] {
+        assert!(help.lines().any(|l| l.trim_start().starts_with(command)), "{command} missing from {help}");
+    }
 }

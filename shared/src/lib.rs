@@ -1,6 +1,7 @@
 //! The domain library of the Bedrock fine-tuning pipeline: Bedrock's dataset rules and model catalogue,
-//! streaming validation, the deterministic split, token and cost estimates, and the documents the
-//! pipeline passes between its steps. No AWS SDK and no async runtime: fast to build, easy to test.
+//! streaming validation, the deterministic split, token and cost estimates, the documents the
+//! pipeline passes between its steps, and a run's outcome read from its execution history. No AWS SDK
+//! and no async runtime: fast to build, easy to test.
 
 pub mod catalogue;
 pub mod convert;
@@ -8,6 +9,7 @@ pub mod grader;
 pub mod html_report;
 pub mod loss_csv;
 pub mod metrics;
+pub mod outcome;
 pub mod pipeline;
 pub mod prepare;
 pub mod presets;
@@ -15,6 +17,8 @@ pub mod report;
 pub mod sample;
 pub mod split;
 pub mod summary;
+#[cfg(test)]
+mod test_documents;
 pub mod tokens;
 pub mod validate;
 

@@ -31,7 +31,7 @@ use shared::pipeline::{
     CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,
     TeardownResult, layout, names,
 };
-use shared::summary::{Reports, RunSummary, Trigger};
+use shared::summary::{RunSummary, Trigger};
 
 /// The EventBridge detail-type of Step Functions status changes.
 pub const STATUS_CHANGE: &str = "Step Functions Execution Status Change";
@@ -144,18 +144,8 @@ async fn finalize<C: Clock, N: Notifier>(
         deployment,
         keep_reason,
     };
-    let mut summary = base_summary(deps, run_id, outcome, Trigger::StateMachine);
-    summary.error = doc.error.clone();
-    fill_from_run(&mut summary, &doc.run);
-    summary.job_arn = doc.job.as_ref().map(|j| j.job_arn.clone());
-    summary.custom_model_arn = doc.job.as_ref().and_then(|j| j.custom_model_arn.clone());
-    summary.deployment = doc.deployment.clone();
-    if let Some(e) = &doc.evaluation {
-        summary.reports.evaluation = Some(e.report_uri.clone());
-        summary.reports.evaluation_markdown = Some(e.markdown_uri.clone());
-        summary.reports.predictions = Some(e.predictions_uri.clone());
-    }
-    summary.evaluation = doc.evaluation.clone();
+    let summary =
+        RunSummary::new(run_id, outcome, Trigger::StateMachine, format_rfc3339(deps.clock.now())).with_document(doc);
     finish(deps, plan, summary, Some(doc.run.data.bucket.as_str())).await
 }
 
@@ -208,15 +198,16 @@ async fn on_execution_event<C: Clock, N: Notifier>(
         deployment: actions::Target::ByName(config.map_or(DeploymentMode::Provisioned, |c| c.deployment)),
         keep_reason: None,
     };
-    let mut summary = base_summary(deps, run_id, Outcome::Failed, Trigger::ExecutionEvent);
+    let mut summary =
+        RunSummary::new(run_id, Outcome::Failed, Trigger::ExecutionEvent, format_rfc3339(deps.clock.now()));
+    if let Some(p) = &prepared {
+        summary = summary.with_run(p);
+    }
     summary.execution_status = Some(event.status.clone());
     summary.error = Some(CaughtError {
         error: event.error.clone().unwrap_or_else(|| format!("Execution{}", title_case(&event.status))),
         cause: event.cause.clone().unwrap_or_else(|| format!("the execution ended {}", event.status)),
     });
-    if let Some(p) = &prepared {
-        fill_from_run(&mut summary, p);
-    }
     // Unknown mode: look for both kinds by name.
     let plan = if config.is_none() { Plan { deployment: actions::Target::AnyByName, ..plan } } else { plan };
     finish(deps, plan, summary, bucket.as_deref()).await
@@ -230,36 +221,6 @@ fn title_case(status: &str) -> String {
             c.next().map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()).unwrap_or_default()
         })
         .collect()
-}
-
-fn base_summary<C: Clock, N>(deps: &Deps<C, N>, run_id: &str, status: Outcome, trigger: Trigger) -> RunSummary {
-    RunSummary {
-        run_id: run_id.to_string(),
-        status,
-        trigger,
-        execution_status: None,
-        error: None,
-        dataset: None,
-        base_model: None,
-        job_name: names::job_name(run_id),
-        job_arn: None,
-        custom_model_arn: None,
-        deployment: None,
-        evaluation: None,
-        reports: Reports::default(),
-        deleted: vec![],
-        stopped: vec![],
-        kept: vec![],
-        failures: vec![],
-        notes: vec![],
-        finished_at: format_rfc3339(deps.clock.now()),
-    }
-}
-
-fn fill_from_run(summary: &mut RunSummary, run: &PreparedRun) {
-    summary.dataset = Some(layout::s3_uri(&run.source.bucket, &run.source.key));
-    summary.base_model = Some(run.config.base_model.clone());
-    summary.reports.validation = Some(run.data.report_uri.clone()).filter(|u| !u.is_empty());
 }
 
 async fn finish<C: Clock, N: Notifier>(

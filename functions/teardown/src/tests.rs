@@ -568,27 +568,7 @@ async fn sns_publishes_subject_message_and_filterable_attributes_and_skips_witho
         })
         .then_output(|| PublishOutput::builder().message_id("1").build());
     let client = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]);
-    let summary = RunSummary {
-        run_id: RUN.into(),
-        status: Outcome::Failed,
-        trigger: Trigger::StateMachine,
-        execution_status: None,
-        error: None,
-        dataset: None,
-        base_model: None,
-        job_name: names::job_name(RUN),
-        job_arn: None,
-        custom_model_arn: None,
-        deployment: None,
-        evaluation: None,
-        reports: Reports::default(),
-        deleted: vec![],
-        stopped: vec![],
-        kept: vec![],
-        failures: vec![],
-        notes: vec![],
-        finished_at: "2026-01-02T03:04:05Z".into(),
-    };
+    let summary = RunSummary::new(RUN, Outcome::Failed, Trigger::StateMachine, "2026-01-02T03:04:05Z".into());
     let sns = SnsNotifier { client: client.clone(), topic_arn: Some("arn:aws:sns:us-east-1:123456789012:runs".into()) };
     assert!(sns.notify("s", "m", &summary).await.unwrap());
     assert_eq!(publish.num_calls(), 1);

@@ -4,8 +4,9 @@
 //! Content and system are plain strings (not the block arrays of the Converse format); single- and
 //! multi-turn conversations are both allowed, with the same turn order as the conversation format.
 
-use super::conversation::{ASSISTANT, LastTurn, USER, check_turns, messages_array, object_at, role};
-use super::{RecordCx, RecordText, kind_of, warn_unknown_keys};
+use super::chat::{ASSISTANT, LastTurn, USER, check_turns, messages_array, object_at, role};
+use super::fields::{kind_of, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};

@@ -3,7 +3,8 @@
 //! Continued pre-training corpora are large, so the common case takes the fast path (`fast.rs`);
 //! anything unusual falls back to the general checker, which gives the precise error.
 
-use super::{RecordCx, RecordText, required_text, warn_unknown_keys};
+use super::fields::{required_text, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};

@@ -1,6 +1,7 @@
 //! `{"prompt": "...", "completion": "..."}`: Titan, Cohere and Llama 3.1 fine-tuning.
 
-use super::{RecordCx, RecordText, required_text, warn_unknown_keys};
+use super::fields::{required_text, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};
 

@@ -5,8 +5,9 @@
 //! a record is a prompt, not a conversation to imitate. Other top-level fields are passed to the
 //! grader as metadata and are not warned about.
 
-use super::conversation::{ASSISTANT, Reserved, SYSTEM, USER, messages_array, object_at, role};
-use super::{RecordCx, RecordText, kind_of, warn_unknown_keys};
+use super::chat::{ASSISTANT, Reserved, SYSTEM, USER, messages_array, object_at, role};
+use super::fields::{kind_of, warn_unknown_keys};
+use super::{RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};

@@ -1,0 +1,213 @@
+//! How a run ended, or where it is now: one typed document, built once from the execution's history
+//! and the run's own documents (the state document the history carries, and the summary teardown
+//! writes). `finetune run` renders it as text and as JSON; a history that is still growing (a running
+//! execution) gives the outcome so far, with status `RUNNING`.
+//!
+//! - `history.rs`: the neutral history event both the local engine's and AWS's histories map into
+//! - `cost.rs`: the run's cost and what still bills, priced from `catalogue::pricing`
+
+mod cost;
+mod history;
+
+pub use cost::{Billable, Billing, COST_NOTE, CostEstimate};
+pub use history::{EventKind, ExecutionEvent, ExecutionFacts, ExecutionStatus, StateVisit, latest_document};
+
+use crate::pipeline::{DeploymentMode, EvaluationResult, JobRef, PollState, RunDocument, layout};
+use crate::summary::RunSummary;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// What an outcome is built from.
+pub struct RunSources<'a> {
+    /// The execution's name.
+    pub run_id: &'a str,
+    /// The execution's history so far, with its data (inputs and outputs) when available.
+    pub history: &'a [ExecutionEvent],
+    /// `runs/<id>/summary.json`, once teardown wrote it.
+    pub summary: Option<&'a RunSummary>,
+    /// Where an object of the run is, if it exists: an S3 key (or a prefix ending in `/`) to a location
+    /// a person can open, such as an S3 URI or a local path.
+    pub locate: &'a dyn Fn(&str) -> Option<String>,
+    /// Summaries published to the topic, when the caller counted them; otherwise teardown's word.
+    pub notifications: Option<u64>,
+    /// Bedrock was the local emulator: its models are stand-ins.
+    pub emulated: bool,
+}
+
+/// The outcome of a run. The first fields are `finetune run --json`'s original ones, with their names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub status: ExecutionStatus,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// State names in the order entered (a poll loop's states once per poll).
+    pub states: Vec<String>,
+    pub state_transitions: u64,
+    pub job_arn: Option<String>,
+    pub custom_model_arn: Option<String>,
+    pub evaluation: Option<EvaluationResult>,
+    pub artifacts: Artifacts,
+    pub notifications: u64,
+    pub aws_cost_estimate: CostEstimate,
+    pub emulated: bool,
+    /// Milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub started_at_ms: Option<i64>,
+    #[serde(default)]
+    pub ended_at_ms: Option<i64>,
+    /// Each state entered, with when it was entered and exited.
+    #[serde(default)]
+    pub visits: Vec<StateVisit>,
+    #[serde(default)]
+    pub job: Option<JobProgress>,
+    #[serde(default)]
+    pub deployment: Option<DeploymentProgress>,
+}
+
+/// The customization job, as last seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub arn: String,
+    /// Bedrock's status when last polled, e.g. `InProgress`, `Completed`; unknown from a summary alone.
+    pub status: Option<String>,
+    pub state: Option<PollState>,
+    /// Status checks so far.
+    pub polls: u32,
+}
+
+/// The deployment (provisioned throughput or on-demand deployment), as last seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentProgress {
+    pub kind: DeploymentMode,
+    /// Absent for kind `none`.
+    pub arn: Option<String>,
+    /// Bedrock's status when last polled, e.g. `Creating`, `Active`.
+    pub status: String,
+    pub state: PollState,
+    /// Status checks so far.
+    pub polls: u32,
+    pub hourly_cost_usd: Option<f64>,
+    /// Deleted or stopped by teardown.
+    pub removed: bool,
+}
+
+/// What the run wrote, by name, in the order the run writes it (`layout::artifacts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Artifacts(pub Vec<(String, String)>);
+
+impl RunOutcome {
+    pub fn build(sources: &RunSources<'_>) -> RunOutcome {
+        let facts = ExecutionFacts::read(sources.history);
+        let document: Option<RunDocument> = latest_document(sources.history);
+        let document = document.as_ref();
+        let summary = sources.summary;
+        let job_ref = document.and_then(|d| d.job.as_ref());
+        let job_arn = summary.and_then(|s| s.job_arn.clone()).or_else(|| job_ref.map(|j| j.job_arn.clone()));
+        let custom_model_arn = summary
+            .and_then(|s| s.custom_model_arn.clone())
+            .or_else(|| job_ref.and_then(|j| j.custom_model_arn.clone()));
+        let evaluation =
+            summary.and_then(|s| s.evaluation.clone()).or_else(|| document.and_then(|d| d.evaluation.clone()));
+        let removed = |arn: &str| summary.is_some_and(|s| s.deleted.iter().chain(&s.stopped).any(|r| r == arn));
+
+        let job = job_progress(job_ref, job_arn.as_deref());
+        let deployment = document
+            .and_then(|d| d.deployment.as_ref())
+            .or_else(|| summary.and_then(|s| s.deployment.as_ref()))
+            .map(|d| DeploymentProgress {
+                kind: d.mode,
+                arn: d.arn.clone(),
+                status: d.status.raw_status.clone(),
+                state: d.status.state,
+                polls: d.status.attempt,
+                hourly_cost_usd: d.hourly_cost_usd,
+                removed: d.arn.as_deref().is_some_and(removed),
+            });
+
+        // Training is billed once the job completed; a failed or stopped job's share is unknown.
+        let job_completed = job_ref.is_some_and(|j| j.status.state == PollState::Ready);
+        let training_usd = document.filter(|_| job_completed).and_then(|d| d.run.data.estimated_cost_usd);
+        let live_deployment = deployment.as_ref().filter(|d| !d.removed).and_then(|d| {
+            d.arn.as_deref().map(|arn| cost::LiveDeployment { mode: d.kind, arn, hourly_cost_usd: d.hourly_cost_usd })
+        });
+        let live_model = custom_model_arn.as_deref().filter(|arn| !removed(arn));
+        let aws_cost_estimate =
+            cost::estimate(facts.state_transitions, facts.task_requests, training_usd, live_model, live_deployment);
+
+        let artifacts = layout::artifacts(sources.run_id)
+            .into_iter()
+            .filter_map(|(name, key)| (sources.locate)(&key).map(|at| (name.to_string(), at)))
+            .collect();
+        let notifications = sources
+            .notifications
+            .unwrap_or_else(|| document.and_then(|d| d.teardown.as_ref()).map_or(0, |t| u64::from(t.notified)));
+        RunOutcome {
+            run_id: sources.run_id.to_string(),
+            status: facts.status,
+            error: facts.error.clone(),
+            cause: facts.cause.clone(),
+            states: facts.states(),
+            state_transitions: facts.state_transitions,
+            job_arn,
+            custom_model_arn,
+            evaluation,
+            artifacts: Artifacts(artifacts),
+            notifications,
+            aws_cost_estimate,
+            emulated: sources.emulated,
+            started_at_ms: facts.started_at_ms,
+            ended_at_ms: facts.ended_at_ms,
+            visits: facts.visits,
+            job,
+            deployment,
+        }
+    }
+}
+
+fn job_progress(job: Option<&JobRef>, arn: Option<&str>) -> Option<JobProgress> {
+    match job {
+        Some(j) => Some(JobProgress {
+            arn: j.job_arn.clone(),
+            status: Some(j.status.raw_status.clone()),
+            state: Some(j.status.state),
+            polls: j.status.attempt,
+        }),
+        None => arn.map(|arn| JobProgress { arn: arn.to_string(), status: None, state: None, polls: 0 }),
+    }
+}
+
+impl Serialize for Artifacts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, at) in &self.0 {
+            map.serialize_entry(name, at)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Artifacts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = Artifacts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of artifact names and locations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Artifacts, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    entries.push(entry);
+                }
+                Ok(Artifacts(entries))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
+}
+
+#[cfg(test)]
+mod tests;

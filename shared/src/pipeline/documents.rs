@@ -1,0 +1,235 @@
+//! The documents the pipeline's steps pass to each other through the state machine: the execution
+//! input, the prepared run, each step's output, and the state document they build up.
+
+use super::{DatasetSource, DeploymentMode, Metric, PipelineConfig};
+use serde::{Deserialize, Serialize};
+
+/// The execution input from the console or the schedule (validate-split's second entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// `s3://bucket/key.jsonl`, or a prefix `s3://bucket/incoming/team/` (its newest .jsonl is used).
+    pub dataset: String,
+    #[serde(default)]
+    pub config: serde_json::Value,
+}
+
+/// The prepared run: validate-split's output and the state machine's document from then on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedRun {
+    pub run_id: String,
+    /// Always true: the first Choice state tests it to skip ValidateSplit.
+    pub prepared: bool,
+    pub source: DatasetSource,
+    pub config: PipelineConfig,
+    pub data: PreparedData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedData {
+    pub bucket: String,
+    pub train_uri: String,
+    /// Absent when the split held nothing out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_uri: Option<String>,
+    pub report_uri: String,
+    pub train_records: u64,
+    pub validation_records: u64,
+    pub training_tokens: u64,
+    pub estimated_cost_usd: Option<f64>,
+    pub valid: bool,
+    /// The first errors with their lines, when invalid.
+    #[serde(default)]
+    pub first_errors: Vec<String>,
+    /// When invalid: the execution's failure cause (first errors and the report's URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// Normalized status of anything the pipeline polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PollState {
+    /// Still going: wait and poll again.
+    InProgress,
+    /// Job Completed, throughput InService, deployment Active.
+    Ready,
+    Failed,
+    /// Stopping or Stopped: someone stopped it.
+    Stopped,
+}
+
+/// What the poll loops test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollStatus {
+    pub state: PollState,
+    /// Bedrock's own status string, e.g. `InProgress`, `InService`.
+    pub raw_status: String,
+    pub attempt: u32,
+    /// Seconds to wait before the next poll (the backoff).
+    pub next_wait_seconds: u64,
+    pub elapsed_seconds: u64,
+    /// True when `attempt` reached the loop's bound: the Choice gives up.
+    pub exhausted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+impl PollStatus {
+    /// The status of something just created or requested: not polled yet, first wait given.
+    pub fn fresh(state: PollState, raw_status: &str, next_wait_seconds: u64) -> PollStatus {
+        PollStatus {
+            state,
+            raw_status: raw_status.to_string(),
+            attempt: 0,
+            next_wait_seconds,
+            elapsed_seconds: 0,
+            exhausted: false,
+            failure_message: None,
+        }
+    }
+}
+
+/// start-job's output, at `$.job`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRef {
+    pub job_arn: String,
+    pub job_name: String,
+    pub custom_model_name: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub output_uri: String,
+    pub status: PollStatus,
+    /// Set by check-status once the job completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_model_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f64>,
+}
+
+/// check-status's input: the reference to refresh. It returns the same reference, updated (status,
+/// attempt, next wait; for a completed job the custom model ARN and losses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "target", rename_all = "kebab-case")]
+pub enum CheckStatusRequest {
+    Job { job: JobRef },
+    Deployment { deployment: DeploymentRef },
+}
+
+/// check-status's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CheckStatusResponse {
+    Job(JobRef),
+    Deployment(DeploymentRef),
+}
+
+/// provision's output, at `$.deployment`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRef {
+    pub mode: DeploymentMode,
+    /// The provisioned-model or custom-model-deployment ARN; absent for mode `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The ARN to call through Converse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoke_arn: Option<String>,
+    pub started_at: String,
+    pub status: PollStatus,
+    /// What it costs while it exists, for the summary (USD per hour, when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly_cost_usd: Option<f64>,
+}
+
+/// evaluate's output, at `$.evaluation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationResult {
+    pub samples: u32,
+    pub primary_metric: Metric,
+    pub base: ModelScores,
+    pub custom: ModelScores,
+    /// custom − base on the primary metric.
+    pub improvement: f64,
+    pub min_improvement: f64,
+    /// The quality gate's verdict.
+    pub passed: bool,
+    pub report_uri: String,
+    pub markdown_uri: String,
+    pub predictions_uri: String,
+    /// True when the answers came from the local emulator's stand-in models.
+    pub emulated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelScores {
+    pub model_id: String,
+    pub exact_match: f64,
+    pub token_f1: f64,
+    pub rouge_l: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub errors: u32,
+    /// Per class precision/recall/F1 when completions are labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_class: Vec<ClassScores>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassScores {
+    pub label: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u32,
+}
+
+/// teardown's input: the whole state document, and how the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+}
+
+/// teardown's output, at `$.teardown`: what was deleted or stopped, and the summary published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeardownResult {
+    pub outcome: Outcome,
+    pub deleted: Vec<String>,
+    pub stopped: Vec<String>,
+    /// Resources kept on purpose (a successful run's deployment, or keep_on_gate_failure).
+    pub kept: Vec<String>,
+    pub summary_uri: String,
+    pub notified: bool,
+}
+
+/// The error Step Functions puts at a Catch's ResultPath.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause")]
+    pub cause: String,
+}
+
+/// The state document after each step, as the state machine builds it. Fields appear as the run
+/// advances; teardown reads whatever is present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDocument {
+    #[serde(flatten)]
+    pub run: PreparedRun,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<EvaluationResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CaughtError>,
+    /// Set by the state machine before teardown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<TeardownResult>,
+}
