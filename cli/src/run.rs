@@ -150,6 +150,8 @@ async fn run_async(args: RunArgs) -> Result<bool, String> {
         locate: &locate,
         notifications,
         emulated: true,
+        validation: None,
+        virtual_clock: true,
     });
     let text = text::render(&outcome, started.elapsed());
     if let Some(parent) = memo.parent() {

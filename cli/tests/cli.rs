@@ -183,7 +183,7 @@ fn run_takes_the_sample_through_the_local_cloud_once() {
     let check_jobs = states.iter().filter(|s| **s == "CheckJob").count() as u64;
     assert_eq!(outcome["job"]["polls"].as_u64(), Some(check_jobs));
     assert_eq!((&outcome["job"]["status"], &outcome["deployment"]["kind"]), (&json!("Completed"), &json!("on-demand")));
-    let billing = &outcome["aws_cost_estimate"]["still_billing"];
+    let billing = &outcome["left_billing"];
     assert_eq!(billing[0]["arn"], outcome["custom_model_arn"], "the kept model bills storage: {billing}");
     // The same file again: the same run id, no second job.
     let again: Value = serde_json::from_slice(&finetune(&args).stdout).unwrap();

@@ -141,9 +141,10 @@ pub struct Report {
     pub bytes: u64,
     pub cost_basis: Option<CostBasis>,
     /// Record counts per class when completions are class labels.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub classes: Option<Vec<(String, u64)>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// The split `prepare` wrote; `null` from `validate`.
+    #[serde(default)]
     pub split: Option<SplitSummary>,
 }
 

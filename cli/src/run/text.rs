@@ -2,8 +2,8 @@
 //! the reports are, the state transitions, and what the run would cost on AWS.
 
 use shared::metrics::metric_value;
-use shared::outcome::{Billable, RunOutcome};
-use shared::pipeline::{Metric, PollState};
+use shared::outcome::RunOutcome;
+use shared::pipeline::Metric;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -54,24 +54,15 @@ pub fn render(o: &RunOutcome, wall: Duration) -> String {
     let training = match (c.training_usd, &o.job) {
         (_, None) => "none (no job started)".to_string(),
         (Some(v), Some(_)) => format!("${v:.4}"),
-        (None, Some(job)) => match job.state {
-            Some(PollState::Ready) => "unknown (no published price)".to_string(),
-            Some(_) => "unknown (the job did not complete)".to_string(),
-            None => "unknown".to_string(),
-        },
+        (None, Some(_)) => "unknown (no published price)".to_string(),
     };
     let _ = writeln!(
         out,
-        "On AWS this run would cost about: training {training}, Step Functions ${:.4}, Lambda requests ${:.6}{}",
-        c.step_functions_usd,
-        c.lambda_requests_usd,
-        c.model_storage_usd_per_month.map(|v| format!(", plus ${v:.2}/month to store the model")).unwrap_or_default()
+        "On AWS this run would cost about: training {training}, Step Functions ${:.4}, Lambda requests ${:.6}",
+        c.step_functions_usd, c.lambda_requests_usd,
     );
-    for billing in c.still_billing.iter().filter(|b| b.what == Billable::ProvisionedThroughput) {
-        let rate = billing
-            .usd_per_hour
-            .map_or("at an hourly rate the catalogue does not have".to_string(), |v| format!("at ${v:.2}/hour"));
-        let _ = writeln!(out, "Still billing by the hour: provisioned throughput {} {rate}", billing.arn);
+    for billing in &o.left_billing {
+        let _ = writeln!(out, "Left billing: {} {}: {}", billing.what.label(), billing.arn, billing.basis);
     }
     let _ = writeln!(out, "Wall time: {:.2} s", wall.as_secs_f64());
     out
