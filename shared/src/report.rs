@@ -12,6 +12,8 @@ pub enum Code {
     // File level
     EmptyFile,
     JsonArrayNotJsonLines,
+    /// The file is comma- or tab-separated values, not JSON Lines.
+    CsvNotJsonLines,
     WrongFormat,
     TooFewRecords,
     TooManyRecords,
