@@ -160,7 +160,9 @@ fn throughput(d: &LiveDeployment<'_>) -> Billing {
         None => "no commitment: billed until deleted".to_string(),
     };
     let (usd_per_hour, basis) = match (d.hourly_cost_usd, catalogue) {
-        (Some(rate), _) => (Some(rate), format!("${rate:.2} per hour for {units} model unit{plural}, used or not; {term}")),
+        (Some(rate), _) => {
+            (Some(rate), format!("${rate:.2} per hour for {units} model unit{plural}, used or not; {term}"))
+        }
         (None, Some(rate)) => (
             Some(rate.value),
             format!(

@@ -98,7 +98,12 @@ pub struct Problem {
 
 impl From<&Issue> for Problem {
     fn from(issue: &Issue) -> Problem {
-        Problem { line: issue.line, field: issue.field.clone(), code: issue.code.as_str(), message: issue.message.clone() }
+        Problem {
+            line: issue.line,
+            field: issue.field.clone(),
+            code: issue.code.as_str(),
+            message: issue.message.clone(),
+        }
     }
 }
 
@@ -129,9 +134,21 @@ pub struct DeploymentProgress {
     pub removed: bool,
 }
 
-/// What the run wrote, by name, in the order the run writes it (`layout::artifacts`).
+/// What the run wrote, by name, in the order the run writes it (`layout::artifacts`): every name,
+/// with where it is, or `None` when the run did not write it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Artifacts(pub Vec<(String, String)>);
+pub struct Artifacts(pub Vec<(String, Option<String>)>);
+
+impl Artifacts {
+    /// The artifacts that exist, by name.
+    pub fn written(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().filter_map(|(name, at)| at.as_deref().map(|at| (name.as_str(), at)))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.written().find(|(n, _)| *n == name).map(|(_, at)| at)
+    }
+}
 
 impl RunOutcome {
     pub fn build(sources: &RunSources<'_>) -> RunOutcome {
@@ -196,19 +213,27 @@ impl RunOutcome {
             deployed,
         ];
         let kind_of = |arn: &str| {
-            known.iter().flatten().find(|(k, _)| *k == Some(arn)).map(|(_, what)| *what).or_else(|| Billable::of_arn(arn))
+            known
+                .iter()
+                .flatten()
+                .find(|(k, _)| *k == Some(arn))
+                .map(|(_, what)| *what)
+                .or_else(|| Billable::of_arn(arn))
         };
         let cleaned_up = summary
             .map(|s| {
                 let deleted = s.deleted.iter().map(|arn| (arn, RemovalAction::Deleted));
                 let stopped = s.stopped.iter().map(|arn| (arn, RemovalAction::Stopped));
-                deleted.chain(stopped).map(|(arn, action)| Removal { what: kind_of(arn), arn: arn.clone(), action }).collect()
+                deleted
+                    .chain(stopped)
+                    .map(|(arn, action)| Removal { what: kind_of(arn), arn: arn.clone(), action })
+                    .collect()
             })
             .unwrap_or_default();
 
         let artifacts = layout::artifacts(sources.run_id)
             .into_iter()
-            .filter_map(|(name, key)| (sources.locate)(&key).map(|at| (name.to_string(), at)))
+            .map(|(name, key)| (name.to_string(), (sources.locate)(&key)))
             .collect();
         let notifications = sources
             .notifications
@@ -293,7 +318,7 @@ impl<'de> Deserialize<'de> for Artifacts {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Artifacts, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, String>()? {
+                while let Some(entry) = map.next_entry::<String, Option<String>>()? {
                     entries.push(entry);
                 }
                 Ok(Artifacts(entries))
