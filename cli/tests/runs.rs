@@ -150,3 +150,28 @@ fn the_data_folder_shows_the_bucket_and_keeps_its_bookkeeping_aside() {
         assert!(Path::new(at).exists(), "{at}");
     }
 }
+
+#[test]
+fn reports_link_to_the_files_beside_them_and_mark_virtual_times_and_emulated_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, outcome, _) = run(&dir.path().join("cloud"), &[]);
+    let markdown = Path::new(outcome["artifacts"]["evaluation_markdown"].as_str().unwrap());
+    let md = std::fs::read_to_string(markdown).unwrap();
+    assert!(md.contains("(the local cloud's virtual clock"), "{md}");
+    let link = md.split("Every answer: [").nth(1).and_then(|l| l.split_once("](")).map(|(_, rest)| rest).unwrap();
+    let target = markdown.parent().unwrap().join(&link[..link.find(')').unwrap()]);
+    assert!(target.is_file(), "the link opens the local file: {}", target.display());
+    assert_eq!(target, Path::new(outcome["artifacts"]["predictions"].as_str().unwrap()));
+
+    let output = Path::new(outcome["artifacts"]["bedrock_output"].as_str().unwrap());
+    let job = std::fs::read_dir(output).unwrap().next().unwrap().unwrap().path();
+    for csv in [
+        "training_artifacts/step_wise_training_metrics.csv",
+        "validation_artifacts/post_fine_tuning_validation/validation_metrics.csv",
+    ] {
+        let text = std::fs::read_to_string(job.join(csv)).unwrap();
+        assert!(text.lines().next().unwrap().ends_with(",emulated"), "{csv}: {text}");
+        assert!(text.lines().skip(1).all(|l| l.ends_with(",true")), "{csv}");
+    }
+    assert_eq!(outcome["virtual_clock"], true);
+}

@@ -165,6 +165,7 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
     let report = report::Report {
         run_id,
         evaluated_at: &evaluated_at,
+        virtual_clock: deps.local_cloud,
         base_model_id: base_id,
         custom_model_id: &custom_id,
         result: &result,
