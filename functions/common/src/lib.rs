@@ -5,8 +5,13 @@
 //!
 //! # Environment
 //!
-//! Deployment defaults ([`defaults_from_env`]); every variable is optional, an empty value counts as
-//! unset, and a sidecar or an execution input overrides them:
+//! Every function reads its settings through an [`Env`] in one `Deps::from_env` (in its own crate), which
+//! its Lambda `main` calls with the process environment and the local cloud calls with the variables
+//! template.yaml gives that function. A variable that is absent, empty or only whitespace is unset
+//! ([`set_value`]); set values are trimmed.
+//!
+//! Deployment defaults ([`defaults_from`], read by validate-split); every variable is optional, and a
+//! sidecar or an execution input overrides them:
 //!
 //! | variable | field of `PipelineConfig` | form |
 //! |---|---|---|
@@ -38,7 +43,8 @@ mod env;
 mod error;
 mod sdk;
 
+pub use aws_config::SdkConfig;
 pub use clock::{Clock, FixedClock, SystemClock, elapsed_seconds, format_rfc3339, parse_rfc3339};
-pub use env::{defaults_from, defaults_from_env, required_env};
+pub use env::{Env, defaults_from, set_value};
 pub use error::{HttpStatus, LambdaError, SdkResultExt, sdk_error};
 pub use sdk::{load_sdk_config, s3_client, s3_path_style};

@@ -362,3 +362,20 @@ async fn reading_stops_at_the_sample_size() {
     let all = read_samples(&s3, "b", &format!("runs/{RUN}/validation.jsonl"), 100).await.unwrap();
     assert_eq!((all.samples.len(), all.lines), (4, 5));
 }
+
+#[test]
+fn from_env_reads_the_retry_policy_and_the_local_cloud_flag() {
+    let sdk = SdkConfig::builder().behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest()).build();
+    let lambda = Deps::from_env(&sdk, &Env::from_vars([("CONVERSE_TIMEOUT_SECONDS", " ")]), FixedClock::at_unix(0));
+    assert_eq!((lambda.retry, lambda.local_cloud), (RetryPolicy::DEFAULT, false));
+    let vars = [
+        ("FINETUNE_LOCAL_CLOUD", "1"),
+        ("CONVERSE_MAX_ATTEMPTS", "8"),
+        ("CONVERSE_RETRY_BASE_MILLIS", "2"),
+        ("CONVERSE_RETRY_MAX_MILLIS", "20"),
+    ];
+    let local = Deps::from_env(&sdk, &Env::from_vars(vars), FixedClock::at_unix(0));
+    let expected =
+        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
+    assert_eq!((local.retry, local.local_cloud), (expected, true));
+}

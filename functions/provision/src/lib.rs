@@ -16,7 +16,7 @@ use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{CommitmentDuration, Tag};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339, sdk_error};
+use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, sdk_error};
 use shared::catalogue;
 use shared::pipeline::{
     Backoff, DeploymentMode, DeploymentRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, names,
@@ -34,6 +34,13 @@ pub const THROUGHPUT_TOKEN: &str = "throughput";
 pub struct Deps<C> {
     pub bedrock: Client,
     pub clock: C,
+}
+
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
+    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock }
+    }
 }
 
 pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) -> Result<DeploymentRef, LambdaError> {

@@ -12,7 +12,7 @@ use aws_sdk_bedrock::types::{
     Validator, VpcConfig,
 };
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
+use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339};
 use shared::CustomizationType;
 use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
 use std::time::SystemTime;
@@ -25,6 +25,13 @@ pub const TOKEN_PURPOSE: &str = "job";
 pub struct Deps<C: Clock> {
     pub bedrock: Client,
     pub clock: C,
+}
+
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
+    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock }
+    }
 }
 
 pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) -> Result<JobRef, LambdaError> {

@@ -596,3 +596,14 @@ async fn sns_publishes_subject_message_and_filterable_attributes_and_skips_witho
     assert!(!silent.notify("s", "m", &summary).await.unwrap());
     assert_eq!(publish.num_calls(), 1);
 }
+
+#[test]
+fn from_env_reads_the_bucket_and_the_topic() {
+    let sdk = SdkConfig::builder().behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest()).build();
+    let env = Env::from_vars([("BUCKET", " finetune-1-us-east-1 "), ("TOPIC_ARN", "")]);
+    let deps = Deps::from_env(&sdk, &env, FixedClock::at_unix(0), SnsNotifier::from_env(&sdk, &env));
+    assert_eq!(deps.bucket.as_deref(), Some("finetune-1-us-east-1"));
+    assert_eq!(deps.notifier.topic_arn, None);
+    let unset = Deps::from_env(&sdk, &Env::from_vars([("BUCKET", "  ")]), FixedClock::at_unix(0), NoNotifier);
+    assert_eq!(unset.bucket, None);
+}

@@ -15,13 +15,15 @@
 //! Configuration: deployment defaults from the environment (see `pipeline_common`), overridden by the
 //! sidecar `<name>.pipeline.json` beside the upload, overridden by the StartRequest's `config`.
 //!
-//! Environment: `STATE_MACHINE_ARN` (S3 entry only), the defaults' variables, the SDK's variables.
+//! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' variables (see
+//! `pipeline_common`), `TMPDIR` (where datasets are split; the system's temporary folder when unset), the
+//! SDK's variables.
 
 use aws_lambda_events::event::s3::S3Event;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{LambdaError, SdkResultExt, sdk_error};
+use pipeline_common::{Env, LambdaError, SdkConfig, SdkResultExt, defaults_from, s3_client, sdk_error};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::pipeline::{
@@ -44,12 +46,25 @@ const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 pub struct Deps {
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
-    /// Needed by the S3 entry only.
-    pub state_machine_arn: Option<String>,
+    /// Needed by the S3 entry only, so a missing one surfaces there.
+    pub state_machine_arn: Result<String, PipelineError>,
     /// Read once at init; an error surfaces per run, as a failed run or a ConfigInvalid.
     pub defaults: Result<PipelineConfig, PipelineError>,
     /// Where datasets are downloaded and split (Lambda: /tmp).
     pub work_dir: PathBuf,
+}
+
+impl Deps {
+    /// The one wiring, for Lambda and the local cloud alike (see the crate documentation's variables).
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Deps {
+        Deps {
+            s3: s3_client(sdk, env),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            state_machine_arn: env.required("STATE_MACHINE_ARN"),
+            defaults: defaults_from(env),
+            work_dir: env.get("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from),
+        }
+    }
 }
 
 /// What the S3 entry did.
@@ -187,10 +202,7 @@ async fn config_failure_run(
 }
 
 async fn start_execution(deps: &Deps, run: &PreparedRun) -> Result<StartedRun, PipelineError> {
-    let arn = deps
-        .state_machine_arn
-        .as_deref()
-        .ok_or_else(|| PipelineError::ConfigInvalid("environment variable STATE_MACHINE_ARN is not set".into()))?;
+    let arn = deps.state_machine_arn.clone()?;
     let input = serde_json::to_string(run).map_err(|e| PipelineError::Internal(e.to_string()))?;
     let dataset = layout::s3_uri(&run.source.bucket, &run.source.key);
     let sent = deps.sfn.start_execution().state_machine_arn(arn).name(&run.run_id).input(input).send().await;
