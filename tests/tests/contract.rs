@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use integration_tests::fixtures::{self, Poll};
+use fixtures::Poll;
 use integration_tests::jsonpath::{evaluate_template, intrinsic_paths, is_intrinsic, resolve, set_result};
 use integration_tests::{definition, definition_json, function_of};
 use serde_json::{Value, json};

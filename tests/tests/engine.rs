@@ -2,7 +2,7 @@
 //! teardown after every failure, the success path, and what polling a two-hour job costs.
 
 use integration_tests::fake::{Lambdas, Script};
-use integration_tests::{FUNCTIONS, definition, definition_json, fixtures};
+use integration_tests::{FUNCTIONS, definition, definition_json};
 use local_sfn::{ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, StateType, VirtualClock, run_execution};
 use serde_json::{Value, json};
 use shared::pipeline::{Backoff, DeploymentMode, PipelineError, PollState};

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3Event;
-use integration_tests::fixtures::{self, Poll};
+use fixtures::Poll;
 use integration_tests::{ACCOUNT, REGION, repo_root};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

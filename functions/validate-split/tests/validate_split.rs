@@ -15,15 +15,13 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use lambda_runtime::{Context, LambdaEvent};
 use pipeline_common::{Env, SdkConfig};
 use serde_json::{Value, json};
-use shared::pipeline::{PipelineConfig, PipelineError, PreparedRun, StartRequest};
+use shared::pipeline::{PipelineError, PreparedRun, StartRequest};
 use std::sync::{Arc, Mutex};
 use validate_split::{Deps, NotificationResult, handler, on_request};
 
-const SAMPLE: &[u8] = include_bytes!("../../../examples/support-tickets.jsonl");
-const BUCKET: &str = "finetune-123456789012-us-east-1";
-const KEY: &str = "incoming/support tickets.jsonl";
-const SIDECAR: &str = "incoming/support tickets.pipeline.json";
-const SM_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline";
+use fixtures::{BUCKET, DATASET_KEY as KEY, SIDECAR_KEY as SIDECAR, STATE_MACHINE_ARN as SM_ARN, defaults};
+
+const SAMPLE: &[u8] = fixtures::SAMPLE_DATASET.as_bytes();
 
 type Seen<T> = Arc<Mutex<Vec<T>>>;
 
@@ -32,10 +30,6 @@ struct Cloud {
     sfn_rules: Vec<Rule>,
     puts: Seen<String>,
     starts: Seen<(String, String, PreparedRun)>,
-}
-
-fn defaults() -> PipelineConfig {
-    PipelineConfig { role_arn: "arn:aws:iam::123456789012:role/bedrock-ft".into(), ..PipelineConfig::default() }
 }
 
 /// S3 holding `dataset` at KEY (ETag "abc") and `sidecar` beside it; StartExecution answering `start`.
