@@ -2,6 +2,7 @@
 //! streaming validation, the deterministic split, token and cost estimates, and the documents the
 //! pipeline passes between its steps. No AWS SDK and no async runtime: fast to build, easy to test.
 
+pub mod aws;
 pub mod catalogue;
 pub mod metrics;
 pub mod pipeline;
