@@ -475,8 +475,7 @@ impl Emulator {
         let parse_time = |field: &str, v: &Option<String>| -> Result<Option<i64>, BedrockError> {
             v.as_deref()
                 .map(|s| {
-                    local_sfn::Timestamp::parse_rfc3339(s)
-                        .map(|t| t.epoch_millis())
+                    shared::aws::parse_rfc3339(s)
                         .ok_or_else(|| BedrockError::validation(format!("{field} is not an ISO 8601 timestamp: {s}")))
                 })
                 .transpose()

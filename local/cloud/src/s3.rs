@@ -193,7 +193,7 @@ pub fn notification(n: &NotificationInput<'_>) -> Value {
     }
     // AWS always writes milliseconds (…:00.000Z); chrono's default drops a zero fraction.
     if let Some(time) = value.pointer_mut("/Records/0/eventTime") {
-        *time = Value::String(n.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        *time = Value::String(shared::aws::rfc3339_millis(n.time.timestamp_millis()));
     }
     value
 }
