@@ -24,7 +24,6 @@ mod prepare;
 mod request;
 mod upload;
 
-pub use objects::form_decode;
 pub use request::on_request;
 pub use upload::on_upload;
 

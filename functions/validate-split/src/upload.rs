@@ -2,7 +2,7 @@
 //! StartExecution (name = run id, input = the prepared run). A run whose data or config is invalid is
 //! still started, with `data.valid = false` and a cause, so it shows as a FAILED execution.
 
-use crate::objects::{form_decode, head, put_run_object, read_sidecar};
+use crate::objects::{head, put_run_object, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use crate::{Deps, NotificationResult, StartedRun};
 use aws_lambda_events::event::s3::S3Event;
@@ -15,7 +15,7 @@ pub async fn on_upload(deps: &Deps, event: S3Event) -> Result<NotificationResult
     let mut first_error = None;
     for record in event.records {
         let (Some(bucket), Some(raw_key)) = (record.s3.bucket.name, record.s3.object.key) else { continue };
-        let key = form_decode(&raw_key);
+        let key = shared::aws::decode_s3_event_key(&raw_key);
         if !layout::is_dataset_upload(&key) {
             tracing::info!(%key, "not a dataset upload; ignored");
             result.ignored.push(key);
