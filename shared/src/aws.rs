@@ -13,6 +13,17 @@
 /// could take for a service prefix, and not under the reserved `aws:` prefix.
 pub const RUN_ID_TAG: &str = "finetune-run-id";
 
+/// The tags a run's resource is created with: [`RUN_ID_TAG`] first, then the configuration's own tags
+/// except one under that key, which would make the resource pass for another run's.
+pub fn run_tags<'a>(
+    run_id: &'a str,
+    config_tags: &'a std::collections::BTreeMap<String, String>,
+) -> Vec<(&'a str, &'a str)> {
+    std::iter::once((RUN_ID_TAG, run_id))
+        .chain(config_tags.iter().filter(|(k, _)| k.as_str() != RUN_ID_TAG).map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------------
 // "The name is already taken."
 
@@ -209,6 +220,12 @@ mod tests {
         assert!((1..=128).contains(&RUN_ID_TAG.len()));
         assert!(RUN_ID_TAG.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         assert!(!RUN_ID_TAG.to_ascii_lowercase().starts_with("aws:"), "aws: is reserved for AWS's own tags");
+    }
+
+    #[test]
+    fn a_run_tag_in_the_config_cannot_stand_in_for_the_runs_own() {
+        let config = [(RUN_ID_TAG.to_string(), "someone-elses-run".to_string()), ("team".into(), "a".into())].into();
+        assert_eq!(run_tags("run-1", &config), [(RUN_ID_TAG, "run-1"), ("team", "a")]);
     }
 
     #[test]

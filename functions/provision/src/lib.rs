@@ -22,8 +22,6 @@ use shared::pipeline::{
     Backoff, DeploymentMode, DeploymentRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, names,
 };
 
-/// The tag that ties a billed resource to its run (cost reports, manual clean-up).
-pub const RUN_ID_TAG: &str = "finetune:run-id";
 /// `raw_status` of the reference when nothing was deployed.
 pub const NOT_DEPLOYED: &str = "NotDeployed";
 /// `purpose` parts of the clientRequestTokens.
@@ -100,9 +98,10 @@ fn not_deployed(started_at: String) -> DeploymentRef {
     }
 }
 
+/// The run-id tag ties a billed resource to its run (cost reports, clean-up, IAM conditions).
 fn tags(run_id: &str, config: &PipelineConfig) -> Result<Vec<Tag>, PipelineError> {
-    std::iter::once((RUN_ID_TAG, run_id))
-        .chain(config.tags.iter().filter(|(k, _)| k.as_str() != RUN_ID_TAG).map(|(k, v)| (k.as_str(), v.as_str())))
+    shared::aws::run_tags(run_id, &config.tags)
+        .into_iter()
         .map(|(k, v)| {
             Tag::builder().key(k).value(v).build().map_err(|e| PipelineError::Internal(format!("tag `{k}`: {e}")))
         })

@@ -15,6 +15,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use fixtures::{CUSTOM_MODEL_ARN as MODEL_ARN, DEPLOYMENT_ARN, Poll, RUN_ID as RUN, THROUGHPUT_ARN};
 use lambda_runtime::{Context, Diagnostic};
 use pipeline_common::FixedClock;
+use shared::aws::RUN_ID_TAG;
 
 /// A custom model of another run.
 const OTHER_MODEL_ARN: &str =

@@ -17,8 +17,6 @@ use shared::CustomizationType;
 use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
 use std::time::SystemTime;
 
-/// The tag every job and custom model carries, so resources can be traced back to their run.
-pub const RUN_ID_TAG: &str = "finetune-run-id";
 /// The `purpose` part of the job's clientRequestToken.
 pub const TOKEN_PURPOSE: &str = "job";
 
@@ -73,10 +71,11 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
     let output_uri = layout::s3_uri(&run.data.bucket, &layout::output_prefix(run_id));
     let build_err = |e: aws_sdk_bedrock::error::BuildError| PipelineError::Internal(format!("request: {e}"));
 
-    let mut tags = vec![Tag::builder().key(RUN_ID_TAG).value(run_id).build().map_err(build_err)?];
-    for (k, v) in &config.tags {
-        tags.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
-    }
+    // The run-id tag ties the job and its model to this run (cost reports, clean-up, IAM conditions).
+    let tags = shared::aws::run_tags(run_id, &config.tags)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut request = deps
         .bedrock
         .create_model_customization_job()

@@ -14,8 +14,9 @@ use fixtures::{BUCKET, JOB_ARN, RUN_ID as RUN};
 use lambda_runtime::{Context, LambdaEvent};
 use pipeline_common::FixedClock;
 use shared::CustomizationType;
+use shared::aws::RUN_ID_TAG;
 use shared::pipeline::{Backoff, PipelineConfig, PipelineError, PollState, RunDocument, VpcConfig};
-use start_job::{Deps, RUN_ID_TAG, handler, start_job};
+use start_job::{Deps, handler, start_job};
 use std::sync::{Arc, Mutex};
 
 const NOW: u64 = 1_767_323_045; // 2026-01-02T03:04:05Z
