@@ -13,10 +13,9 @@
 //! serves this run's model.
 
 use aws_sdk_bedrock::Client;
-use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{CommitmentDuration, Tag};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, sdk_error};
+use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken, sdk_error};
 use shared::catalogue;
 use shared::pipeline::{
     Backoff, DeploymentMode, DeploymentRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, names,
@@ -108,17 +107,6 @@ fn tags(run_id: &str, config: &PipelineConfig) -> Result<Vec<Tag>, PipelineError
         .collect()
 }
 
-/// Bedrock reports a taken name as ConflictException (not in the create operations' models, so it
-/// arrives unmodeled) or as a ValidationException saying it already exists.
-fn is_name_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    let Some(e) = err.as_service_error() else { return false };
-    match e.code() {
-        Some("ConflictException") => true,
-        Some("ValidationException") => e.message().is_some_and(|m| m.to_ascii_lowercase().contains("already exist")),
-        _ => false,
-    }
-}
-
 async fn create_deployment(
     bedrock: &Client,
     run_id: &str,
@@ -137,7 +125,7 @@ async fn create_deployment(
         .await;
     match sent {
         Ok(out) => Ok(out.custom_model_deployment_arn().to_string()),
-        Err(e) if is_name_conflict(&e) => {
+        Err(e) if is_name_taken(&e) => {
             let existing = bedrock
                 .get_custom_model_deployment()
                 .custom_model_deployment_identifier(&name)
@@ -182,7 +170,7 @@ async fn create_throughput(
         .await;
     match sent {
         Ok(out) => Ok(out.provisioned_model_arn().to_string()),
-        Err(e) if is_name_conflict(&e) => {
+        Err(e) if is_name_taken(&e) => {
             let existing = bedrock
                 .get_provisioned_model_throughput()
                 .provisioned_model_id(&name)

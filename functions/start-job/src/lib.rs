@@ -5,14 +5,14 @@
 //! Reads no environment beyond the SDK's: everything comes from the run document's effective config.
 
 use aws_sdk_bedrock::Client;
-use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrock::error::SdkError;
 use aws_sdk_bedrock::operation::create_model_customization_job::CreateModelCustomizationJobError;
 use aws_sdk_bedrock::types::{
     CustomizationType as SdkCustomizationType, OutputDataConfig, Tag, TrainingDataConfig, ValidationDataConfig,
     Validator, VpcConfig,
 };
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339};
+use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
 use shared::CustomizationType;
 use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
 use std::time::SystemTime;
@@ -111,7 +111,7 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
 
     let (job_arn, started) = match request.send().await {
         Ok(out) => (out.job_arn, deps.clock.now()),
-        Err(err) if names_taken(&err) => {
+        Err(err) if is_name_taken(&err) => {
             tracing::info!(%job_name, "job name exists; looking it up by name");
             existing_job(deps, &job_name, &token, err).await?
         }
@@ -129,18 +129,6 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         training_loss: None,
         validation_loss: None,
     })
-}
-
-/// ConflictException, or a ValidationException that says a name is taken (Bedrock's wording for a
-/// duplicate job or model name is not documented, so both are looked up).
-fn names_taken<R>(err: &SdkError<CreateModelCustomizationJobError, R>) -> bool {
-    let Some(service) = err.as_service_error() else { return false };
-    let message = service.message().unwrap_or("").to_ascii_lowercase();
-    service.is_conflict_exception()
-        || (service.is_validation_exception()
-            && (message.contains("already exist")
-                || message.contains("already in use")
-                || message.contains("duplicate")))
 }
 
 /// The job that holds our name: ours (same clientRequestToken) means an earlier attempt created it.

@@ -126,12 +126,10 @@ fn replayed(st: &State, token: Option<&str>) -> Option<String> {
 
 /// The job name, and the custom model name (of a job not Failed or Stopped), must be free.
 fn names_free(st: &State, now: i64, job_name: &str, model_name: &str) -> Result<(), BedrockError> {
-    // A reused name is a ValidationException, as Bedrock reports for its other job kinds
-    // ("The provided job name is currently in use."); ConflictException is kept for state conflicts.
+    // A reused name is a ValidationException with Bedrock's own words (shared::aws::JOB_NAME_IN_USE);
+    // ConflictException is kept for state conflicts.
     if st.jobs.iter().any(|j| j.name == job_name) {
-        return Err(BedrockError::validation(format!(
-            "The provided job name is currently in use: {job_name}. Choose a unique job name."
-        )));
+        return Err(BedrockError::validation(shared::aws::JOB_NAME_IN_USE));
     }
     let model_taken = st
         .jobs
