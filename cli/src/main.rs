@@ -1,4 +1,5 @@
-//! `finetune`: validate and prepare Amazon Bedrock customization datasets.
+//! `finetune`: validate and prepare Amazon Bedrock customization datasets, and run the whole pipeline on
+//! the local cloud.
 //!
 //! Exit codes follow the aws CLI's habit: 0 valid, 1 invalid, 2 usage error (bad flags, unknown model,
 //! unreadable file).
@@ -15,7 +16,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "finetune", version, about = "Amazon Bedrock model customization: check and prepare datasets")]
+#[command(
+    name = "finetune",
+    version,
+    about = "Amazon Bedrock model customization: validate and prepare datasets, run the whole pipeline on a local cloud"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -5,8 +5,8 @@
 //! Reads no environment beyond the SDK's.
 
 use aws_sdk_bedrock::Client;
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, elapsed_seconds};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, elapsed_seconds};
 use shared::pipeline::{
     Backoff, CheckStatusRequest, CheckStatusResponse, DeploymentMode, DeploymentRef, JobRef, PipelineError, PollState,
     PollStatus,

@@ -1,6 +1,6 @@
 use check_status::{Deps, handler};
+use functions_common::{Env, SystemClock, load_sdk_config};
 use lambda_runtime::{Error, run, service_fn};
-use pipeline_common::{Env, SystemClock, load_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -16,8 +16,8 @@ use aws_sdk_bedrock::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use check_status::{Deps, check, handler};
 use fixtures::{STARTED_AT, STARTED_AT_UNIX as START};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, LambdaEvent};
-use pipeline_common::FixedClock;
 use shared::pipeline::{
     Backoff, CheckStatusRequest, CheckStatusResponse, DeploymentMode, DeploymentRef, JobRef, PollState,
 };

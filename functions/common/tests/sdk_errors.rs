@@ -5,8 +5,8 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ErrorMetadata;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use functions_common::{LambdaError, SdkResultExt, is_name_taken};
 use lambda_runtime::Diagnostic;
-use pipeline_common::{LambdaError, SdkResultExt, is_name_taken};
 use shared::pipeline::PipelineError;
 
 async fn mapped(code: &str) -> PipelineError {

@@ -12,8 +12,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use fixtures::{BUCKET, Poll, RUN_ID};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, Diagnostic};
-use pipeline_common::FixedClock;
 use shared::pipeline::Metric;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -104,8 +104,7 @@ fn s3_with(validation: &'static str) -> (aws_sdk_s3::Client, Written) {
 }
 
 fn runtime(rules: &[&Rule]) -> aws_sdk_bedrockruntime::Client {
-    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |c| c
-        .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled()))
+    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |c| c.retry_config(RetryConfig::disabled()))
 }
 
 fn deps(s3: aws_sdk_s3::Client, runtime: aws_sdk_bedrockruntime::Client) -> Deps<FixedClock> {

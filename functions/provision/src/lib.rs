@@ -14,8 +14,8 @@
 
 use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::types::{CommitmentDuration, Tag};
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken, sdk_error};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken, sdk_error};
 use shared::catalogue;
 use shared::pipeline::{
     Backoff, DeploymentMode, DeploymentRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, names,

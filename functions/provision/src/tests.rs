@@ -13,8 +13,8 @@ use aws_sdk_bedrock::types::error::{ServiceQuotaExceededException, ThrottlingExc
 use aws_sdk_bedrock::types::{CustomModelDeploymentStatus, ProvisionedModelStatus};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use fixtures::{CUSTOM_MODEL_ARN as MODEL_ARN, DEPLOYMENT_ARN, Poll, RUN_ID as RUN, THROUGHPUT_ARN};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, Diagnostic};
-use pipeline_common::FixedClock;
 use shared::aws::RUN_ID_TAG;
 
 /// A custom model of another run.

@@ -11,8 +11,8 @@ use aws_sdk_bedrock::types::{
     CustomizationType as SdkCustomizationType, OutputDataConfig, Tag, TrainingDataConfig, ValidationDataConfig,
     Validator, VpcConfig,
 };
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
 use shared::CustomizationType;
 use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
 use std::time::SystemTime;
@@ -115,7 +115,7 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
             tracing::info!(%job_name, "job name exists; looking it up by name");
             existing_job(deps, &job_name, &token, err).await?
         }
-        Err(err) => return Err(pipeline_common::sdk_error("CreateModelCustomizationJob", err)),
+        Err(err) => return Err(functions_common::sdk_error("CreateModelCustomizationJob", err)),
     };
     tracing::info!(%job_arn, %job_name, "customization job started");
     Ok(JobRef {
@@ -150,7 +150,7 @@ async fn existing_job<C: Clock>(
         let started = SystemTime::try_from(job.creation_time).unwrap_or_else(|_| deps.clock.now());
         Ok((job.job_arn, started))
     } else {
-        let said = pipeline_common::sdk_error("CreateModelCustomizationJob", conflict);
+        let said = functions_common::sdk_error("CreateModelCustomizationJob", conflict);
         Err(PipelineError::ConfigInvalid(format!(
             "a customization job named {job_name} already exists and was not started by this run \
              (its clientRequestToken differs): {said}"

@@ -23,9 +23,9 @@ mod actions;
 pub mod notify;
 
 use aws_sdk_s3::primitives::ByteStream;
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, s3_client};
 use lambda_runtime::LambdaEvent;
 use notify::Notifier;
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, s3_client};
 use serde_json::Value;
 use shared::pipeline::{
     CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,

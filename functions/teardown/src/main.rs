@@ -1,5 +1,5 @@
+use functions_common::{Env, SystemClock, load_sdk_config};
 use lambda_runtime::{Error, run, service_fn};
-use pipeline_common::{Env, SystemClock, load_sdk_config};
 use teardown::notify::SnsNotifier;
 use teardown::{Deps, handler};
 

@@ -1,7 +1,7 @@
 //! The notification port: the SNS adapter for AWS, and whatever the local cloud plugs in.
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use pipeline_common::{Env, SdkConfig, SdkResultExt};
+use functions_common::{Env, SdkConfig, SdkResultExt};
 use shared::pipeline::{Outcome, PipelineError};
 use shared::summary::RunSummary;
 use std::future::Future;

@@ -19,9 +19,9 @@ use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use fixtures::{BUCKET, CUSTOM_MODEL_ARN as MODEL_ARN, DEPLOYMENT_ARN, JOB_ARN, Poll, RUN_ID as RUN, THROUGHPUT_ARN};
+use functions_common::FixedClock;
 use lambda_runtime::Context;
 use notify::{NoNotifier, SnsNotifier};
-use pipeline_common::FixedClock;
 use serde_json::json;
 use shared::pipeline::DeploymentRef;
 use std::collections::BTreeMap;
@@ -83,9 +83,8 @@ fn s3_with(existing: Option<String>) -> (aws_sdk_s3::Client, Written) {
         })
         .then_output(|| PutObjectOutput::builder().build());
     let get = match existing {
-        Some(body) => mock!(aws_sdk_s3::Client::get_object).then_output(move || {
-            GetObjectOutput::builder().body(aws_sdk_s3::primitives::ByteStream::from(body.clone().into_bytes())).build()
-        }),
+        Some(body) => mock!(aws_sdk_s3::Client::get_object)
+            .then_output(move || GetObjectOutput::builder().body(ByteStream::from(body.clone().into_bytes())).build()),
         None => {
             mock!(aws_sdk_s3::Client::get_object).then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
         }

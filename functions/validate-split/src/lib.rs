@@ -12,11 +12,11 @@
 //!   a dataset URI, or a prefix whose newest `.jsonl` is used. Returns the prepared run, or raises
 //!   `DatasetInvalid` with the cause (the report is still written) or `ConfigInvalid`.
 //!
-//! Configuration: deployment defaults from the environment (see `pipeline_common`), overridden by the
+//! Configuration: deployment defaults from the environment (see `functions_common`), overridden by the
 //! sidecar `<name>.pipeline.json` beside the upload, overridden by the StartRequest's `config`.
 //!
 //! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' variables (see
-//! `pipeline_common`), `TMPDIR` (where datasets are split; the system's temporary folder when unset), the
+//! `functions_common`), `TMPDIR` (where datasets are split; the system's temporary folder when unset), the
 //! SDK's variables.
 
 mod objects;
@@ -28,8 +28,8 @@ pub use request::on_request;
 pub use upload::on_upload;
 
 use aws_lambda_events::event::s3::S3Event;
+use functions_common::{Env, LambdaError, SdkConfig, defaults_from, s3_client};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Env, LambdaError, SdkConfig, defaults_from, s3_client};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::pipeline::{PipelineConfig, PipelineError, StartRequest};

@@ -1,5 +1,5 @@
+use functions_common::{Env, load_sdk_config};
 use lambda_runtime::{Error, run, service_fn};
-use pipeline_common::{Env, load_sdk_config};
 use validate_split::{Deps, handler};
 
 #[tokio::main]

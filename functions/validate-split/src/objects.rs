@@ -4,7 +4,7 @@
 use crate::Deps;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use pipeline_common::{SdkResultExt, sdk_error};
+use functions_common::{SdkResultExt, sdk_error};
 use serde_json::Value;
 use shared::pipeline::{DatasetSource, PipelineError, layout};
 use std::path::Path;

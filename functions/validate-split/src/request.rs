@@ -4,7 +4,7 @@
 use crate::Deps;
 use crate::objects::{head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
-use pipeline_common::SdkResultExt;
+use functions_common::SdkResultExt;
 use shared::pipeline::{DatasetSource, PipelineError, PreparedRun, StartRequest, layout};
 
 pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRun, PipelineError> {
@@ -29,7 +29,7 @@ pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRu
     let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag };
     let run = prepare_run(deps, source, &object.raw_etag, config).await?;
     if !run.data.valid {
-        return Err(PipelineError::DatasetInvalid(run.data.cause.clone().unwrap_or_default()));
+        return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }
     Ok(run)
 }

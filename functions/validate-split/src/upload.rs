@@ -7,7 +7,7 @@ use crate::prepare::{effective_config, prepare_run};
 use crate::{Deps, NotificationResult, StartedRun};
 use aws_lambda_events::event::s3::S3Event;
 use aws_sdk_s3::primitives::ByteStream;
-use pipeline_common::sdk_error;
+use functions_common::sdk_error;
 use shared::pipeline::{DatasetSource, PipelineConfig, PipelineError, PreparedData, PreparedRun, layout, run_id};
 
 pub async fn on_upload(deps: &Deps, event: S3Event) -> Result<NotificationResult, PipelineError> {

@@ -12,8 +12,8 @@ use aws_sdk_sfn::error::ErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
 use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use functions_common::{Env, SdkConfig};
 use lambda_runtime::{Context, LambdaEvent};
-use pipeline_common::{Env, SdkConfig};
 use serde_json::{Value, json};
 use shared::pipeline::{PipelineError, PreparedRun, StartRequest};
 use std::sync::{Arc, Mutex};
@@ -86,8 +86,7 @@ fn deps(cloud: &Cloud, work: &std::path::Path) -> Deps {
     let sfn_rules: Vec<&Rule> = cloud.sfn_rules.iter().collect();
     Deps {
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &s3_rules, |c| c.retry_config(RetryConfig::disabled())),
-        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &sfn_rules, |c| c
-            .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())),
+        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &sfn_rules, |c| c.retry_config(RetryConfig::disabled())),
         state_machine_arn: Ok(SM_ARN.into()),
         defaults: Ok(defaults()),
         work_dir: work.to_path_buf(),

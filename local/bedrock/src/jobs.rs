@@ -279,7 +279,7 @@ impl Emulator {
             for h in customization.hyperparameters {
                 effective.insert(h.name.to_string(), h.default_string());
             }
-            effective.extend(given.clone());
+            effective.extend(given);
         }
         let epochs = customization.epochs(effective.get("epochCount").map(String::as_str));
         let batch_size = effective

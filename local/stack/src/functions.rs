@@ -2,10 +2,10 @@
 //! deployment runs and reports its errors under the same `errorType` a deployed Lambda reports, so the
 //! state machine's Retry and Catch behave the same.
 
+use functions_common::{Clock, Env, LambdaError, SdkConfig};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use local_cloud::{FunctionError, FunctionRef, Functions};
 use local_sfn::{TaskContext, TaskError, TaskInvoker, VirtualClock};
-use pipeline_common::{Clock, Env, LambdaError, SdkConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -13,10 +13,10 @@ pub use external::{AdvanceOnPoll, poll_wait};
 pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
 pub use template::{LocalNames, TemplateError, function_arn, function_environment, substitutions};
 
+use functions_common::{Env, defaults_from};
 use local_bedrock::{Emulator, FaultSpec, FsStore};
 use local_cloud::{Endpoints, LocalLambda, LocalS3};
 use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
-use pipeline_common::{Env, defaults_from};
 use serde_json::Value;
 use shared::pipeline::PipelineConfig;
 use std::collections::BTreeMap;
