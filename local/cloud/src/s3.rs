@@ -420,11 +420,8 @@ async fn serve_s3(State(s3): State<S3Service>, req: Request) -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_event_carries_the_key_encoded_as_s3_encodes_it() {
-        let key = "incoming/my file (1) + 100%.jsonl";
-        let time = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc();
-        let event = notification(&NotificationInput {
+    fn event(key: &str, time: chrono::DateTime<chrono::Utc>) -> Value {
+        notification(&NotificationInput {
             how: ObjectCreated::Put,
             region: "us-east-1",
             configuration_id: "c",
@@ -434,7 +431,17 @@ mod tests {
             e_tag: "e",
             sequencer: "01",
             time,
-        });
+        })
+    }
+
+    fn noon() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_event_carries_the_key_encoded_as_s3_encodes_it() {
+        let key = "incoming/my file (1) + 100%.jsonl";
+        let event = event(key, noon());
         let sent = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
         assert_eq!(sent, "incoming/my+file+%281%29+%2B+100%25.jsonl");
         assert_eq!(shared::aws::decode_s3_event_key(sent), key, "what validate-split reads back");
@@ -442,21 +449,10 @@ mod tests {
 
     #[test]
     fn event_time_always_has_milliseconds() {
-        let time = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc();
-        let event = notification(&NotificationInput {
-            how: ObjectCreated::Put,
-            region: "us-east-1",
-            configuration_id: "c",
-            bucket: "b",
-            key: "incoming/x.jsonl",
-            size: 1,
-            e_tag: "e",
-            sequencer: "01",
-            time,
-        });
+        let event = event("incoming/x.jsonl", noon());
         assert_eq!(event["Records"][0]["eventTime"], "2024-05-01T12:00:00.000Z");
         let parsed: S3Event = serde_json::from_value(event).unwrap();
-        assert_eq!(parsed.records[0].event_time, time);
+        assert_eq!(parsed.records[0].event_time, noon());
     }
 
     #[test]

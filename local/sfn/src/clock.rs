@@ -108,23 +108,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_and_parses_rfc3339() {
+    fn timestamps_are_written_and_read_as_step_functions_does() {
+        // The format itself is shared::aws's (and tested there); this is the wrapper.
         let t = Timestamp::parse_rfc3339("2016-03-14T01:59:00Z").unwrap();
         assert_eq!(t.epoch_millis(), 1_457_920_740_000);
-        assert_eq!(t.to_rfc3339(), "2016-03-14T01:59:00.000Z");
-        let t = Timestamp::parse_rfc3339("2024-02-29T23:00:00.123456+01:30").unwrap();
-        assert_eq!(t.to_rfc3339(), "2024-02-29T21:30:00.123Z");
+        assert_eq!(
+            (t.to_rfc3339(), t.to_string()),
+            ("2016-03-14T01:59:00.000Z".into(), "2016-03-14T01:59:00.000Z".into())
+        );
         assert_eq!(VirtualClock::default().now().to_rfc3339(), "2025-01-01T00:00:00.000Z");
-        for bad in [
-            "2016-03-14 01:59:00Z",
-            "2016-03-14t01:59:00Z",
-            "2016-02-30T01:59:00Z",
-            "2016-03-14T01:59:00",
-            "2016-03-14T01:59:00.Z",
-            "nope",
-        ] {
-            assert!(Timestamp::parse_rfc3339(bad).is_none(), "{bad}");
-        }
+        assert!(Timestamp::parse_rfc3339("2016-03-14 01:59:00Z").is_none());
     }
 
     #[test]
