@@ -1,7 +1,7 @@
 //! What every pipeline Lambda shares: the mapping from Rust errors to the error names the state
-//! machine's Retry and Catch match, the mapping from AWS SDK errors to those names, the SDK
-//! configuration (timeouts, local endpoints), the clock port, and the deployment defaults read from the
-//! environment.
+//! machine's Retry and Catch match, the mapping from AWS SDK errors to those names (and whether one
+//! says a name is taken), the SDK configuration (timeouts, local endpoints), the clock port, and the
+//! environment reader with the deployment defaults read through it.
 //!
 //! # Environment
 //!
@@ -35,7 +35,7 @@
 //! |---|---|---|
 //! | `SDK_OPERATION_TIMEOUT_SECONDS` | a whole SDK call, retries included | 45 |
 //! | `SDK_ATTEMPT_TIMEOUT_SECONDS` | one attempt of an SDK call | 15 |
-//! | `FINETUNE_S3_PATH_STYLE` | `true`: path-style S3 addressing | on when an endpoint override is set |
+//! | `FINETUNE_S3_PATH_STYLE` | `true`, `1` or `yes`: path-style S3 addressing; anything else: off | on when an endpoint override is set |
 //! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | endpoint overrides (read by aws-config) | |
 
 mod clock;
