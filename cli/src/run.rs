@@ -59,7 +59,8 @@ fn overrides(args: &RunArgs) -> Result<Value, String> {
         object.insert("customization_type".into(), json!(kind));
     }
     // Checked here too, so a typo is a usage error before anything starts.
-    let merged: PipelineConfig = local_stack::default_config().merged(&overrides).map_err(|e| e.to_string())?;
+    let merged: PipelineConfig =
+        local_stack::default_config().map_err(|e| e.to_string())?.merged(&overrides).map_err(|e| e.to_string())?;
     merged.check().map_err(|e| e.to_string())?;
     Ok(overrides)
 }
