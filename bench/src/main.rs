@@ -1,4 +1,4 @@
-//! `cargo run --release -p finetune-bench -- [--check]`: times `finetune prepare` (release build, whole
+//! `cargo run --release -p bench -- [--check]`: times `finetune prepare` (release build, whole
 //! process, wall clock, peak RSS) on the benchmark datasets and, when ../shared/bench is beside the repo
 //! and Python has `jsonlines`, the Python baseline on the same file in the same run.
 //!
@@ -16,6 +16,7 @@ struct Sample {
 }
 
 /// Runs a command to completion, returning its wall time and peak resident set size.
+#[allow(unsafe_code, reason = "wait4 is the only call that reports a child's peak RSS")]
 fn measure(cmd: &mut Command) -> Sample {
     let start = Instant::now();
     // Reaped by wait4 below, which also reports the child's peak RSS.
@@ -23,8 +24,9 @@ fn measure(cmd: &mut Command) -> Sample {
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
-    // SAFETY: plain FFI call; `usage` is a valid out-pointer, and the child is ours to reap.
+    // SAFETY: `rusage` is a plain C struct of integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: plain FFI call; `status` and `usage` are valid out-pointers, and the child is ours to reap.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = start.elapsed();
     assert_eq!(reaped, pid, "wait4 failed");
@@ -63,11 +65,8 @@ fn main() {
         std::process::exit(2);
     }
     let finetune = root.join("target/release/finetune");
-    let built = Command::new("cargo")
-        .args(["build", "--release", "-p", "finetune-cli"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo");
+    let built =
+        Command::new("cargo").args(["build", "--release", "-p", "cli"]).current_dir(&root).status().expect("cargo");
     assert!(built.success());
     let work = std::env::temp_dir().join("finetune-bench");
     std::fs::create_dir_all(&work).unwrap();

@@ -203,7 +203,9 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         None => "the flags".to_string(),
     };
     let fix = "fix it and run again (README: \"Pipeline config\" lists every field; examples/pipeline.json is one)";
-    let merged: PipelineConfig = local_stack::default_config().merge(&sidecar).map_err(|problem| {
+    let defaults = local_stack::default_config()
+        .map_err(|e| CliError::failure(format!("the local cloud's defaults (template.yaml) are unusable: {e}")))?;
+    let merged: PipelineConfig = defaults.merge(&sidecar).map_err(|problem| {
         CliError::usage(format!("the config ({source}) is invalid")).with_problems([problem.to_string()]).with_hint(fix)
     })?;
     let (_, problems) = merged.problems();

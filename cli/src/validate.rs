@@ -107,7 +107,7 @@ pub fn prepare(args: PrepareArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         let outputs = Outputs {
             train: prepared.train.as_deref().map(absolute),
             validation: prepared.validation.as_deref().map(absolute),
-            report: absolute(&args.out.join(shared::prepare::REPORT_FILE)),
+            report: absolute(&args.out.join(prepare::REPORT_FILE)),
         };
         out.json(&PrepareOutput { report: &prepared.report, outputs })?;
     } else {

@@ -3,6 +3,7 @@
 //! pipeline passes between its steps, and a run's outcome read from its execution history. No AWS SDK
 //! and no async runtime: fast to build, easy to test.
 
+pub mod aws;
 pub mod catalogue;
 pub mod convert;
 pub mod grader;

@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(none.hyperparameters, hyperparameters(m, ft, Preset::Moderate));
         let explicit = map(&[("epochCount", "1")]);
         let by_hand = resolve(m, ft, None, &explicit);
-        assert_eq!((by_hand.preset, by_hand.hyperparameters.clone()), (None, explicit.clone()));
+        assert_eq!((by_hand.preset, by_hand.hyperparameters), (None, explicit.clone()));
         let mixed = resolve(m, ft, Some(Preset::Aggressive), &explicit);
         assert_eq!(mixed.hyperparameters["epochCount"], "1");
         assert_eq!(mixed.hyperparameters["learningRate"], "0.00005");

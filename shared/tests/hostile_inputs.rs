@@ -94,7 +94,7 @@ proptest! {
         if let Ok(value) = serde_json::from_str::<Value>(&spec) {
             let _ = Grader::from_value(&value);
         }
-        let _ = Grader::from_value(&json!({"mode": "rubric", "criteria": [{"regex": spec.clone()}, {"contains": spec}]}));
+        let _ = Grader::from_value(&json!({"mode": "rubric", "criteria": [{"regex": spec}, {"contains": spec}]}));
     }
 
     #[test]

@@ -14,8 +14,6 @@ use shared::pipeline::{
     RunDocument, StartRequest,
 };
 
-use crate::fixtures;
-
 /// What the scripted services do.
 #[derive(Clone, Debug)]
 pub struct Script {
@@ -168,7 +166,7 @@ impl Lambdas {
                     let ready = status.state == PollState::Ready;
                     to_value(JobRef {
                         status,
-                        custom_model_arn: ready.then(fixtures::custom_model_arn),
+                        custom_model_arn: ready.then(|| fixtures::CUSTOM_MODEL_ARN.to_string()),
                         training_loss: ready.then_some(0.41),
                         ..job
                     })

@@ -2,12 +2,13 @@
 //! (statemachine/pipeline.asl.json) against the documents in `shared::pipeline`, the sample events in
 //! events/, and the definition running on the local engine with scripted Lambdas.
 //!
-//! This library holds what the test files share: the definition with fake ARNs, realistic documents
-//! at every point of a run ([`fixtures`]), and a scripted [`fake::Lambdas`] invoker.
+//! This library holds what the test files share: the definition with fake ARNs and a scripted
+//! [`fake::Lambdas`] invoker; the documents at every point of a run come from the `fixtures` crate.
 
 pub mod fake;
-pub mod fixtures;
 pub mod jsonpath;
+
+pub use fixtures::{ACCOUNT, REGION};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,9 +25,6 @@ pub const FUNCTIONS: [(&str, &str); 6] = [
     ("EvaluateFunctionArn", "evaluate"),
     ("TeardownFunctionArn", "teardown"),
 ];
-
-pub const ACCOUNT: &str = "123456789012";
-pub const REGION: &str = "us-east-1";
 
 /// A fake but well-formed Lambda ARN, one per function.
 pub fn function_arn(function: &str) -> String {

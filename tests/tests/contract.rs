@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use integration_tests::fixtures::{self, Poll};
-use integration_tests::jsonpath::{evaluate_template, intrinsic_paths, is_intrinsic, resolve, set_result};
-use integration_tests::{definition, definition_json, function_of};
+use fixtures::Poll;
 use serde_json::{Value, json};
 use shared::pipeline::{CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest};
+use tests::jsonpath::{evaluate_template, intrinsic_paths, is_intrinsic, resolve, set_result};
+use tests::{definition, definition_json, function_of};
 
 type Docs = Vec<(String, Value)>;
 
@@ -450,7 +450,7 @@ fn a_wrong_path_is_reported_with_its_state() {
     assert!(checker.problems.iter().any(|p| p.contains("would be dropped")), "{:?}", checker.problems);
 
     let mut checker = Checker { problems: Vec::new(), checked: 0 };
-    let wrong_input = json!({"Type": "Task", "Resource": integration_tests::function_arn("check-status"),
+    let wrong_input = json!({"Type": "Task", "Resource": tests::function_arn("check-status"),
         "Parameters": {"target": "job", "jobs.$": "$.job"}, "ResultPath": "$.job", "Next": "X"});
     checker.state("CheckJob", &wrong_input, &docs, &states);
     assert!(checker.problems.iter().any(|p| p.contains("input of check-status")), "{:?}", checker.problems);

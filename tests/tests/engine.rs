@@ -1,11 +1,11 @@
 //! The definition on the local engine with scripted Lambdas: Retry on every Task, bounded loops,
 //! teardown after every failure, the success path, and what polling a two-hour job costs.
 
-use integration_tests::fake::{Lambdas, Script};
-use integration_tests::{FUNCTIONS, definition, definition_json, fixtures};
 use local_sfn::{ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, StateType, VirtualClock, run_execution};
 use serde_json::{Value, json};
 use shared::pipeline::{Backoff, DeploymentMode, PipelineError, PollState};
+use tests::fake::{Lambdas, Script};
+use tests::{FUNCTIONS, definition, definition_json};
 
 const LAMBDA_ERRORS: [&str; 4] = [
     "Lambda.ServiceException",
@@ -101,7 +101,7 @@ fn every_task_retries_lambda_and_pipeline_transient_errors_with_capped_jittered_
             .is_some_and(|r| r.iter().any(|x| x["ErrorEquals"] == json!(["States.ALL"])))
     );
     // Every function is used, through its placeholder.
-    let text = integration_tests::definition_text();
+    let text = tests::definition_text();
     for (placeholder, _) in FUNCTIONS {
         assert!(text.contains(&format!("\"${{{placeholder}}}\"")), "{placeholder} unused");
     }

@@ -1,6 +1,6 @@
 //! events/: a sample input for every function and every way to start a run, for
 //! `cargo lambda invoke <function> --data-file events/<file>`. The contract samples are written from
-//! the fixtures (`UPDATE_EVENTS=1 cargo test -p integration-tests --test events` rewrites them) and
+//! the fixtures (`UPDATE_EVENTS=1 cargo test -p tests --test events` rewrites them) and
 //! must read back into their contract type unchanged; the AWS-shaped ones must read into the
 //! aws_lambda_events types the handlers take, with no field the type would silently drop.
 
@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3Event;
-use integration_tests::fixtures::{self, Poll};
-use integration_tests::{ACCOUNT, REGION, repo_root};
+use fixtures::Poll;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use shared::pipeline::{CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest};
+use tests::{ACCOUNT, REGION, repo_root};
 
 fn events_dir() -> PathBuf {
     repo_root().join("events")

@@ -5,8 +5,8 @@
 //! Reads no environment beyond the SDK's.
 
 use aws_sdk_bedrock::Client;
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, elapsed_seconds};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, elapsed_seconds};
 use shared::pipeline::{
     Backoff, CheckStatusRequest, CheckStatusResponse, DeploymentMode, DeploymentRef, JobRef, PipelineError, PollState,
     PollStatus,
@@ -15,6 +15,13 @@ use shared::pipeline::{
 pub struct Deps<C: Clock> {
     pub bedrock: Client,
     pub clock: C,
+}
+
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
+    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock }
+    }
 }
 
 pub async fn handler<C: Clock>(

@@ -15,40 +15,18 @@ use aws_sdk_bedrock::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use check_status::{Deps, check, handler};
+use fixtures::{STARTED_AT, STARTED_AT_UNIX as START};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, LambdaEvent};
-use pipeline_common::FixedClock;
 use shared::pipeline::{
-    Backoff, CheckStatusRequest, CheckStatusResponse, DeploymentMode, DeploymentRef, JobRef, PollState, PollStatus,
+    Backoff, CheckStatusRequest, CheckStatusResponse, DeploymentMode, DeploymentRef, JobRef, PollState,
 };
 
-const START: u64 = 1_767_323_045; // 2026-01-02T03:04:05Z
-const JOB_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/nova/abc";
-const MODEL_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/xyz";
-
-fn status(attempt: u32) -> PollStatus {
-    PollStatus {
-        state: PollState::InProgress,
-        raw_status: "InProgress".into(),
-        attempt,
-        next_wait_seconds: 300,
-        elapsed_seconds: 0,
-        exhausted: false,
-        failure_message: None,
-    }
-}
-
+/// The sample run's job after `attempt` polls, still in progress.
 fn job(attempt: u32) -> JobRef {
-    JobRef {
-        job_arn: JOB_ARN.into(),
-        job_name: "ft-run".into(),
-        custom_model_name: "model-run".into(),
-        started_at: "2026-01-02T03:04:05Z".into(),
-        output_uri: "s3://bkt/runs/run/output/".into(),
-        status: status(attempt),
-        custom_model_arn: None,
-        training_loss: None,
-        validation_loss: None,
-    }
+    let mut job = fixtures::job_started();
+    job.status.attempt = attempt;
+    job
 }
 
 fn deps(rules: &[&Rule], elapsed: u64) -> Deps<FixedClock> {
@@ -57,11 +35,12 @@ fn deps(rules: &[&Rule], elapsed: u64) -> Deps<FixedClock> {
 }
 
 fn job_output(status: ModelCustomizationJobStatus) -> GetModelCustomizationJobOutput {
+    let job = fixtures::job_started();
     GetModelCustomizationJobOutput::builder()
-        .job_arn(JOB_ARN)
-        .job_name("ft-run")
-        .output_model_name("model-run")
-        .role_arn("arn:aws:iam::123456789012:role/r")
+        .job_arn(job.job_arn)
+        .job_name(job.job_name)
+        .output_model_name(job.custom_model_name)
+        .role_arn(fixtures::ROLE_ARN)
         .base_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
         .creation_time(DateTime::from_secs(START as i64))
         .status(status)
@@ -70,7 +49,9 @@ fn job_output(status: ModelCustomizationJobStatus) -> GetModelCustomizationJobOu
 }
 
 fn job_rule(make: fn() -> GetModelCustomizationJobOutput) -> Rule {
-    mock!(Client::get_model_customization_job).match_requests(|r| r.job_identifier() == Some(JOB_ARN)).then_output(make)
+    mock!(Client::get_model_customization_job)
+        .match_requests(|r| r.job_identifier() == Some(fixtures::JOB_ARN))
+        .then_output(make)
 }
 
 async fn poll_job(rule: &Rule, attempt: u32, elapsed: u64) -> JobRef {
@@ -101,7 +82,7 @@ async fn an_in_progress_job_counts_the_attempt_and_backs_off_with_elapsed_time()
 async fn a_completed_job_is_ready_with_its_model_arn_and_losses() {
     let rule = job_rule(|| {
         let mut out = job_output(ModelCustomizationJobStatus::Completed);
-        out.output_model_arn = Some(MODEL_ARN.into());
+        out.output_model_arn = Some(fixtures::CUSTOM_MODEL_ARN.into());
         out.training_metrics = Some(TrainingMetrics::builder().training_loss(0.25).build());
         out.validation_metrics = Some(vec![ValidatorMetric::builder().validation_loss(0.5).build()]);
         out
@@ -109,7 +90,7 @@ async fn a_completed_job_is_ready_with_its_model_arn_and_losses() {
     let j = poll_job(&rule, 299, 7200).await;
     assert_eq!(j.status.state, PollState::Ready);
     assert!(!j.status.exhausted, "a finished job is not an exhausted loop");
-    assert_eq!(j.custom_model_arn.as_deref(), Some(MODEL_ARN));
+    assert_eq!(j.custom_model_arn.as_deref(), Some(fixtures::CUSTOM_MODEL_ARN));
     assert_eq!((j.training_loss, j.validation_loss), (Some(0.25), Some(0.5)));
 }
 
@@ -153,15 +134,11 @@ async fn throttling_and_missing_jobs_map_to_their_error_names() {
     assert_eq!(err.error_type(), "TransientError");
 }
 
+/// The sample run's deployment of `mode`, started at [`START`], after `attempt` polls.
 fn deployment(mode: DeploymentMode, attempt: u32) -> DeploymentRef {
-    DeploymentRef {
-        mode,
-        arn: (mode != DeploymentMode::None).then(|| "arn:aws:bedrock:us-east-1:123456789012:thing/x".to_string()),
-        invoke_arn: None,
-        started_at: "2026-01-02T03:04:05Z".into(),
-        status: status(attempt),
-        hourly_cost_usd: None,
-    }
+    let mut deployment = DeploymentRef { started_at: STARTED_AT.into(), ..fixtures::deployment_started(mode) };
+    deployment.status.attempt = attempt;
+    deployment
 }
 
 async fn poll_deployment(rules: &[&Rule], mode: DeploymentMode, attempt: u32, elapsed: u64) -> DeploymentRef {
@@ -176,10 +153,10 @@ fn throughput(status: ProvisionedModelStatus) -> GetProvisionedModelThroughputOu
     GetProvisionedModelThroughputOutput::builder()
         .model_units(1)
         .desired_model_units(1)
-        .provisioned_model_name("pt-run")
-        .provisioned_model_arn("arn:aws:bedrock:us-east-1:123456789012:thing/x")
-        .model_arn(MODEL_ARN)
-        .desired_model_arn(MODEL_ARN)
+        .provisioned_model_name(shared::pipeline::names::throughput_name(fixtures::RUN_ID))
+        .provisioned_model_arn(fixtures::THROUGHPUT_ARN)
+        .model_arn(fixtures::CUSTOM_MODEL_ARN)
+        .desired_model_arn(fixtures::CUSTOM_MODEL_ARN)
         .foundation_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0")
         .status(status)
         .creation_time(DateTime::from_secs(START as i64))
@@ -198,7 +175,7 @@ async fn provisioned_throughput_states_are_normalized() {
     ] {
         let s = status.clone();
         let rule = mock!(Client::get_provisioned_model_throughput)
-            .match_requests(|r| r.provisioned_model_id() == Some("arn:aws:bedrock:us-east-1:123456789012:thing/x"))
+            .match_requests(|r| r.provisioned_model_id() == Some(fixtures::THROUGHPUT_ARN))
             .then_output(move || throughput(s.clone()));
         let d = poll_deployment(&[&rule], DeploymentMode::Provisioned, 2, 600).await;
         assert_eq!((d.status.state, d.status.raw_status.as_str()), (state, status.as_str()));
@@ -216,14 +193,12 @@ async fn on_demand_deployment_states_are_normalized_and_bounded() {
     ] {
         let s = status.clone();
         let rule = mock!(Client::get_custom_model_deployment)
-            .match_requests(|r| {
-                r.custom_model_deployment_identifier() == Some("arn:aws:bedrock:us-east-1:123456789012:thing/x")
-            })
+            .match_requests(|r| r.custom_model_deployment_identifier() == Some(fixtures::DEPLOYMENT_ARN))
             .then_output(move || {
                 GetCustomModelDeploymentOutput::builder()
-                    .custom_model_deployment_arn("arn:aws:bedrock:us-east-1:123456789012:thing/x")
-                    .model_deployment_name("dep-run")
-                    .model_arn(MODEL_ARN)
+                    .custom_model_deployment_arn(fixtures::DEPLOYMENT_ARN)
+                    .model_deployment_name(shared::pipeline::names::deployment_name(fixtures::RUN_ID))
+                    .model_arn(fixtures::CUSTOM_MODEL_ARN)
                     .created_at(DateTime::from_secs(START as i64))
                     .status(s.clone())
                     .set_failure_message((s == CustomModelDeploymentStatus::Failed).then(|| "capacity".to_string()))

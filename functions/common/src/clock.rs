@@ -1,7 +1,7 @@
 //! The clock port: handlers take "now" from here, never from the system clock directly, because the
 //! local cloud runs them on a virtual clock.
 
-use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+use shared::aws;
 use shared::pipeline::PipelineError;
 use std::time::{Duration, SystemTime};
 
@@ -47,20 +47,23 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     }
 }
 
-/// `2026-01-02T03:04:05Z` (whole seconds, UTC).
+/// `2026-01-02T03:04:05Z` (whole seconds, UTC; a time before 1970 is written as 1970).
 pub fn format_rfc3339(time: SystemTime) -> String {
-    let whole = match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs()),
-        Err(_) => SystemTime::UNIX_EPOCH,
-    };
-    DateTime::from(whole).fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+    let seconds = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    aws::rfc3339_seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
-/// Parses RFC 3339 (`Z` or an offset, optional fractional seconds).
+/// Parses RFC 3339 (`Z` or an offset, optional fractional seconds; see [`shared::aws::parse_rfc3339`]).
 pub fn parse_rfc3339(text: &str) -> Result<SystemTime, PipelineError> {
-    let bad = |e: &dyn std::fmt::Display| PipelineError::Internal(format!("`{text}` is not an RFC 3339 time: {e}"));
-    let parsed = DateTime::from_str(text.trim(), DateTimeFormat::DateTimeWithOffset).map_err(|e| bad(&e))?;
-    SystemTime::try_from(parsed).map_err(|e| bad(&e))
+    let millis = aws::parse_rfc3339(text.trim())
+        .ok_or_else(|| PipelineError::Internal(format!("`{text}` is not an RFC 3339 time")))?;
+    let offset = Duration::from_millis(millis.unsigned_abs());
+    let time = if millis >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(offset)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(offset)
+    };
+    time.ok_or_else(|| PipelineError::Internal(format!("`{text}` is out of range")))
 }
 
 /// Whole seconds from `started_at` (RFC 3339) to `now`; 0 when the start is in the future.

@@ -1,17 +1,62 @@
-//! Deployment defaults from the environment (the SAM template sets them).
+//! Where a function reads its settings, and the deployment defaults among them (the SAM template sets
+//! them). One rule for every variable: absent, empty or only whitespace is unset.
 
 use serde_json::{Map, Value, json};
 use shared::pipeline::{PipelineConfig, PipelineError};
+use std::collections::BTreeMap;
+
+/// A function's environment: the process's on Lambda, the template's variables for that function on the
+/// local cloud. Every setting a function reads goes through here, so both read the same names the same way.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// `None`: the process environment.
+    vars: Option<BTreeMap<String, String>>,
+}
+
+impl Env {
+    /// The process environment (Lambda).
+    pub fn process() -> Env {
+        Env { vars: None }
+    }
+
+    /// Exactly these variables, nothing from the process (the local cloud, tests).
+    pub fn from_vars<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Env {
+        Env { vars: Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect()) }
+    }
+
+    /// The value of `name`, trimmed, or `None` when it is unset (see [`set_value`]).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let raw = match &self.vars {
+            None => std::env::var(name).ok(),
+            Some(vars) => vars.get(name).cloned(),
+        };
+        set_value(raw)
+    }
+
+    /// A variable the function cannot do its work without (e.g. `STATE_MACHINE_ARN`).
+    pub fn required(&self, name: &str) -> Result<String, PipelineError> {
+        self.get(name).ok_or_else(|| PipelineError::ConfigInvalid(format!("environment variable {name} is not set")))
+    }
+
+    /// `true` for `1`, `true` or `yes` (any case), `false` for anything else set, `None` when unset.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.get(name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
+    /// A positive whole number, or `None` when unset or not one (the caller's default applies).
+    pub fn positive(&self, name: &str) -> Option<u64> {
+        self.get(name).and_then(|v| v.parse::<u64>().ok()).filter(|n| *n > 0)
+    }
+}
+
+/// The one rule for "unset": absent, empty or only whitespace. A set value is trimmed.
+pub fn set_value(raw: Option<String>) -> Option<String> {
+    raw.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
 
 /// The defaults for every run of this deployment: `PipelineConfig::default()` overridden by the
 /// variables listed in the crate documentation.
-pub fn defaults_from_env() -> Result<PipelineConfig, PipelineError> {
-    defaults_from(|name| std::env::var(name).ok())
-}
-
-/// [`defaults_from_env`] over any lookup (tests pass a map).
-pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<PipelineConfig, PipelineError> {
-    let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+pub fn defaults_from(env: &Env) -> Result<PipelineConfig, PipelineError> {
     let mut overrides = Map::new();
     let mut problems = Vec::new();
     for (var, field) in [
@@ -22,7 +67,7 @@ pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Pipeline
         ("COMMITMENT", "commitment"),
         ("KMS_KEY_ID", "kms_key_id"),
     ] {
-        if let Some(v) = get(var) {
+        if let Some(v) = env.get(var) {
             let v = if var == "CUSTOMIZATION_TYPE" {
                 match v.parse::<shared::CustomizationType>() {
                     Ok(t) => t.as_str().to_string(),
@@ -40,7 +85,7 @@ pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Pipeline
     for (var, field) in
         [("VALIDATION_RATIO", "validation_ratio"), ("SPLIT_SEED", "seed"), ("MODEL_UNITS", "model_units")]
     {
-        if let Some(v) = get(var) {
+        if let Some(v) = env.get(var) {
             match serde_json::from_str::<Value>(&v) {
                 Ok(n @ Value::Number(_)) => {
                     overrides.insert(field.to_string(), n);
@@ -50,7 +95,7 @@ pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Pipeline
         }
     }
     for (var, field) in [("HYPERPARAMETERS", "hyperparameters"), ("EVALUATION", "evaluation"), ("RUN_TAGS", "tags")] {
-        if let Some(v) = get(var) {
+        if let Some(v) = env.get(var) {
             match serde_json::from_str::<Value>(&v) {
                 Ok(o @ Value::Object(_)) => {
                     overrides.insert(field.to_string(), o);
@@ -60,7 +105,7 @@ pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Pipeline
         }
     }
     let list = |v: String| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
-    match (get("VPC_SUBNET_IDS").map(list), get("VPC_SECURITY_GROUP_IDS").map(list)) {
+    match (env.get("VPC_SUBNET_IDS").map(list), env.get("VPC_SECURITY_GROUP_IDS").map(list)) {
         (Some(subnets), Some(groups)) => {
             overrides.insert("vpc".into(), json!({"subnet_ids": subnets, "security_group_ids": groups}));
         }
@@ -78,24 +123,33 @@ pub fn defaults_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Pipeline
         .map_err(|e| PipelineError::ConfigInvalid(format!("deployment defaults in the environment are invalid: {e}")))
 }
 
-/// A variable the function cannot run without (e.g. `STATE_MACHINE_ARN`).
-pub fn required_env(name: &str) -> Result<String, PipelineError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| PipelineError::ConfigInvalid(format!("environment variable {name} is not set")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::CustomizationType;
     use shared::pipeline::DeploymentMode;
-    use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<PipelineConfig, PipelineError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        defaults_from(|k| map.get(k).cloned())
+        defaults_from(&Env::from_vars(vars.iter().copied()))
+    }
+
+    #[test]
+    fn unset_means_absent_empty_or_whitespace_and_values_are_trimmed() {
+        let env = Env::from_vars([("EMPTY", ""), ("BLANK", " \t\n"), ("PADDED", "  arn:x \n"), ("FLAG", " Yes ")]);
+        for name in ["ABSENT", "EMPTY", "BLANK"] {
+            assert_eq!(env.get(name), None, "{name}");
+            assert!(matches!(env.required(name), Err(PipelineError::ConfigInvalid(m)) if m.contains(name)));
+            assert_eq!(env.flag(name), None);
+        }
+        assert_eq!(env.get("PADDED").as_deref(), Some("arn:x"));
+        assert_eq!(env.required("PADDED").unwrap(), "arn:x");
+        assert_eq!(env.flag("FLAG"), Some(true));
+        assert_eq!(Env::from_vars([("FLAG", "0")]).flag("FLAG"), Some(false));
+        let numbers = Env::from_vars([("N", " 30 "), ("ZERO", "0"), ("WORDS", "thirty")]);
+        assert_eq!(
+            (numbers.positive("N"), numbers.positive("ZERO"), numbers.positive("WORDS")),
+            (Some(30), None, None)
+        );
     }
 
     #[test]

@@ -142,6 +142,13 @@ fn classify(code: &str, status: Option<u16>, message: String) -> PipelineError {
     }
 }
 
+/// Whether a create call failed because its name is taken, by Bedrock's answer (see
+/// [`shared::aws::is_name_taken`]): the caller then looks the resource up by name.
+pub fn is_name_taken<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| shared::aws::is_name_taken(e.code().unwrap_or(""), e.message().unwrap_or("")))
+}
+
 /// `client.op().send().await.or_pipeline("Op")?`
 pub trait SdkResultExt<T> {
     fn or_pipeline(self, operation: &str) -> Result<T, PipelineError>;

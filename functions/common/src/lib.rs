@@ -1,12 +1,17 @@
 //! What every pipeline Lambda shares: the mapping from Rust errors to the error names the state
-//! machine's Retry and Catch match, the mapping from AWS SDK errors to those names, the SDK
-//! configuration (timeouts, local endpoints), the clock port, and the deployment defaults read from the
-//! environment.
+//! machine's Retry and Catch match, the mapping from AWS SDK errors to those names (and whether one
+//! says a name is taken), the SDK configuration (timeouts, local endpoints), the clock port, and the
+//! environment reader with the deployment defaults read through it.
 //!
 //! # Environment
 //!
-//! Deployment defaults ([`defaults_from_env`]); every variable is optional, an empty value counts as
-//! unset, and a sidecar or an execution input overrides them:
+//! Every function reads its settings through an [`Env`] in one `Deps::from_env` (in its own crate), which
+//! its Lambda `main` calls with the process environment and the local cloud calls with the variables
+//! template.yaml gives that function. A variable that is absent, empty or only whitespace is unset
+//! ([`set_value`]); set values are trimmed.
+//!
+//! Deployment defaults ([`defaults_from`], read by validate-split); every variable is optional, and a
+//! sidecar or an execution input overrides them:
 //!
 //! | variable | field of `PipelineConfig` | form |
 //! |---|---|---|
@@ -30,7 +35,7 @@
 //! |---|---|---|
 //! | `SDK_OPERATION_TIMEOUT_SECONDS` | a whole SDK call, retries included | 45 |
 //! | `SDK_ATTEMPT_TIMEOUT_SECONDS` | one attempt of an SDK call | 15 |
-//! | `FINETUNE_S3_PATH_STYLE` | `true`: path-style S3 addressing | on when an endpoint override is set |
+//! | `FINETUNE_S3_PATH_STYLE` | `true`, `1` or `yes`: path-style S3 addressing; anything else: off | on when an endpoint override is set |
 //! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | endpoint overrides (read by aws-config) | |
 
 mod clock;
@@ -38,7 +43,8 @@ mod env;
 mod error;
 mod sdk;
 
+pub use aws_config::SdkConfig;
 pub use clock::{Clock, FixedClock, SystemClock, elapsed_seconds, format_rfc3339, parse_rfc3339};
-pub use env::{defaults_from, defaults_from_env, required_env};
-pub use error::{HttpStatus, LambdaError, SdkResultExt, sdk_error};
+pub use env::{Env, defaults_from, set_value};
+pub use error::{HttpStatus, LambdaError, SdkResultExt, is_name_taken, sdk_error};
 pub use sdk::{load_sdk_config, s3_client, s3_path_style};

@@ -1,5 +1,6 @@
 //! The SDK configuration every function builds once at init.
 
+use crate::Env;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use std::time::Duration;
@@ -7,15 +8,11 @@ use std::time::Duration;
 const DEFAULT_OPERATION_TIMEOUT: u64 = 45;
 const DEFAULT_ATTEMPT_TIMEOUT: u64 = 15;
 
-fn seconds(var: &str, default: u64) -> Duration {
-    let secs = std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|s| *s > 0);
-    Duration::from_secs(secs.unwrap_or(default))
-}
-
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL_*`),
 /// with operation and attempt timeouts below the Lambda timeout, so a hung call becomes a retryable
 /// `TransientError` instead of a Lambda timeout.
-pub async fn load_sdk_config() -> SdkConfig {
+pub async fn load_sdk_config(env: &Env) -> SdkConfig {
+    let seconds = |var: &str, default: u64| Duration::from_secs(env.positive(var).unwrap_or(default));
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(seconds("SDK_OPERATION_TIMEOUT_SECONDS", DEFAULT_OPERATION_TIMEOUT))
         .operation_attempt_timeout(seconds("SDK_ATTEMPT_TIMEOUT_SECONDS", DEFAULT_ATTEMPT_TIMEOUT))
@@ -25,15 +22,14 @@ pub async fn load_sdk_config() -> SdkConfig {
 
 /// Path-style addressing: asked for explicitly, or implied by an endpoint override (a local S3 has no
 /// per-bucket host names).
-pub fn s3_path_style(config: &SdkConfig) -> bool {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    match var("FINETUNE_S3_PATH_STYLE").map(|v| v.trim().to_ascii_lowercase()) {
-        Some(v) => matches!(v.as_str(), "true" | "1" | "yes"),
-        None => config.endpoint_url().is_some() || var("AWS_ENDPOINT_URL_S3").is_some(),
+pub fn s3_path_style(config: &SdkConfig, env: &Env) -> bool {
+    match env.flag("FINETUNE_S3_PATH_STYLE") {
+        Some(asked) => asked,
+        None => config.endpoint_url().is_some() || env.get("AWS_ENDPOINT_URL_S3").is_some(),
     }
 }
 
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(s3_path_style(config)).build();
+pub fn s3_client(config: &SdkConfig, env: &Env) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(s3_path_style(config, env)).build();
     aws_sdk_s3::Client::from_conf(s3)
 }

@@ -5,8 +5,8 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ErrorMetadata;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use functions_common::{LambdaError, SdkResultExt, is_name_taken};
 use lambda_runtime::Diagnostic;
-use pipeline_common::{LambdaError, SdkResultExt};
 use shared::pipeline::PipelineError;
 
 async fn mapped(code: &str) -> PipelineError {
@@ -74,4 +74,26 @@ fn lambda_errors_become_diagnostics_with_the_pipeline_name() {
         };
         assert_eq!(Diagnostic::from(LambdaError(err)).error_type, name);
     }
+}
+
+/// The SDK error a call gets back for a service answer with this code and message.
+async fn answered(code: &'static str, message: &'static str) -> aws_sdk_s3::error::SdkError<GetObjectError> {
+    let rule = mock!(Client::get_object)
+        .then_error(move || GetObjectError::generic(ErrorMetadata::builder().code(code).message(message).build()));
+    let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule], |c| c.retry_config(RetryConfig::disabled()));
+    client.get_object().bucket("b").key("k").send().await.unwrap_err()
+}
+
+#[tokio::test]
+async fn a_taken_name_is_recognized_from_bedrocks_answer() {
+    assert!(is_name_taken(&answered("ValidationException", shared::aws::JOB_NAME_IN_USE).await));
+    assert!(is_name_taken(&answered("ConflictException", "conflict while performing an operation").await));
+    assert!(!is_name_taken(
+        &answered("ValidationException", "Value 'x' at 'jobName' failed to satisfy constraint").await
+    ));
+    assert!(!is_name_taken(&answered("ThrottlingException", "Rate exceeded").await));
+    // No answer at all (here: a 503 without a body) is never a taken name.
+    let rule = mock!(Client::get_object).sequence().http_status(503, None).build();
+    let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule], |c| c.retry_config(RetryConfig::disabled()));
+    assert!(!is_name_taken(&client.get_object().bucket("b").key("k").send().await.unwrap_err()));
 }

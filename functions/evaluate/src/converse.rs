@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ConverseOutput as Reply, InferenceConfiguration, Message, SystemContentBlock,
 };
-use pipeline_common::SdkResultExt;
+use functions_common::SdkResultExt;
 use shared::pipeline::PipelineError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,16 +14,22 @@
 //!
 //! Answers are labelled emulated when a response carries `x-local-emulated: true` (the local Bedrock
 //! emulator's stand-in models) or when `FINETUNE_LOCAL_CLOUD=1` is set.
+//!
+//! Environment ([`Deps::from_env`]): `FINETUNE_LOCAL_CLOUD`; `CONVERSE_TIMEOUT_SECONDS` (one Converse
+//! call, default 120); `CONVERSE_MAX_ATTEMPTS`, `CONVERSE_RETRY_BASE_MILLIS`, `CONVERSE_RETRY_MAX_MILLIS`
+//! (the handler's own retry of throttled calls, default [`RetryPolicy::DEFAULT`]); the SDK's variables.
 
 pub mod converse;
 pub mod report;
 pub mod sample;
 
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use converse::{Answer, Asker, RetryPolicy};
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, s3_client};
 use futures_util::StreamExt;
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
 use sample::{Sample, Skip};
 use shared::catalogue::{self, Family};
 use shared::metrics::{Prediction, gate, score};
@@ -31,9 +37,12 @@ use shared::pipeline::{DeploymentMode, EvaluationResult, PipelineError, RunDocum
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// The variable that marks a local-cloud run.
 pub const LOCAL_CLOUD_ENV: &str = "FINETUNE_LOCAL_CLOUD";
+/// Generating up to max_tokens takes longer than a control-plane call.
+const DEFAULT_CONVERSE_TIMEOUT_SECONDS: u64 = 120;
 
 /// Built once per Lambda instance.
 pub struct Deps<C> {
@@ -45,9 +54,37 @@ pub struct Deps<C> {
     pub local_cloud: bool,
 }
 
-/// Whether the environment says this is the local cloud.
-pub fn local_cloud_from_env() -> bool {
-    std::env::var(LOCAL_CLOUD_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true"))
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike (see the crate documentation's variables).
+    pub fn from_env(sdk: &SdkConfig, env: &Env, clock: C) -> Deps<C> {
+        let answer_timeout =
+            Duration::from_secs(env.positive("CONVERSE_TIMEOUT_SECONDS").unwrap_or(DEFAULT_CONVERSE_TIMEOUT_SECONDS));
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(answer_timeout)
+            .operation_attempt_timeout(answer_timeout)
+            .build();
+        // The handler owns the retries (RetryPolicy): the SDK's would multiply them.
+        let runtime = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts)
+            .build();
+        let millis = |var: &str, default: Duration| env.positive(var).map_or(default, Duration::from_millis);
+        let retry = RetryPolicy {
+            max_attempts: env
+                .positive("CONVERSE_MAX_ATTEMPTS")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(RetryPolicy::DEFAULT.max_attempts),
+            base_delay: millis("CONVERSE_RETRY_BASE_MILLIS", RetryPolicy::DEFAULT.base_delay),
+            max_delay: millis("CONVERSE_RETRY_MAX_MILLIS", RetryPolicy::DEFAULT.max_delay),
+        };
+        Deps {
+            s3: s3_client(sdk, env),
+            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime),
+            clock,
+            retry,
+            local_cloud: env.flag(LOCAL_CLOUD_ENV).unwrap_or(false),
+        }
+    }
 }
 
 pub async fn handler<C: Clock>(

@@ -11,17 +11,18 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use fixtures::{BUCKET, Poll, RUN_ID};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, Diagnostic};
-use pipeline_common::FixedClock;
-use shared::pipeline::{
-    DatasetSource, DeploymentRef, Metric, PipelineConfig, PollState, PollStatus, PreparedData, PreparedRun,
-};
+use shared::pipeline::Metric;
 use std::sync::Mutex;
 use std::time::Duration;
 
-const RUN: &str = "capitals-0123456789abcdef0123";
+/// The on-demand id of the sample run's base model.
 const BASE: &str = "amazon.nova-micro-v1:0";
-const CUSTOM: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl";
+
+/// The sample run's deployment, which evaluate asks as the tuned model.
+const CUSTOM: &str = fixtures::DEPLOYMENT_ARN;
 
 /// Four answerable records and one continued-pre-training line (skipped).
 const VALIDATION: &str = r#"{"prompt": "Capital of France?", "completion": "Paris"}
@@ -41,54 +42,14 @@ fn answer_for(question: &str) -> &'static str {
     }
 }
 
+/// The sample run with its on-demand deployment ready, evaluated on up to 10 samples, 2 at a time, and
+/// needing +0.2 to pass.
 fn doc() -> RunDocument {
-    let mut config =
-        PipelineConfig { role_arn: "arn:aws:iam::123456789012:role/ft".into(), ..PipelineConfig::default() };
-    config.evaluation.sample_size = 10;
-    config.evaluation.concurrency = 2;
-    config.evaluation.min_improvement = 0.2;
-    RunDocument {
-        run: PreparedRun {
-            run_id: RUN.into(),
-            prepared: true,
-            source: DatasetSource { bucket: "b".into(), key: "incoming/capitals.jsonl".into(), etag: "e".into() },
-            config,
-            data: PreparedData {
-                bucket: "b".into(),
-                train_uri: format!("s3://b/runs/{RUN}/train.jsonl"),
-                validation_uri: Some(format!("s3://b/runs/{RUN}/validation.jsonl")),
-                report_uri: format!("s3://b/runs/{RUN}/validation-report.json"),
-                train_records: 40,
-                validation_records: 5,
-                training_tokens: 1000,
-                estimated_cost_usd: None,
-                valid: true,
-                first_errors: vec![],
-                cause: None,
-            },
-        },
-        job: None,
-        deployment: Some(DeploymentRef {
-            mode: DeploymentMode::OnDemand,
-            arn: Some(CUSTOM.into()),
-            invoke_arn: Some(CUSTOM.into()),
-            started_at: "2026-01-02T03:00:00Z".into(),
-            status: PollStatus {
-                state: PollState::Ready,
-                raw_status: "Active".into(),
-                attempt: 2,
-                next_wait_seconds: 30,
-                elapsed_seconds: 120,
-                exhausted: false,
-                failure_message: None,
-            },
-            hourly_cost_usd: Some(0.0),
-        }),
-        evaluation: None,
-        error: None,
-        outcome: None,
-        teardown: None,
-    }
+    fixtures::with_config(fixtures::after_check_deployment(DeploymentMode::OnDemand, Poll::Ready), |c| {
+        c.evaluation.sample_size = 10;
+        c.evaluation.concurrency = 2;
+        c.evaluation.min_improvement = 0.2;
+    })
 }
 
 fn reply(text: &str, latency_ms: i64) -> ConverseOutput {
@@ -128,7 +89,7 @@ type Written = Arc<Mutex<BTreeMap<String, (String, String)>>>;
 fn s3_with(validation: &'static str) -> (aws_sdk_s3::Client, Written) {
     let written: Written = Arc::default();
     let get = mock!(aws_sdk_s3::Client::get_object)
-        .match_requests(|r| r.bucket() == Some("b") && r.key() == Some(&format!("runs/{RUN}/validation.jsonl")))
+        .match_requests(|r| r.bucket() == Some(BUCKET) && r.key() == Some(&format!("runs/{RUN_ID}/validation.jsonl")))
         .then_output(move || GetObjectOutput::builder().body(ByteStream::from_static(validation.as_bytes())).build());
     let sink = written.clone();
     let put = mock!(aws_sdk_s3::Client::put_object)
@@ -136,15 +97,14 @@ fn s3_with(validation: &'static str) -> (aws_sdk_s3::Client, Written) {
             let body = String::from_utf8(r.body().bytes().unwrap_or_default().to_vec()).unwrap();
             let key = r.key().unwrap_or_default().to_string();
             sink.lock().unwrap().insert(key, (r.content_type().unwrap_or_default().to_string(), body));
-            r.bucket() == Some("b")
+            r.bucket() == Some(BUCKET)
         })
         .then_output(|| PutObjectOutput::builder().build());
     (mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put]), written)
 }
 
 fn runtime(rules: &[&Rule]) -> aws_sdk_bedrockruntime::Client {
-    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |c| c
-        .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled()))
+    mock_client!(aws_sdk_bedrockruntime, RuleMode::MatchAny, rules, |c| c.retry_config(RetryConfig::disabled()))
 }
 
 fn deps(s3: aws_sdk_s3::Client, runtime: aws_sdk_bedrockruntime::Client) -> Deps<FixedClock> {
@@ -175,7 +135,7 @@ fn custom_right() -> Rule {
 }
 
 fn key(name: &str) -> String {
-    format!("runs/{RUN}/evaluation/{name}")
+    format!("runs/{RUN_ID}/evaluation/{name}")
 }
 
 #[tokio::test]
@@ -205,9 +165,9 @@ async fn a_tuned_model_that_answers_right_passes_and_three_files_are_written() {
     assert_eq!(result.base.model_id, BASE);
     assert_eq!(result.custom.model_id, CUSTOM);
     assert_eq!((result.custom.latency_p50_ms, result.base.latency_p95_ms), (100.0, 300.0));
-    assert_eq!(result.report_uri, format!("s3://b/{}", key("report.json")));
-    assert_eq!(result.markdown_uri, format!("s3://b/{}", key("report.md")));
-    assert_eq!(result.predictions_uri, format!("s3://b/{}", key("predictions.jsonl")));
+    assert_eq!(result.report_uri, format!("s3://{BUCKET}/{}", key("report.json")));
+    assert_eq!(result.markdown_uri, format!("s3://{BUCKET}/{}", key("report.md")));
+    assert_eq!(result.predictions_uri, format!("s3://{BUCKET}/{}", key("predictions.jsonl")));
 
     let written = written.lock().unwrap();
     let (ct, predictions) = &written[&key("predictions.jsonl")];
@@ -365,8 +325,25 @@ async fn a_split_with_nothing_to_compare_and_a_run_without_deployment_are_config
 #[tokio::test]
 async fn reading_stops_at_the_sample_size() {
     let (s3, _) = s3_with(VALIDATION);
-    let read = read_samples(&s3, "b", &format!("runs/{RUN}/validation.jsonl"), 2).await.unwrap();
+    let read = read_samples(&s3, BUCKET, &format!("runs/{RUN_ID}/validation.jsonl"), 2).await.unwrap();
     assert_eq!((read.samples.len(), read.lines), (2, 2));
-    let all = read_samples(&s3, "b", &format!("runs/{RUN}/validation.jsonl"), 100).await.unwrap();
+    let all = read_samples(&s3, BUCKET, &format!("runs/{RUN_ID}/validation.jsonl"), 100).await.unwrap();
     assert_eq!((all.samples.len(), all.lines), (4, 5));
+}
+
+#[test]
+fn from_env_reads_the_retry_policy_and_the_local_cloud_flag() {
+    let sdk = SdkConfig::builder().behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest()).build();
+    let lambda = Deps::from_env(&sdk, &Env::from_vars([("CONVERSE_TIMEOUT_SECONDS", " ")]), FixedClock::at_unix(0));
+    assert_eq!((lambda.retry, lambda.local_cloud), (RetryPolicy::DEFAULT, false));
+    let vars = [
+        ("FINETUNE_LOCAL_CLOUD", "1"),
+        ("CONVERSE_MAX_ATTEMPTS", "8"),
+        ("CONVERSE_RETRY_BASE_MILLIS", "2"),
+        ("CONVERSE_RETRY_MAX_MILLIS", "20"),
+    ];
+    let local = Deps::from_env(&sdk, &Env::from_vars(vars), FixedClock::at_unix(0));
+    let expected =
+        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
+    assert_eq!((local.retry, local.local_cloud), (expected, true));
 }

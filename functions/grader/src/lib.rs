@@ -70,7 +70,8 @@ impl From<GraderError> for Diagnostic {
     }
 }
 
-pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Vec<RewardOutput>, GraderError> {
+/// Grading is pure CPU: the handler is synchronous and `main` wraps it in the future lambda_runtime wants.
+pub fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Vec<RewardOutput>, GraderError> {
     grade_batch(deps, &event.payload)
 }
 

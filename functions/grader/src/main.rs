@@ -7,5 +7,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // A bad default spec fails the cold start loudly rather than scoring every sample 0.
     let deps = Deps::from_env()?;
     let deps = &deps;
-    run(service_fn(move |ev| async move { handler(deps, ev).await })).await
+    run(service_fn(move |ev| async move { handler(deps, ev) })).await
 }

@@ -31,13 +31,13 @@ fn metric<'o>(out: &'o RewardOutput, name: &str) -> Option<&'o RewardMetric> {
     out.metrics_list.iter().find(|m| m.name == name)
 }
 
-async fn invoke(deps: &Deps, event: Value) -> Value {
-    let out = handler(deps, LambdaEvent::new(event, Context::default())).await.unwrap();
+fn invoke(deps: &Deps, event: Value) -> Value {
+    let out = handler(deps, LambdaEvent::new(event, Context::default())).unwrap();
     serde_json::to_value(out).unwrap()
 }
 
-#[tokio::test]
-async fn the_documented_example_round_trips_through_the_handler() {
+#[test]
+fn the_documented_example_round_trips_through_the_handler() {
     // reward-functions.html's input, with a structured reference; the default spec compares a field.
     let event = json!([{
         "id": "123",
@@ -50,7 +50,7 @@ async fn the_documented_example_round_trips_through_the_handler() {
             "my_key": "sample-001"
         }
     }]);
-    let out = invoke(&deps(Some(r#"{"mode": "exact", "field": "compliant"}"#)), event).await;
+    let out = invoke(&deps(Some(r#"{"mode": "exact", "field": "compliant"}"#)), event);
     assert_eq!(
         out,
         json!([{"id": "123", "aggregate_reward_score": 1.0,
@@ -58,8 +58,8 @@ async fn the_documented_example_round_trips_through_the_handler() {
     );
 }
 
-#[tokio::test]
-async fn a_math_batch_is_graded_with_the_spec_each_record_carries() {
+#[test]
+fn a_math_batch_is_graded_with_the_spec_each_record_carries() {
     let spec = json!({"mode": "numeric", "abs_tolerance": 0.01});
     let meta = |answer: Value| json!({"reference_answer": answer, METADATA_KEY: spec.clone(), "task_id": "gsm-7"});
     let batch = json!([
@@ -84,8 +84,8 @@ async fn a_math_batch_is_graded_with_the_spec_each_record_carries() {
     assert_eq!(metric(&out[4], "number_found").unwrap().value, 0.0);
 }
 
-#[tokio::test]
-async fn a_rubric_batch_reports_each_criterion() {
+#[test]
+fn a_rubric_batch_reports_each_criterion() {
     let spec = json!({"mode": "rubric", "criteria": [
         {"name": "label", "weight": 3, "json_field_equals": {"path": "label"}},
         {"name": "reason given", "regex": "(?i)\"reason\"\\s*:\\s*\"[^\"]{10,}\""},
@@ -121,8 +121,8 @@ async fn a_rubric_batch_reports_each_criterion() {
     );
 }
 
-#[tokio::test]
-async fn malformed_samples_score_zero_and_never_fail_the_batch() {
+#[test]
+fn malformed_samples_score_zero_and_never_fail_the_batch() {
     let good = sample("ok", "2+2?", "4", json!({"reference_answer": "4"}));
     let batch = json!([
         good,
@@ -161,12 +161,12 @@ async fn malformed_samples_score_zero_and_never_fail_the_batch() {
     );
 }
 
-#[tokio::test]
-async fn one_sample_object_is_a_batch_of_one_and_anything_else_is_an_error() {
+#[test]
+fn one_sample_object_is_a_batch_of_one_and_anything_else_is_an_error() {
     let one = sample("x", "q", "Paris", json!({"reference_answer": "paris"}));
-    assert_eq!(invoke(&deps(None), one).await[0]["aggregate_reward_score"], 1.0);
-    assert_eq!(invoke(&deps(None), json!([])).await, json!([]));
-    let err = handler(&deps(None), LambdaEvent::new(json!("grade me"), Context::default())).await.unwrap_err();
+    assert_eq!(invoke(&deps(None), one)[0]["aggregate_reward_score"], 1.0);
+    assert_eq!(invoke(&deps(None), json!([])), json!([]));
+    let err = handler(&deps(None), LambdaEvent::new(json!("grade me"), Context::default())).unwrap_err();
     let diagnostic = Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "ConfigInvalid");
     assert!(diagnostic.error_message.contains("JSON array of samples"), "{}", diagnostic.error_message);

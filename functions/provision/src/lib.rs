@@ -13,17 +13,14 @@
 //! serves this run's model.
 
 use aws_sdk_bedrock::Client;
-use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{CommitmentDuration, Tag};
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken, sdk_error};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339, sdk_error};
 use shared::catalogue;
 use shared::pipeline::{
     Backoff, DeploymentMode, DeploymentRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, names,
 };
 
-/// The tag that ties a billed resource to its run (cost reports, manual clean-up).
-pub const RUN_ID_TAG: &str = "finetune:run-id";
 /// `raw_status` of the reference when nothing was deployed.
 pub const NOT_DEPLOYED: &str = "NotDeployed";
 /// `purpose` parts of the clientRequestTokens.
@@ -34,6 +31,13 @@ pub const THROUGHPUT_TOKEN: &str = "throughput";
 pub struct Deps<C> {
     pub bedrock: Client,
     pub clock: C,
+}
+
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
+    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock }
+    }
 }
 
 pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) -> Result<DeploymentRef, LambdaError> {
@@ -98,24 +102,14 @@ fn not_deployed(started_at: String) -> DeploymentRef {
     }
 }
 
+/// The run-id tag ties a billed resource to its run (cost reports, clean-up, IAM conditions).
 fn tags(run_id: &str, config: &PipelineConfig) -> Result<Vec<Tag>, PipelineError> {
-    std::iter::once((RUN_ID_TAG, run_id))
-        .chain(config.tags.iter().filter(|(k, _)| k.as_str() != RUN_ID_TAG).map(|(k, v)| (k.as_str(), v.as_str())))
+    shared::aws::run_tags(run_id, &config.tags)
+        .into_iter()
         .map(|(k, v)| {
             Tag::builder().key(k).value(v).build().map_err(|e| PipelineError::Internal(format!("tag `{k}`: {e}")))
         })
         .collect()
-}
-
-/// Bedrock reports a taken name as ConflictException (not in the create operations' models, so it
-/// arrives unmodeled) or as a ValidationException saying it already exists.
-fn is_name_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    let Some(e) = err.as_service_error() else { return false };
-    match e.code() {
-        Some("ConflictException") => true,
-        Some("ValidationException") => e.message().is_some_and(|m| m.to_ascii_lowercase().contains("already exist")),
-        _ => false,
-    }
 }
 
 async fn create_deployment(
@@ -136,7 +130,7 @@ async fn create_deployment(
         .await;
     match sent {
         Ok(out) => Ok(out.custom_model_deployment_arn().to_string()),
-        Err(e) if is_name_conflict(&e) => {
+        Err(e) if is_name_taken(&e) => {
             let existing = bedrock
                 .get_custom_model_deployment()
                 .custom_model_deployment_identifier(&name)
@@ -181,7 +175,7 @@ async fn create_throughput(
         .await;
     match sent {
         Ok(out) => Ok(out.provisioned_model_arn().to_string()),
-        Err(e) if is_name_conflict(&e) => {
+        Err(e) if is_name_taken(&e) => {
             let existing = bedrock
                 .get_provisioned_model_throughput()
                 .provisioned_model_id(&name)

@@ -12,71 +12,20 @@ use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::error::{ServiceQuotaExceededException, ThrottlingException};
 use aws_sdk_bedrock::types::{CustomModelDeploymentStatus, ProvisionedModelStatus};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use fixtures::{CUSTOM_MODEL_ARN as MODEL_ARN, DEPLOYMENT_ARN, Poll, RUN_ID as RUN, THROUGHPUT_ARN};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, Diagnostic};
-use pipeline_common::FixedClock;
-use shared::pipeline::{DatasetSource, JobRef, PreparedData, PreparedRun};
+use shared::aws::RUN_ID_TAG;
 
-const RUN: &str = "support-0123456789abcdef0123";
-const MODEL_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl";
+/// A custom model of another run.
 const OTHER_MODEL_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/zzzzzzzzzzzz";
-const DEPLOYMENT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl";
-const THROUGHPUT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl";
 /// 2026-01-02T03:04:05Z
 const NOW: u64 = 1_767_323_045;
 
+/// The sample run after its job completed, to be deployed `deployment`.
 fn doc(deployment: DeploymentMode) -> RunDocument {
-    let config = PipelineConfig {
-        deployment,
-        role_arn: "arn:aws:iam::123456789012:role/ft".into(),
-        tags: [("team".to_string(), "search".to_string())].into(),
-        ..PipelineConfig::default()
-    };
-    RunDocument {
-        run: PreparedRun {
-            run_id: RUN.into(),
-            prepared: true,
-            source: DatasetSource { bucket: "b".into(), key: "incoming/support.jsonl".into(), etag: "e".into() },
-            config,
-            data: PreparedData {
-                bucket: "b".into(),
-                train_uri: format!("s3://b/runs/{RUN}/train.jsonl"),
-                validation_uri: Some(format!("s3://b/runs/{RUN}/validation.jsonl")),
-                report_uri: format!("s3://b/runs/{RUN}/validation-report.json"),
-                train_records: 90,
-                validation_records: 10,
-                training_tokens: 1000,
-                estimated_cost_usd: Some(0.01),
-                valid: true,
-                first_errors: vec![],
-                cause: None,
-            },
-        },
-        job: Some(JobRef {
-            job_arn: "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x/abcdefghijkl".into(),
-            job_name: names::job_name(RUN),
-            custom_model_name: names::custom_model_name(RUN),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            output_uri: format!("s3://b/runs/{RUN}/output/"),
-            status: PollStatus {
-                state: PollState::Ready,
-                raw_status: "Completed".into(),
-                attempt: 3,
-                next_wait_seconds: 60,
-                elapsed_seconds: 3600,
-                exhausted: false,
-                failure_message: None,
-            },
-            custom_model_arn: Some(MODEL_ARN.into()),
-            training_loss: None,
-            validation_loss: None,
-        }),
-        deployment: None,
-        evaluation: None,
-        error: None,
-        outcome: None,
-        teardown: None,
-    }
+    fixtures::with_config(fixtures::after_check_job(Poll::Ready), |c| c.deployment = deployment)
 }
 
 fn deps(rules: &[&Rule]) -> Deps<FixedClock> {
@@ -87,7 +36,7 @@ fn deps(rules: &[&Rule]) -> Deps<FixedClock> {
 }
 
 fn has_run_tag(tags: &[Tag]) -> bool {
-    tags.iter().any(|t| t.key() == RUN_ID_TAG && t.value() == RUN) && tags.iter().any(|t| t.key() == "team")
+    tags.iter().any(|t| t.key() == RUN_ID_TAG && t.value() == RUN) && tags.iter().any(|t| t.key() == "project")
 }
 
 #[tokio::test]
@@ -165,7 +114,7 @@ async fn a_throughput_with_a_catalogue_rate_carries_its_hourly_bill_for_every_un
     d.run.config.base_model = "amazon.titan-text-lite-v1:0:4k".into();
     d.run.config.model_units = 2;
     let out = provision(&deps(&[&create]), &d).await.unwrap();
-    let rate = shared::catalogue::pricing::provisioned_throughput_usd_per_hour(&d.run.config.base_model, None, 1);
+    let rate = catalogue::pricing::provisioned_throughput_usd_per_hour(&d.run.config.base_model, None, 1);
     assert_eq!(out.hourly_cost_usd, rate.map(|r| r.value * 2.0));
     assert!(out.hourly_cost_usd.is_some_and(|v| v > 0.0));
 }

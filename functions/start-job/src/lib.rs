@@ -5,26 +5,31 @@
 //! Reads no environment beyond the SDK's: everything comes from the run document's effective config.
 
 use aws_sdk_bedrock::Client;
-use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrock::error::SdkError;
 use aws_sdk_bedrock::operation::create_model_customization_job::CreateModelCustomizationJobError;
 use aws_sdk_bedrock::types::{
     CustomizationType as SdkCustomizationType, OutputDataConfig, Tag, TrainingDataConfig, ValidationDataConfig,
     Validator, VpcConfig,
 };
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
 use lambda_runtime::LambdaEvent;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
 use shared::CustomizationType;
 use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
 use std::time::SystemTime;
 
-/// The tag every job and custom model carries, so resources can be traced back to their run.
-pub const RUN_ID_TAG: &str = "finetune-run-id";
 /// The `purpose` part of the job's clientRequestToken.
 pub const TOKEN_PURPOSE: &str = "job";
 
 pub struct Deps<C: Clock> {
     pub bedrock: Client,
     pub clock: C,
+}
+
+impl<C: Clock> Deps<C> {
+    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
+    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock }
+    }
 }
 
 pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) -> Result<JobRef, LambdaError> {
@@ -66,10 +71,11 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
     let output_uri = layout::s3_uri(&run.data.bucket, &layout::output_prefix(run_id));
     let build_err = |e: aws_sdk_bedrock::error::BuildError| PipelineError::Internal(format!("request: {e}"));
 
-    let mut tags = vec![Tag::builder().key(RUN_ID_TAG).value(run_id).build().map_err(build_err)?];
-    for (k, v) in &config.tags {
-        tags.push(Tag::builder().key(k).value(v).build().map_err(build_err)?);
-    }
+    // The run-id tag ties the job and its model to this run (cost reports, clean-up, IAM conditions).
+    let tags = shared::aws::run_tags(run_id, &config.tags)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut request = deps
         .bedrock
         .create_model_customization_job()
@@ -105,11 +111,11 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
 
     let (job_arn, started) = match request.send().await {
         Ok(out) => (out.job_arn, deps.clock.now()),
-        Err(err) if names_taken(&err) => {
+        Err(err) if is_name_taken(&err) => {
             tracing::info!(%job_name, "job name exists; looking it up by name");
             existing_job(deps, &job_name, &token, err).await?
         }
-        Err(err) => return Err(pipeline_common::sdk_error("CreateModelCustomizationJob", err)),
+        Err(err) => return Err(functions_common::sdk_error("CreateModelCustomizationJob", err)),
     };
     tracing::info!(%job_arn, %job_name, "customization job started");
     Ok(JobRef {
@@ -123,18 +129,6 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         training_loss: None,
         validation_loss: None,
     })
-}
-
-/// ConflictException, or a ValidationException that says a name is taken (Bedrock's wording for a
-/// duplicate job or model name is not documented, so both are looked up).
-fn names_taken<R>(err: &SdkError<CreateModelCustomizationJobError, R>) -> bool {
-    let Some(service) = err.as_service_error() else { return false };
-    let message = service.message().unwrap_or("").to_ascii_lowercase();
-    service.is_conflict_exception()
-        || (service.is_validation_exception()
-            && (message.contains("already exist")
-                || message.contains("already in use")
-                || message.contains("duplicate")))
 }
 
 /// The job that holds our name: ours (same clientRequestToken) means an earlier attempt created it.
@@ -156,7 +150,7 @@ async fn existing_job<C: Clock>(
         let started = SystemTime::try_from(job.creation_time).unwrap_or_else(|_| deps.clock.now());
         Ok((job.job_arn, started))
     } else {
-        let said = pipeline_common::sdk_error("CreateModelCustomizationJob", conflict);
+        let said = functions_common::sdk_error("CreateModelCustomizationJob", conflict);
         Err(PipelineError::ConfigInvalid(format!(
             "a customization job named {job_name} already exists and was not started by this run \
              (its clientRequestToken differs): {said}"

@@ -1,12 +1,13 @@
-use lambda_runtime::{run, service_fn, tracing};
-use pipeline_common::{SystemClock, load_sdk_config};
+use functions_common::{Env, SystemClock, load_sdk_config};
+use lambda_runtime::{Error, run, service_fn};
 use start_job::{Deps, handler};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing::init_default_subscriber();
-    let sdk = load_sdk_config().await;
-    let deps = Deps { bedrock: aws_sdk_bedrock::Client::new(&sdk), clock: SystemClock };
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = Env::process();
+    let sdk = load_sdk_config(&env).await;
+    let deps = Deps::from_env(&sdk, &env, SystemClock);
     let deps = &deps;
-    run(service_fn(move |ev| async move { handler(deps, ev).await })).await
+    run(service_fn(move |event| async move { handler(deps, event).await })).await
 }

@@ -10,49 +10,29 @@ use aws_sdk_bedrock::operation::get_model_customization_job::GetModelCustomizati
 use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::error::{ConflictException, ThrottlingException};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use fixtures::{BUCKET, JOB_ARN, RUN_ID as RUN};
+use functions_common::FixedClock;
 use lambda_runtime::{Context, LambdaEvent};
-use pipeline_common::FixedClock;
 use shared::CustomizationType;
-use shared::pipeline::{
-    Backoff, DatasetSource, PipelineConfig, PipelineError, PollState, PreparedData, PreparedRun, RunDocument, VpcConfig,
-};
-use start_job::{Deps, RUN_ID_TAG, handler, start_job};
+use shared::aws::RUN_ID_TAG;
+use shared::pipeline::{Backoff, PipelineConfig, PipelineError, PollState, RunDocument, VpcConfig};
+use start_job::{Deps, handler, start_job};
 use std::sync::{Arc, Mutex};
 
-const RUN: &str = "tickets-0123456789abcdef0123";
 const NOW: u64 = 1_767_323_045; // 2026-01-02T03:04:05Z
-const JOB_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/abc";
 
-fn document(config: PipelineConfig, validation: bool) -> RunDocument {
-    let run = PreparedRun {
-        run_id: RUN.into(),
-        prepared: true,
-        source: DatasetSource { bucket: "bkt".into(), key: "incoming/tickets.jsonl".into(), etag: "e".into() },
-        config,
-        data: PreparedData {
-            bucket: "bkt".into(),
-            train_uri: format!("s3://bkt/runs/{RUN}/train.jsonl"),
-            validation_uri: validation.then(|| format!("s3://bkt/runs/{RUN}/validation.jsonl")),
-            report_uri: format!("s3://bkt/runs/{RUN}/validation-report.json"),
-            train_records: 180,
-            validation_records: 20,
-            training_tokens: 9000,
-            estimated_cost_usd: Some(0.1),
-            valid: true,
-            first_errors: vec![],
-            cause: None,
-        },
-    };
-    RunDocument { run, job: None, deployment: None, evaluation: None, error: None, outcome: None, teardown: None }
+/// The sample run after ValidateSplit, with its config as `change` leaves it, with or without its
+/// validation split.
+fn document(change: impl FnOnce(&mut PipelineConfig), validation: bool) -> RunDocument {
+    let mut doc = fixtures::with_config(fixtures::after_validate_split(true), change);
+    if !validation {
+        doc.run.data.validation_uri = None;
+    }
+    doc
 }
 
-fn config() -> PipelineConfig {
-    PipelineConfig {
-        role_arn: "arn:aws:iam::123456789012:role/bedrock-ft".into(),
-        hyperparameters: [("epochCount".to_string(), "3".to_string())].into(),
-        tags: [("team".to_string(), "support".to_string())].into(),
-        ..PipelineConfig::default()
-    }
+fn sample(validation: bool) -> RunDocument {
+    document(|_| {}, validation)
 }
 
 fn deps(rules: &[&Rule]) -> Deps<FixedClock> {
@@ -75,34 +55,39 @@ fn capture_create() -> (Rule, Arc<Mutex<Vec<CreateModelCustomizationJobInput>>>)
 #[tokio::test]
 async fn creates_the_job_with_names_token_uris_hyperparameters_and_tags_from_the_run() {
     let (rule, seen) = capture_create();
-    let cfg = PipelineConfig {
-        kms_key_id: Some("alias/ft".into()),
-        vpc: Some(VpcConfig { subnet_ids: vec!["subnet-1".into()], security_group_ids: vec!["sg-1".into()] }),
-        ..config()
-    };
+    let doc = document(
+        |c| {
+            c.kms_key_id = Some("alias/ft".into());
+            c.vpc = Some(VpcConfig { subnet_ids: vec!["subnet-1".into()], security_group_ids: vec!["sg-1".into()] });
+        },
+        true,
+    );
     let deps = deps(&[&rule]);
-    let job = handler(&deps, LambdaEvent::new(document(cfg, true), Context::default())).await.unwrap();
+    let job = handler(&deps, LambdaEvent::new(doc, Context::default())).await.unwrap();
 
     let req = seen.lock().unwrap().pop().expect("one CreateModelCustomizationJob call");
     assert_eq!(req.job_name(), Some(format!("ft-{RUN}").as_str()));
     assert_eq!(req.custom_model_name(), Some(format!("model-{RUN}").as_str()));
     assert_eq!(req.client_request_token(), Some(format!("{RUN}-job").as_str()));
-    assert_eq!(req.role_arn(), Some("arn:aws:iam::123456789012:role/bedrock-ft"));
+    assert_eq!(req.role_arn(), Some(fixtures::ROLE_ARN));
     assert_eq!(req.base_model_identifier(), Some("amazon.nova-micro-v1:0:128k"));
     assert_eq!(req.customization_type().map(|t| t.as_str()), Some("FINE_TUNING"));
     assert_eq!(
         req.training_data_config().and_then(|c| c.s3_uri()),
-        Some(format!("s3://bkt/runs/{RUN}/train.jsonl").as_str())
+        Some(format!("s3://{BUCKET}/runs/{RUN}/train.jsonl").as_str())
     );
     let validators = req.validation_data_config().map(|v| v.validators()).unwrap();
-    assert_eq!(validators[0].s3_uri(), format!("s3://bkt/runs/{RUN}/validation.jsonl"));
-    assert_eq!(req.output_data_config().map(|o| o.s3_uri()), Some(format!("s3://bkt/runs/{RUN}/output/").as_str()));
-    assert_eq!(req.hyper_parameters().unwrap().get("epochCount").map(String::as_str), Some("3"));
+    assert_eq!(validators[0].s3_uri(), format!("s3://{BUCKET}/runs/{RUN}/validation.jsonl"));
+    assert_eq!(
+        req.output_data_config().map(|o| o.s3_uri()),
+        Some(format!("s3://{BUCKET}/runs/{RUN}/output/").as_str())
+    );
+    assert_eq!(req.hyper_parameters().unwrap().get("epochCount").map(String::as_str), Some("2"));
     assert_eq!(req.custom_model_kms_key_id(), Some("alias/ft"));
     assert_eq!(req.vpc_config().unwrap().subnet_ids(), ["subnet-1"]);
     for tags in [req.job_tags(), req.custom_model_tags()] {
         let tags: Vec<(&str, &str)> = tags.iter().map(|t| (t.key(), t.value())).collect();
-        assert!(tags.contains(&(RUN_ID_TAG, RUN)) && tags.contains(&("team", "support")), "{tags:?}");
+        assert!(tags.contains(&(RUN_ID_TAG, RUN)) && tags.contains(&("project", "support-bot")), "{tags:?}");
     }
 
     assert_eq!(job.job_arn, JOB_ARN);
@@ -111,7 +96,7 @@ async fn creates_the_job_with_names_token_uris_hyperparameters_and_tags_from_the
         (&*format!("ft-{RUN}"), &*format!("model-{RUN}"))
     );
     assert_eq!(job.started_at, "2026-01-02T03:04:05Z");
-    assert_eq!(job.output_uri, format!("s3://bkt/runs/{RUN}/output/"));
+    assert_eq!(job.output_uri, format!("s3://{BUCKET}/runs/{RUN}/output/"));
     assert_eq!(job.status.state, PollState::InProgress);
     assert_eq!((job.status.attempt, job.status.next_wait_seconds), (0, Backoff::JOB.initial_seconds));
     assert!(!job.status.exhausted);
@@ -120,8 +105,14 @@ async fn creates_the_job_with_names_token_uris_hyperparameters_and_tags_from_the
 #[tokio::test]
 async fn a_run_without_a_validation_split_or_options_sends_none_of_them() {
     let (rule, seen) = capture_create();
-    let cfg = PipelineConfig { hyperparameters: Default::default(), tags: Default::default(), ..config() };
-    start_job(&deps(&[&rule]), &document(cfg, false)).await.unwrap();
+    let doc = document(
+        |c| {
+            c.hyperparameters.clear();
+            c.tags.clear();
+        },
+        false,
+    );
+    start_job(&deps(&[&rule]), &doc).await.unwrap();
     let req = seen.lock().unwrap().pop().unwrap();
     assert!(req.validation_data_config().is_none());
     assert!(req.hyper_parameters().is_none());
@@ -139,7 +130,7 @@ async fn throttling_is_reported_as_throttled_for_the_state_machine_to_retry() {
                 .build(),
         )
     });
-    let err = start_job(&deps(&[&rule]), &document(config(), true)).await.unwrap_err();
+    let err = start_job(&deps(&[&rule]), &sample(true)).await.unwrap_err();
     assert_eq!(err.error_type(), "Throttled", "{err}");
     assert!(err.to_string().contains("CreateModelCustomizationJob"));
 
@@ -148,7 +139,7 @@ async fn throttling_is_reported_as_throttled_for_the_state_machine_to_retry() {
             ErrorMetadata::builder().code("ServiceQuotaExceededException").message("too many jobs").build(),
         )
     });
-    let err = start_job(&deps(&[&quota]), &document(config(), true)).await.unwrap_err();
+    let err = start_job(&deps(&[&quota]), &sample(true)).await.unwrap_err();
     assert_eq!(err.error_type(), "QuotaExceeded");
 }
 
@@ -161,7 +152,7 @@ fn existing(token: &str) -> Rule {
                 .job_arn(JOB_ARN)
                 .job_name(format!("ft-{RUN}"))
                 .output_model_name(format!("model-{RUN}"))
-                .role_arn("arn:aws:iam::123456789012:role/bedrock-ft")
+                .role_arn(fixtures::ROLE_ARN)
                 .base_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
                 .creation_time(DateTime::from_secs(NOW as i64 - 600))
                 .client_request_token(token.clone())
@@ -184,7 +175,7 @@ fn conflict() -> Rule {
 #[tokio::test]
 async fn a_name_conflict_with_this_runs_token_continues_with_the_existing_job() {
     let (create, get) = (conflict(), existing(&format!("{RUN}-job")));
-    let job = start_job(&deps(&[&create, &get]), &document(config(), true)).await.unwrap();
+    let job = start_job(&deps(&[&create, &get]), &sample(true)).await.unwrap();
     assert_eq!(job.job_arn, JOB_ARN);
     assert_eq!(get.num_calls(), 1);
     // Elapsed time counts from the job's creation, ten minutes earlier.
@@ -195,7 +186,7 @@ async fn a_name_conflict_with_this_runs_token_continues_with_the_existing_job() 
 #[tokio::test]
 async fn a_name_taken_by_someone_else_is_a_config_error() {
     let (create, get) = (conflict(), existing("someone-else"));
-    let err = start_job(&deps(&[&create, &get]), &document(config(), true)).await.unwrap_err();
+    let err = start_job(&deps(&[&create, &get]), &sample(true)).await.unwrap_err();
     assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains("already exists")), "{err}");
 }
 
@@ -207,23 +198,24 @@ async fn unsupported_types_invalid_data_and_bad_config_fail_before_any_call() {
         [(CustomizationType::Distillation, "teacher"), (CustomizationType::ReinforcementFineTuning, "grader")]
     {
         let model = shared::catalogue::all().iter().find(|m| m.customization(kind).is_some()).expect("a model");
-        let cfg = PipelineConfig {
-            base_model: model.id.into(),
-            customization_type: kind,
-            hyperparameters: Default::default(),
-            deployment: shared::pipeline::DeploymentMode::None,
-            ..config()
-        };
-        let err = start_job(&deps, &document(cfg, true)).await.unwrap_err();
+        let doc = document(
+            |c| {
+                c.base_model = model.id.into();
+                c.customization_type = kind;
+                c.hyperparameters.clear();
+                c.deployment = shared::pipeline::DeploymentMode::None;
+            },
+            true,
+        );
+        let err = start_job(&deps, &doc).await.unwrap_err();
         assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains(needle)), "{err}");
     }
-    let mut invalid = document(config(), true);
+    let mut invalid = sample(true);
     invalid.run.data.valid = false;
     invalid.run.data.cause = Some("line 3: bad".into());
     let err = start_job(&deps, &invalid).await.unwrap_err();
     assert_eq!(err, PipelineError::DatasetInvalid("line 3: bad".into()));
-    let err =
-        start_job(&deps, &document(PipelineConfig { role_arn: "nope".into(), ..config() }, true)).await.unwrap_err();
+    let err = start_job(&deps, &document(|c| c.role_arn = "nope".into(), true)).await.unwrap_err();
     assert_eq!(err.error_type(), "ConfigInvalid");
     assert!(seen.lock().unwrap().is_empty());
 }

@@ -4,7 +4,7 @@
 
 use aws_sdk_bedrock::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::ModelCustomizationJobStatus;
-use pipeline_common::{HttpStatus, sdk_error};
+use functions_common::{HttpStatus, sdk_error};
 use shared::pipeline::{DeploymentMode, PipelineError, layout, names};
 use shared::summary::RunSummary;
 

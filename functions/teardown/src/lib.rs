@@ -16,16 +16,16 @@
 //! failure fails the call before anything is written or published, so a retry does the whole job once.
 //!
 //! Output: `TeardownResult` (at `$.teardown`).
-//! Environment: `TOPIC_ARN` (optional), `BUCKET` (for the event entry; otherwise taken from the
-//! execution input in the event).
+//! Environment ([`Deps::from_env`], [`notify::SnsNotifier::from_env`]): `TOPIC_ARN` (optional), `BUCKET`
+//! (for the event entry; otherwise taken from the execution input in the event).
 
 mod actions;
 pub mod notify;
 
 use aws_sdk_s3::primitives::ByteStream;
+use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, s3_client};
 use lambda_runtime::LambdaEvent;
 use notify::Notifier;
-use pipeline_common::{Clock, LambdaError, SdkResultExt, format_rfc3339};
 use serde_json::Value;
 use shared::pipeline::{
     CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,
@@ -47,6 +47,19 @@ pub struct Deps<C, N> {
     pub notifier: N,
     /// Where summaries go when the input does not say (`BUCKET`).
     pub bucket: Option<String>,
+}
+
+impl<C: Clock, N: Notifier> Deps<C, N> {
+    /// The one wiring, for Lambda and the local cloud alike; the notifier is a port (SNS on AWS).
+    pub fn from_env(sdk: &SdkConfig, env: &Env, clock: C, notifier: N) -> Deps<C, N> {
+        Deps {
+            bedrock: aws_sdk_bedrock::Client::new(sdk),
+            s3: s3_client(sdk, env),
+            clock,
+            notifier,
+            bucket: env.get("BUCKET"),
+        }
+    }
 }
 
 /// The two entries.

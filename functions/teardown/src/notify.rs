@@ -1,7 +1,7 @@
 //! The notification port: the SNS adapter for AWS, and whatever the local cloud plugs in.
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use pipeline_common::SdkResultExt;
+use functions_common::{Env, SdkConfig, SdkResultExt};
 use shared::pipeline::{Outcome, PipelineError};
 use shared::summary::RunSummary;
 use std::future::Future;
@@ -24,10 +24,9 @@ pub struct SnsNotifier {
 }
 
 impl SnsNotifier {
-    /// `TOPIC_ARN` from the environment; empty counts as unset.
-    pub fn from_env(client: aws_sdk_sns::Client) -> SnsNotifier {
-        let topic_arn = std::env::var("TOPIC_ARN").ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        SnsNotifier { client, topic_arn }
+    /// `TOPIC_ARN` (unset: nothing is published).
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> SnsNotifier {
+        SnsNotifier { client: aws_sdk_sns::Client::new(sdk), topic_arn: env.get("TOPIC_ARN") }
     }
 }
 

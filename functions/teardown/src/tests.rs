@@ -18,115 +18,29 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use fixtures::{BUCKET, CUSTOM_MODEL_ARN as MODEL_ARN, DEPLOYMENT_ARN, JOB_ARN, Poll, RUN_ID as RUN, THROUGHPUT_ARN};
+use functions_common::FixedClock;
 use lambda_runtime::Context;
 use notify::{NoNotifier, SnsNotifier};
-use pipeline_common::FixedClock;
 use serde_json::json;
-use shared::pipeline::{
-    DatasetSource, DeploymentRef, EvaluationResult, JobRef, Metric, ModelScores, PollState, PollStatus, PreparedData,
-};
+use shared::pipeline::DeploymentRef;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-
-const RUN: &str = "support-0123456789abcdef0123";
-const JOB_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/abcdefghijkl";
-const MODEL_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl";
-const THROUGHPUT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl";
-const DEPLOYMENT_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl";
 
 // ---------------------------------------------------------------------------------------------------
 // Fixtures.
 
-fn status(state: PollState, raw: &str) -> PollStatus {
-    PollStatus {
-        state,
-        raw_status: raw.into(),
-        attempt: 1,
-        next_wait_seconds: 60,
-        elapsed_seconds: 60,
-        exhausted: false,
-        failure_message: None,
-    }
-}
-
+/// The sample run, to be deployed `mode`.
 fn prepared(mode: DeploymentMode) -> PreparedRun {
-    PreparedRun {
-        run_id: RUN.into(),
-        prepared: true,
-        source: DatasetSource { bucket: "b".into(), key: "incoming/support.jsonl".into(), etag: "e".into() },
-        config: PipelineConfig {
-            deployment: mode,
-            role_arn: "arn:aws:iam::123456789012:role/ft".into(),
-            ..PipelineConfig::default()
-        },
-        data: PreparedData {
-            bucket: "b".into(),
-            train_uri: format!("s3://b/runs/{RUN}/train.jsonl"),
-            validation_uri: Some(format!("s3://b/runs/{RUN}/validation.jsonl")),
-            report_uri: format!("s3://b/runs/{RUN}/validation-report.json"),
-            train_records: 90,
-            validation_records: 10,
-            training_tokens: 1000,
-            estimated_cost_usd: None,
-            valid: true,
-            first_errors: vec![],
-            cause: None,
-        },
-    }
+    fixtures::with_config(fixtures::after_validate_split(true), |c| c.deployment = mode).run
 }
 
-fn job() -> JobRef {
-    JobRef {
-        job_arn: JOB_ARN.into(),
-        job_name: names::job_name(RUN),
-        custom_model_name: names::custom_model_name(RUN),
-        started_at: "2026-01-01T00:00:00Z".into(),
-        output_uri: format!("s3://b/runs/{RUN}/output/"),
-        status: status(PollState::Ready, "Completed"),
-        custom_model_arn: Some(MODEL_ARN.into()),
-        training_loss: None,
-        validation_loss: None,
-    }
-}
-
+/// The sample run's `mode` deployment, ready, at `arn`.
 fn deployment(mode: DeploymentMode, arn: &str) -> DeploymentRef {
     DeploymentRef {
-        mode,
         arn: Some(arn.into()),
         invoke_arn: Some(arn.into()),
-        started_at: "2026-01-02T00:00:00Z".into(),
-        status: status(PollState::Ready, "InService"),
-        hourly_cost_usd: None,
-    }
-}
-
-fn scores(id: &str, f1: f64) -> ModelScores {
-    ModelScores {
-        model_id: id.into(),
-        exact_match: f1,
-        token_f1: f1,
-        rouge_l: f1,
-        latency_p50_ms: 100.0,
-        latency_p95_ms: 200.0,
-        errors: 0,
-        per_class: vec![],
-    }
-}
-
-fn evaluation(passed: bool) -> EvaluationResult {
-    EvaluationResult {
-        samples: 10,
-        primary_metric: Metric::TokenF1,
-        base: scores("amazon.nova-micro-v1:0", 0.4),
-        custom: scores(DEPLOYMENT_ARN, if passed { 0.8 } else { 0.4 }),
-        improvement: if passed { 0.4 } else { 0.0 },
-        min_improvement: 0.05,
-        passed,
-        report_uri: format!("s3://b/runs/{RUN}/evaluation/report.json"),
-        markdown_uri: format!("s3://b/runs/{RUN}/evaluation/report.md"),
-        predictions_uri: format!("s3://b/runs/{RUN}/evaluation/predictions.jsonl"),
-        emulated: false,
+        ..fixtures::deployment_polled(mode, Poll::Ready)
     }
 }
 
@@ -134,7 +48,7 @@ fn doc(outcome: Outcome, error: Option<(&str, &str)>, deployed: Option<Deploymen
     let mode = deployed.as_ref().map_or(DeploymentMode::OnDemand, |d| d.mode);
     RunDocument {
         run: prepared(mode),
-        job: Some(job()),
+        job: Some(fixtures::job_polled(Poll::Ready)),
         deployment: deployed,
         evaluation: None,
         error: error.map(|(e, c)| CaughtError { error: e.into(), cause: c.into() }),
@@ -169,9 +83,8 @@ fn s3_with(existing: Option<String>) -> (aws_sdk_s3::Client, Written) {
         })
         .then_output(|| PutObjectOutput::builder().build());
     let get = match existing {
-        Some(body) => mock!(aws_sdk_s3::Client::get_object).then_output(move || {
-            GetObjectOutput::builder().body(aws_sdk_s3::primitives::ByteStream::from(body.clone().into_bytes())).build()
-        }),
+        Some(body) => mock!(aws_sdk_s3::Client::get_object)
+            .then_output(move || GetObjectOutput::builder().body(ByteStream::from(body.clone().into_bytes())).build()),
         None => {
             mock!(aws_sdk_s3::Client::get_object).then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
         }
@@ -205,7 +118,7 @@ fn job_in_with(state: ModelCustomizationJobStatus, identifier: String) -> Rule {
                 .job_arn(JOB_ARN)
                 .job_name(names::job_name(RUN))
                 .output_model_name(names::custom_model_name(RUN))
-                .role_arn("arn:aws:iam::123456789012:role/ft")
+                .role_arn(fixtures::ROLE_ARN)
                 .creation_time(DateTime::from_secs(0))
                 .base_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
                 .status(state.clone())
@@ -260,7 +173,7 @@ fn deployment_gone() -> Rule {
 
 fn summary_of(written: &Written) -> RunSummary {
     let written = written.lock().unwrap();
-    serde_json::from_str(&written[&format!("b/runs/{RUN}/summary.json")]).unwrap()
+    serde_json::from_str(&written[&format!("{BUCKET}/runs/{RUN}/summary.json")]).unwrap()
 }
 
 fn finalize_event(d: RunDocument) -> LambdaEvent<Value> {
@@ -287,7 +200,7 @@ async fn a_failed_run_deletes_the_throughput_stops_the_job_and_publishes_the_sum
     assert_eq!(out.deleted, vec![THROUGHPUT_ARN]);
     assert_eq!(out.stopped, vec![JOB_ARN]);
     assert!(out.kept.is_empty());
-    assert_eq!(out.summary_uri, format!("s3://b/runs/{RUN}/summary.json"));
+    assert_eq!(out.summary_uri, format!("s3://{BUCKET}/runs/{RUN}/summary.json"));
     assert!(out.notified);
 
     let summary = summary_of(&written);
@@ -295,7 +208,7 @@ async fn a_failed_run_deletes_the_throughput_stops_the_job_and_publishes_the_sum
     assert_eq!(summary.error.as_ref().unwrap().error, "TransientError");
     assert_eq!(summary.job_arn.as_deref(), Some(JOB_ARN));
     assert_eq!(summary.custom_model_arn.as_deref(), Some(MODEL_ARN));
-    assert_eq!(summary.dataset.as_deref(), Some("s3://b/incoming/support.jsonl"));
+    assert_eq!(summary.dataset, Some(format!("s3://{BUCKET}/{}", fixtures::DATASET_KEY)));
     assert_eq!(summary.deleted, vec![THROUGHPUT_ARN]);
     assert_eq!(summary.reports.summary.as_deref(), Some(out.summary_uri.as_str()));
     assert_eq!(summary.finished_at, "2026-01-02T03:04:05Z");
@@ -326,7 +239,7 @@ async fn a_successful_run_keeps_everything() {
     let (get, delete) = (job_in(ModelCustomizationJobStatus::Completed), delete_deployment(DEPLOYMENT_ARN));
     let deps = deps(&[&get, &delete], s3, Recorder::default());
     let mut d = doc(Outcome::Succeeded, None, Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)));
-    d.evaluation = Some(evaluation(true));
+    d.evaluation = Some(fixtures::evaluation(true));
     let out = handler(&deps, finalize_event(d)).await.unwrap();
     assert_eq!((get.num_calls(), delete.num_calls()), (0, 0));
     assert_eq!(out.outcome, Outcome::Succeeded);
@@ -336,7 +249,7 @@ async fn a_successful_run_keeps_everything() {
     assert!(summary.evaluation.as_ref().unwrap().passed);
     assert_eq!(
         summary.reports.evaluation_markdown.as_deref(),
-        Some(&*format!("s3://b/runs/{RUN}/evaluation/report.md"))
+        Some(&*format!("s3://{BUCKET}/runs/{RUN}/evaluation/report.md"))
     );
     assert_eq!(deps.notifier.sent.lock().unwrap()[0].0, format!("Fine-tuning run {RUN}: SUCCEEDED"));
 }
@@ -353,7 +266,7 @@ async fn a_gate_failure_keeps_the_deployment_only_when_asked() {
             Some(deployment(DeploymentMode::OnDemand, DEPLOYMENT_ARN)),
         );
         d.run.config.evaluation.keep_on_gate_failure = keep;
-        d.evaluation = Some(evaluation(false));
+        d.evaluation = Some(fixtures::evaluation(false));
         let out = handler(&deps, finalize_event(d)).await.unwrap();
         if keep {
             assert_eq!(delete.num_calls(), 0);
@@ -486,7 +399,7 @@ async fn a_timed_out_execution_without_its_input_looks_for_both_kinds_and_never_
     let (s3, written) = s3_with(None);
     let (get, t_gone, d_gone) = (no_job(), throughput_gone(), deployment_gone());
     let mut deps = deps(&[&get, &t_gone, &d_gone], s3, Recorder::default());
-    deps.bucket = Some("b".into());
+    deps.bucket = Some(BUCKET.into());
     let event = LambdaEvent::new(status_event("TIMED_OUT", None), Context::default());
     let out = handler(&deps, event).await.unwrap();
     assert_eq!((get.num_calls(), t_gone.num_calls(), d_gone.num_calls()), (1, 1, 1));
@@ -512,7 +425,7 @@ async fn a_failed_execution_that_finalize_already_summarised_is_left_as_it_was()
     let (s3_first, written) = s3_with(None);
     let first = deps(&[&get, &delete], s3_first, NoNotifier);
     handler(&first, finalize_event(d)).await.unwrap();
-    let summary = written.lock().unwrap()[&format!("b/runs/{RUN}/summary.json")].clone();
+    let summary = written.lock().unwrap()[&format!("{BUCKET}/runs/{RUN}/summary.json")].clone();
 
     let (s3, after) = s3_with(Some(summary));
     let second = deps(&[&get, &delete], s3, Recorder::default());
@@ -575,4 +488,15 @@ async fn sns_publishes_subject_message_and_filterable_attributes_and_skips_witho
     let silent = SnsNotifier { client, topic_arn: None };
     assert!(!silent.notify("s", "m", &summary).await.unwrap());
     assert_eq!(publish.num_calls(), 1);
+}
+
+#[test]
+fn from_env_reads_the_bucket_and_the_topic() {
+    let sdk = SdkConfig::builder().behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest()).build();
+    let env = Env::from_vars([("BUCKET", " finetune-1-us-east-1 "), ("TOPIC_ARN", "")]);
+    let deps = Deps::from_env(&sdk, &env, FixedClock::at_unix(0), SnsNotifier::from_env(&sdk, &env));
+    assert_eq!(deps.bucket.as_deref(), Some("finetune-1-us-east-1"));
+    assert_eq!(deps.notifier.topic_arn, None);
+    let unset = Deps::from_env(&sdk, &Env::from_vars([("BUCKET", "  ")]), FixedClock::at_unix(0), NoNotifier);
+    assert_eq!(unset.bucket, None);
 }

@@ -12,17 +12,16 @@ use aws_sdk_sfn::error::ErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
 use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use functions_common::{Env, SdkConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use shared::pipeline::{PipelineConfig, PipelineError, PreparedRun, StartRequest};
+use shared::pipeline::{PipelineError, PreparedRun, StartRequest};
 use std::sync::{Arc, Mutex};
 use validate_split::{Deps, NotificationResult, handler, on_request};
 
-const SAMPLE: &[u8] = include_bytes!("../../../examples/support-tickets.jsonl");
-const BUCKET: &str = "finetune-123456789012-us-east-1";
-const KEY: &str = "incoming/support tickets.jsonl";
-const SIDECAR: &str = "incoming/support tickets.pipeline.json";
-const SM_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline";
+use fixtures::{BUCKET, DATASET_KEY as KEY, SIDECAR_KEY as SIDECAR, STATE_MACHINE_ARN as SM_ARN, defaults};
+
+const SAMPLE: &[u8] = fixtures::SAMPLE_DATASET.as_bytes();
 
 type Seen<T> = Arc<Mutex<Vec<T>>>;
 
@@ -31,10 +30,6 @@ struct Cloud {
     sfn_rules: Vec<Rule>,
     puts: Seen<String>,
     starts: Seen<(String, String, PreparedRun)>,
-}
-
-fn defaults() -> PipelineConfig {
-    PipelineConfig { role_arn: "arn:aws:iam::123456789012:role/bedrock-ft".into(), ..PipelineConfig::default() }
 }
 
 /// S3 holding `dataset` at KEY (ETag "abc") and `sidecar` beside it; StartExecution answering `start`.
@@ -91,9 +86,8 @@ fn deps(cloud: &Cloud, work: &std::path::Path) -> Deps {
     let sfn_rules: Vec<&Rule> = cloud.sfn_rules.iter().collect();
     Deps {
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &s3_rules, |c| c.retry_config(RetryConfig::disabled())),
-        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &sfn_rules, |c| c
-            .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())),
-        state_machine_arn: Some(SM_ARN.into()),
+        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &sfn_rules, |c| c.retry_config(RetryConfig::disabled())),
+        state_machine_arn: Ok(SM_ARN.into()),
         defaults: Ok(defaults()),
         work_dir: work.to_path_buf(),
     }
@@ -318,4 +312,17 @@ async fn start_requests_with_bad_uris_or_config_are_config_errors() {
     assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains("input")), "{err}");
     let err = handler(&deps, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.unwrap_err();
     assert_eq!(err.error_type(), "ConfigInvalid");
+}
+
+#[test]
+fn from_env_reads_the_state_machine_the_defaults_and_the_work_folder() {
+    let sdk = SdkConfig::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build();
+    let env = Env::from_vars([("STATE_MACHINE_ARN", SM_ARN), ("TMPDIR", "/mnt/work"), ("DEPLOYMENT_MODE", "none")]);
+    let deps = Deps::from_env(&sdk, &env);
+    assert_eq!(deps.state_machine_arn, Ok(SM_ARN.to_string()));
+    assert_eq!(deps.work_dir, std::path::PathBuf::from("/mnt/work"));
+    assert_eq!(deps.defaults.unwrap().deployment, shared::pipeline::DeploymentMode::None);
+    let bare = Deps::from_env(&sdk, &Env::from_vars([("STATE_MACHINE_ARN", " ")]));
+    assert!(matches!(bare.state_machine_arn, Err(PipelineError::ConfigInvalid(m)) if m.contains("STATE_MACHINE_ARN")));
+    assert_eq!(bare.work_dir, std::env::temp_dir());
 }

@@ -33,5 +33,5 @@ impl Clock for SystemClock {
 
 /// ISO 8601 with milliseconds, the control plane's `timestampFormat: iso8601`.
 pub(crate) fn iso(millis: i64) -> String {
-    local_sfn::Timestamp::from_epoch_millis(millis).to_rfc3339()
+    shared::aws::rfc3339_millis(millis)
 }

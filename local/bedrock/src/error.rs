@@ -116,6 +116,13 @@ impl Violations {
         }
     }
 
+    /// `clientRequestToken`, when given: 1-256 characters of the model's pattern.
+    pub fn client_token(&mut self, token: Option<&str>) {
+        if let Some(t) = token {
+            self.string("clientRequestToken", t, 1, 256, crate::names::TOKEN, crate::names::is_token(t));
+        }
+    }
+
     pub fn required<'a>(&mut self, field: &str, value: Option<&'a str>) -> Option<&'a str> {
         if value.is_none() {
             self.null(field);

@@ -29,8 +29,11 @@ pub mod clock;
 mod emulator;
 pub mod error;
 pub mod faults;
+mod foundation;
 pub mod http;
+mod jobs;
 mod names;
+mod resources;
 pub mod runtime;
 mod serving;
 pub mod standin;
@@ -39,12 +42,12 @@ mod training;
 pub mod wire;
 
 pub use clock::{Clock, SystemClock};
-pub use emulator::{Config, Emulator, JobStatus};
+pub use emulator::{Config, Emulator};
 pub use error::{BedrockError, ErrorKind};
 pub use faults::{FaultSpec, FaultSpecError};
 pub use http::{router, serve};
+pub use resources::{JobStatus, ServingStatus};
 pub use runtime::{ConverseRequest, ConverseResponse, StandIn};
-pub use serving::ServingStatus;
 pub use store::{FsStore, MemoryStore, ObjectStore, S3Uri, StoreError};
 
 /// The description a custom model deployment reports when its creator gave none.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::emulator::Emulator;
 use crate::error::{BedrockError, ErrorKind};
-use crate::serving::ServingStatus;
+use crate::resources::ServingStatus;
 use crate::standin::{TunedModel, base_answer, token_count, truncate};
 
 /// Which stand-in answered; the wire layer reports it in `x-local-emulated-model`.

@@ -2,66 +2,11 @@
 //! deletion removes them at once.
 
 use crate::clock::iso;
-use crate::emulator::{Emulator, State, check_token, lock};
+use crate::emulator::{Emulator, lock, ms};
 use crate::error::{BedrockError, Violations};
 use crate::names;
+use crate::resources::{Deployment, ServingStatus, Throughput};
 use crate::wire::*;
-
-/// `ProvisionedModelStatus` and `CustomModelDeploymentStatus` share this shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServingStatus {
-    Creating,
-    /// `InService` for a throughput, `Active` for a deployment.
-    Ready,
-    Failed,
-}
-
-pub(crate) struct Throughput {
-    pub arn: String,
-    pub name: String,
-    pub model_units: i64,
-    /// What was provisioned: a custom-model ARN, or a foundation-model ARN.
-    pub model_arn: String,
-    pub foundation_model_arn: String,
-    /// Index into `State::models` when the model is a custom one.
-    pub custom_model: Option<usize>,
-    pub commitment: Option<String>,
-    pub created: i64,
-    pub ready_at: i64,
-    pub failure: Option<String>,
-}
-
-pub(crate) struct Deployment {
-    pub arn: String,
-    pub name: String,
-    pub model_arn: String,
-    pub custom_model: usize,
-    pub description: Option<String>,
-    pub created: i64,
-    pub ready_at: i64,
-    pub failure: Option<String>,
-}
-
-/// Creating until `ready_at`, then Ready or Failed: the whole state machine of both resources.
-fn status_at(created: i64, ready_at: i64, failed: bool, now: i64) -> (ServingStatus, i64) {
-    match (now < ready_at, failed) {
-        (true, _) => (ServingStatus::Creating, created),
-        (false, true) => (ServingStatus::Failed, ready_at),
-        (false, false) => (ServingStatus::Ready, ready_at),
-    }
-}
-
-impl Throughput {
-    pub fn status_at(&self, now: i64) -> (ServingStatus, i64) {
-        status_at(self.created, self.ready_at, self.failure.is_some(), now)
-    }
-}
-
-impl Deployment {
-    pub fn status_at(&self, now: i64) -> (ServingStatus, i64) {
-        status_at(self.created, self.ready_at, self.failure.is_some(), now)
-    }
-}
 
 fn throughput_status(s: ServingStatus) -> &'static str {
     match s {
@@ -79,19 +24,7 @@ fn deployment_status(s: ServingStatus) -> &'static str {
     }
 }
 
-fn ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 impl Emulator {
-    pub(crate) fn find_throughput(st: &State, id: &str) -> Option<usize> {
-        st.throughputs.iter().position(|t| t.arn == id || t.name == id)
-    }
-
-    pub(crate) fn find_deployment(st: &State, id: &str) -> Option<usize> {
-        st.deployments.iter().position(|d| d.arn == id || d.name == id)
-    }
-
     pub fn create_provisioned_model_throughput(
         &self,
         req: CreateProvisionedModelThroughputRequest,
@@ -117,7 +50,7 @@ impl Emulator {
         {
             v.bad("commitmentDuration", c, "Member must satisfy enum value set: [OneMonth, SixMonths]");
         }
-        check_token(&mut v, req.client_request_token.as_deref());
+        v.client_token(req.client_request_token.as_deref());
         v.into_result()?;
         let (name, model_id, units) =
             (name.unwrap_or_default(), model_id.unwrap_or_default(), req.model_units.unwrap_or(1));
@@ -258,7 +191,7 @@ impl Emulator {
         if let Some(d) = req.description.as_deref() {
             v.string("description", d, 1, 2048, ".*", true);
         }
-        check_token(&mut v, req.client_request_token.as_deref());
+        v.client_token(req.client_request_token.as_deref());
         v.into_result()?;
         let (name, model_arn) = (name.unwrap_or_default(), model_arn.unwrap_or_default());
 

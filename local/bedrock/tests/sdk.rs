@@ -41,8 +41,8 @@ async fn cloud(config: Config) -> Cloud {
     );
     let runtime = aws_sdk_bedrockruntime::Client::from_conf(
         aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
-            .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
             .credentials_provider(creds)
             .endpoint_url(&url)
             .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())

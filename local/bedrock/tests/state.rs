@@ -235,6 +235,42 @@ fn faults_fail_the_next_job_and_bad_data_fails_early() {
     assert!(emu.get_custom_model("doomed-model").is_err());
 }
 
+/// Every "name taken" answer is one the pipeline's functions recognize (shared::aws::is_name_taken), so
+/// their adopt-by-name path runs against the emulator as it would against Bedrock.
+#[test]
+fn every_name_taken_answer_is_recognized_as_one() {
+    let (emu, _, clock) = emulator(Config::default());
+    let taken = |e: local_bedrock::BedrockError| {
+        assert!(shared::aws::is_name_taken(e.kind.as_str(), &e.message), "{e}");
+        e
+    };
+    let model = completed_model(&emu, &clock, "named");
+    let job = taken(emu.create_model_customization_job(job_request("named", Some("another-token"))).unwrap_err());
+    assert_eq!(job.message, shared::aws::JOB_NAME_IN_USE, "Bedrock's own words");
+    let mut same_model = job_request("named-2", None);
+    same_model.custom_model_name = Some("taken-model".into());
+    emu.create_model_customization_job(same_model.clone()).unwrap();
+    same_model.job_name = Some("named-3".into());
+    taken(emu.create_model_customization_job(same_model).unwrap_err());
+    let throughput = |token: &str| CreateProvisionedModelThroughputRequest {
+        model_units: Some(1),
+        provisioned_model_name: Some("pt-named".into()),
+        model_id: Some(model.clone()),
+        client_request_token: Some(token.into()),
+        ..Default::default()
+    };
+    emu.create_provisioned_model_throughput(throughput("t1")).unwrap();
+    taken(emu.create_provisioned_model_throughput(throughput("t2")).unwrap_err());
+    let deployment = |token: &str| CreateCustomModelDeploymentRequest {
+        model_deployment_name: Some("dep-named".into()),
+        model_arn: Some(model.clone()),
+        client_request_token: Some(token.into()),
+        ..Default::default()
+    };
+    emu.create_custom_model_deployment(deployment("d1")).unwrap();
+    taken(emu.create_custom_model_deployment(deployment("d2")).unwrap_err());
+}
+
 fn completed_model(emu: &local_bedrock::Emulator, clock: &local_sfn::VirtualClock, name: &str) -> String {
     let arn = emu.create_model_customization_job(job_request(name, None)).unwrap().job_arn;
     clock.advance(hours(5));

@@ -43,5 +43,5 @@ mod server;
 
 pub use endpoints::{Endpoints, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_client, sdk_config, test_credentials};
 pub use lambda::{ACCOUNT_ID, FunctionError, FunctionRef, FunctionRegistry, Functions, LocalLambda, router};
-pub use s3::{LocalS3, NotificationInput, NotificationRule, NotifyingFs, ObjectCreated, encode_key, notification};
+pub use s3::{LocalS3, NotificationInput, NotificationRule, NotifyingFs, ObjectCreated, notification};
 pub use server::ServerHandle;

@@ -157,7 +157,8 @@ pub fn notification(n: &NotificationInput<'_>) -> Value {
     bucket.owner_identity = Some(identity("LOCALCLOUD"));
     bucket.arn = Some(format!("arn:aws:s3:::{}", n.bucket));
     let mut object = S3Object::default();
-    object.key = Some(encode_key(n.key));
+    // S3 URL-encodes the key in events; validate-split decodes it with the same convention.
+    object.key = Some(shared::aws::encode_s3_event_key(n.key));
     object.size = Some(i64::try_from(n.size).unwrap_or(i64::MAX));
     object.e_tag = Some(n.e_tag.to_string());
     object.sequencer = Some(n.sequencer.to_string());
@@ -193,23 +194,9 @@ pub fn notification(n: &NotificationInput<'_>) -> Value {
     }
     // AWS always writes milliseconds (…:00.000Z); chrono's default drops a zero fraction.
     if let Some(time) = value.pointer_mut("/Records/0/eventTime") {
-        *time = Value::String(n.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        *time = Value::String(shared::aws::rfc3339_millis(n.time.timestamp_millis()));
     }
     value
-}
-
-/// Encodes an object key the way S3 does in event notifications: form encoding (space as `+`, anything but
-/// `A-Za-z0-9-_.*` as `%XX`), except that `/` stays as it is.
-pub fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for &b in key.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// s3s-fs with notifications: every operation s3s-fs implements is delegated unchanged; successful creations
@@ -433,31 +420,39 @@ async fn serve_s3(State(s3): State<S3Service>, req: Request) -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_are_encoded_as_s3_encodes_them_in_events() {
-        assert_eq!(encode_key("incoming/a-b_c.d*.jsonl"), "incoming/a-b_c.d*.jsonl");
-        assert_eq!(encode_key("incoming/my file (1).jsonl"), "incoming/my+file+%281%29.jsonl");
-        assert_eq!(encode_key("a+b=c:d&e~f%g#h"), "a%2Bb%3Dc%3Ad%26e%7Ef%25g%23h");
-        assert_eq!(encode_key("données/é.jsonl"), "donn%C3%A9es/%C3%A9.jsonl");
-    }
-
-    #[test]
-    fn event_time_always_has_milliseconds() {
-        let time = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc();
-        let event = notification(&NotificationInput {
+    fn event(key: &str, time: chrono::DateTime<chrono::Utc>) -> Value {
+        notification(&NotificationInput {
             how: ObjectCreated::Put,
             region: "us-east-1",
             configuration_id: "c",
             bucket: "b",
-            key: "incoming/x.jsonl",
+            key,
             size: 1,
             e_tag: "e",
             sequencer: "01",
             time,
-        });
+        })
+    }
+
+    fn noon() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_event_carries_the_key_encoded_as_s3_encodes_it() {
+        let key = "incoming/my file (1) + 100%.jsonl";
+        let event = event(key, noon());
+        let sent = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
+        assert_eq!(sent, "incoming/my+file+%281%29+%2B+100%25.jsonl");
+        assert_eq!(shared::aws::decode_s3_event_key(sent), key, "what validate-split reads back");
+    }
+
+    #[test]
+    fn event_time_always_has_milliseconds() {
+        let event = event("incoming/x.jsonl", noon());
         assert_eq!(event["Records"][0]["eventTime"], "2024-05-01T12:00:00.000Z");
         let parsed: S3Event = serde_json::from_value(event).unwrap();
-        assert_eq!(parsed.records[0].event_time, time);
+        assert_eq!(parsed.records[0].event_time, noon());
     }
 
     #[test]

@@ -330,7 +330,7 @@ mod tests {
         );
         let principal = role();
         let request = Request { principal: &principal, action: "s3:GetObject", resource: OBJECT, context: &none };
-        let d = decide(&[allow.clone(), deny.clone()], None, &request);
+        let d = decide(&[allow.clone(), deny], None, &request);
         assert_eq!(d.verdict, Verdict::ExplicitDeny);
         assert_eq!(d.matched.unwrap().sid.as_deref(), Some("NoSummaries"));
         let d = decide(&[allow], None, &request);

@@ -149,7 +149,7 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
     let create_job = vec![
         ("model", "amazon.nova-micro-v1:0:128k".to_string()),
         ("custom_model_name", "run-1".into()),
-        ("role_arn", service_role.clone()),
+        ("role_arn", service_role),
     ];
     let a = Verdict::Allowed;
     let d = Verdict::ImplicitDeny;
@@ -188,15 +188,15 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
         ("EvaluateFunction", "s3", "GetObject", vec![("bucket", BUCKET.into()), ("key", "runs/r1/split/validation.jsonl".into())], a),
         ("EvaluateFunction", "s3", "GetObject", vec![("bucket", BUCKET.into()), ("key", "incoming/tickets.jsonl".into())], d),
         ("EvaluateFunction", "sns", "Publish", vec![("topic_arn", topic.clone())], d),
-        ("TeardownFunction", "bedrock", "StopModelCustomizationJob", vec![("job_arn", job.clone())], a),
-        ("TeardownFunction", "bedrock", "DeleteProvisionedModelThroughput", vec![("provisioned_model_arn", pt.clone())], a),
-        ("TeardownFunction", "bedrock", "DeleteCustomModelDeployment", vec![("deployment_arn", deployment.clone())], a),
-        ("TeardownFunction", "bedrock", "DeleteCustomModel", vec![("model", custom.clone())], d),
+        ("TeardownFunction", "bedrock", "StopModelCustomizationJob", vec![("job_arn", job)], a),
+        ("TeardownFunction", "bedrock", "DeleteProvisionedModelThroughput", vec![("provisioned_model_arn", pt)], a),
+        ("TeardownFunction", "bedrock", "DeleteCustomModelDeployment", vec![("deployment_arn", deployment)], a),
+        ("TeardownFunction", "bedrock", "DeleteCustomModel", vec![("model", custom)], d),
         ("TeardownFunction", "s3", "PutObject", vec![("bucket", BUCKET.into()), ("key", "runs/r1/summary.json".into())], a),
         ("TeardownFunction", "s3", "ListObjectsV2", vec![("bucket", BUCKET.into()), ("prefix", "runs/r1/".into())], d),
-        ("TeardownFunction", "sns", "Publish", vec![("topic_arn", topic.clone())], a),
+        ("TeardownFunction", "sns", "Publish", vec![("topic_arn", topic)], a),
         ("TeardownFunction", "sns", "Publish", vec![("topic_arn", format!("arn:aws:sns:{REGION}:{ACCOUNT}:someone-elses-topic"))], d),
-        ("TeardownFunction", "sqs", "SendMessage", vec![("queue_arn", queue.clone())], a),
+        ("TeardownFunction", "sqs", "SendMessage", vec![("queue_arn", queue)], a),
         ("TeardownFunction", "lambda", "Invoke", vec![("function_arn", function("EvaluateFunction"))], d),
         ("PipelineStateMachine", "lambda", "Invoke", vec![("function_arn", function("ValidateSplitFunction"))], a),
         ("PipelineStateMachine", "lambda", "Invoke", vec![("function_arn", function("TeardownFunction"))], a),
@@ -225,7 +225,7 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
             );
             any_denied |= !ours.allowed();
             cases.push(Case {
-                name: format!("{who} {service} {operation} {:?} check {i}", parameters),
+                name: format!("{who} {service} {operation} {parameters:?} check {i}"),
                 identity: identity.policies.clone(),
                 resource_policy: stack.resource_policy(&check.resource).cloned(),
                 principal,
@@ -379,11 +379,11 @@ fn edge_cases() -> Vec<Case> {
         ("trust: another service", vec![], Some(trust), lambda, "sts:AssumeRole", service_role.clone(), job_source(ACCOUNT), i),
         ("NotAction allows others", vec![not_action.clone()], None, teardown.clone(), "s3:GetObject", object.clone(), tls.clone(), a),
         ("NotAction excludes iam", vec![not_action.clone()], None, teardown.clone(), "iam:PassRole", service_role.clone(), Context::new(), i),
-        ("NotAction excludes sts", vec![not_action], None, teardown.clone(), "sts:AssumeRole", service_role.clone(), Context::new(), i),
+        ("NotAction excludes sts", vec![not_action], None, teardown.clone(), "sts:AssumeRole", service_role, Context::new(), i),
         ("explicit deny of a foreign resource", vec![deny_unless_tagged.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:stack", "other")], "aws:ResourceTag/"), x),
-        ("explicit deny of an untagged resource", vec![deny_unless_tagged.clone()], None, teardown.clone(), "bedrock:DeleteCustomModel", custom.clone(), Context::new(), x),
+        ("explicit deny of an untagged resource", vec![deny_unless_tagged.clone()], None, teardown.clone(), "bedrock:DeleteCustomModel", custom, Context::new(), x),
         ("no deny for its own resource", vec![deny_unless_tagged.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:stack", "finetune")], "aws:ResourceTag/"), a),
-        ("deny does not reach reads", vec![deny_unless_tagged], None, teardown.clone(), "bedrock:GetProvisionedModelThroughput", pt.clone(), Context::new(), a),
+        ("deny does not reach reads", vec![deny_unless_tagged], None, teardown.clone(), "bedrock:GetProvisionedModelThroughput", pt, Context::new(), a),
         ("BoolIfExists deny on plain HTTP", vec![deny_if_exists.clone()], None, teardown.clone(), "s3:GetObject", object.clone(), plain.clone(), x),
         ("BoolIfExists without the key", vec![deny_if_exists.clone()], None, teardown.clone(), "s3:GetObject", object.clone(), Context::new(), x),
         ("BoolIfExists over TLS", vec![deny_if_exists], None, teardown.clone(), "s3:GetObject", object.clone(), tls.clone(), a),
@@ -399,7 +399,7 @@ fn edge_cases() -> Vec<Case> {
         ("resource question mark is one character", vec![wildcards.clone()], None, teardown.clone(), "s3:PutObject", format!("arn:aws:s3:::{BUCKET}/runs/r7/report.html"), tls.clone(), a),
         ("resource question mark is not two", vec![wildcards.clone()], None, teardown.clone(), "s3:PutObject", format!("arn:aws:s3:::{BUCKET}/runs/r17/report.html"), tls.clone(), i),
         ("resource in another bucket", vec![wildcards], None, teardown.clone(), "s3:PutObject", "arn:aws:s3:::other/runs/r1/summary.json".into(), tls.clone(), i),
-        ("NotResource allows outside", vec![not_resource.clone()], None, teardown.clone(), "s3:PutObject", object.clone(), tls.clone(), a),
+        ("NotResource allows outside", vec![not_resource.clone()], None, teardown.clone(), "s3:PutObject", object, tls.clone(), a),
         ("NotResource excludes inside", vec![not_resource], None, teardown.clone(), "s3:PutObject", format!("arn:aws:s3:::{BUCKET}/incoming/x.jsonl"), tls, i),
         ("numeric and prefix hold", vec![numeric.clone()], None, teardown.clone(), "s3:ListBucket", format!("arn:aws:s3:::{BUCKET}"), list("runs/r1/", "100"), a),
         ("numeric too large", vec![numeric.clone()], None, teardown.clone(), "s3:ListBucket", format!("arn:aws:s3:::{BUCKET}"), list("runs/r1/", "1000"), i),

@@ -2,18 +2,17 @@
 //! deployment runs and reports its errors under the same `errorType` a deployed Lambda reports, so the
 //! state machine's Retry and Catch behave the same.
 
+use functions_common::{Clock, Env, LambdaError, SdkConfig};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use local_cloud::{FunctionError, FunctionRef, Functions};
 use local_sfn::{TaskContext, TaskError, TaskInvoker, VirtualClock};
-use pipeline_common::{Clock, LambdaError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shared::pipeline::{PipelineConfig, PipelineError};
+use shared::pipeline::PipelineError;
 use shared::summary::RunSummary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use teardown::notify::Notifier;
@@ -66,47 +65,18 @@ pub const FUNCTION_NAMES: [&str; 6] =
     ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown"];
 
 impl Lambdas {
-    pub fn new(
-        sdk: &aws_config::SdkConfig,
-        s3: aws_sdk_s3::Client,
-        clock: VirtualTime,
-        defaults: PipelineConfig,
-        state_machine_arn: String,
-        bucket: &str,
-        work_dir: PathBuf,
-    ) -> Lambdas {
-        let bedrock = aws_sdk_bedrock::Client::new(sdk);
+    /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
+    /// environment `env` gives that function (see [`crate::LocalCloud::start`]) and the local ports: the
+    /// virtual clock, and the notifier that stands in for SNS.
+    pub fn new(sdk: &SdkConfig, clock: VirtualTime, env: impl Fn(&str) -> Env) -> Lambdas {
         let notifier = Arc::new(LocalNotifier::default());
         Lambdas {
-            validate_split: validate_split::Deps {
-                s3: s3.clone(),
-                sfn: aws_sdk_sfn::Client::new(sdk),
-                state_machine_arn: Some(state_machine_arn),
-                defaults: Ok(defaults),
-                work_dir,
-            },
-            start_job: start_job::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
-            check_status: check_status::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
-            provision: provision::Deps { bedrock: bedrock.clone(), clock: clock.clone() },
-            evaluate: evaluate::Deps {
-                s3: s3.clone(),
-                runtime: aws_sdk_bedrockruntime::Client::new(sdk),
-                clock: clock.clone(),
-                // Milliseconds, not seconds: the emulator's throttling is injected, not real load.
-                retry: evaluate::converse::RetryPolicy {
-                    max_attempts: 8,
-                    base_delay: Duration::from_millis(2),
-                    max_delay: Duration::from_millis(20),
-                },
-                local_cloud: true,
-            },
-            teardown: teardown::Deps {
-                bedrock,
-                s3,
-                clock,
-                notifier: SharedNotifier(notifier.clone()),
-                bucket: Some(bucket.to_string()),
-            },
+            validate_split: validate_split::Deps::from_env(sdk, &env("validate-split")),
+            start_job: start_job::Deps::from_env(sdk, &env("start-job"), clock.clone()),
+            check_status: check_status::Deps::from_env(sdk, &env("check-status"), clock.clone()),
+            provision: provision::Deps::from_env(sdk, &env("provision"), clock.clone()),
+            evaluate: evaluate::Deps::from_env(sdk, &env("evaluate"), clock.clone()),
+            teardown: teardown::Deps::from_env(sdk, &env("teardown"), clock, SharedNotifier(notifier.clone())),
             notifier,
             invocations: Mutex::new(Vec::new()),
             holds: Holds::default(),

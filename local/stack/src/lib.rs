@@ -1,8 +1,9 @@
 //! The local cloud, assembled: S3 over a folder (with the bucket notification template.yaml
 //! configures), the Bedrock emulator, the Step Functions API running statemachine/pipeline.asl.json with
 //! template.yaml's DefinitionSubstitutions, and the six Lambda handlers in-process — the same handler
-//! code a deployment runs, with real AWS SDK clients pointed at loopback endpoints. Step Functions and
-//! the emulator share one virtual clock, so a two-hour training job takes milliseconds.
+//! code a deployment runs, wired by the same `Deps::from_env` with the environment template.yaml gives
+//! each function, with real AWS SDK clients pointed at loopback endpoints. Step Functions and the
+//! emulator share one virtual clock, so a two-hour training job takes milliseconds.
 
 mod external;
 mod functions;
@@ -10,14 +11,16 @@ mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
 pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
-pub use template::{DefinitionError, function_arn, substitutions};
+pub use template::{LocalNames, TemplateError, function_arn, function_environment, substitutions};
 
+use functions_common::{Env, defaults_from};
 use local_bedrock::{Emulator, FsStore};
 pub use local_bedrock::{FaultSpec, FaultSpecError};
 use local_cloud::{Endpoints, LocalLambda, LocalS3};
 use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
 use serde_json::Value;
 use shared::pipeline::PipelineConfig;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,16 +33,34 @@ pub const TEMPLATE: &str = include_str!("../../../template.yaml");
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const BUCKET: &str = "finetune-local";
+/// `${AWS::StackName}` in template.yaml.
+pub const STACK_NAME: &str = "finetune";
+/// template.yaml names it `${AWS::StackName}-pipeline`.
 pub const STATE_MACHINE_NAME: &str = "finetune-pipeline";
 /// The service role the local jobs run as (the emulator checks its shape, as Bedrock does).
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/finetune-local-bedrock";
+/// The topic teardown is told to publish to; the local notifier keeps what is published instead.
+pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:finetune-local-notifications";
+
+/// What the local cloud adds to every function's template environment: how to reach the local services
+/// and how fast to retry the emulator's injected throttling (milliseconds, not seconds: it is not real
+/// load). `TMPDIR` (the work folder) is added per cloud.
+pub const LOCAL_ENVIRONMENT: [(&str, &str); 5] = [
+    ("FINETUNE_LOCAL_CLOUD", "1"),
+    ("FINETUNE_S3_PATH_STYLE", "true"),
+    ("CONVERSE_MAX_ATTEMPTS", "8"),
+    ("CONVERSE_RETRY_BASE_MILLIS", "2"),
+    ("CONVERSE_RETRY_MAX_MILLIS", "20"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     #[error("local cloud I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
-    Definition(#[from] DefinitionError),
+    Template(#[from] TemplateError),
+    #[error("{0}")]
+    Config(String),
     #[error("the state machine definition was refused: {0}")]
     StateMachine(String),
     #[error("bad --fault spec: {0}")]
@@ -53,8 +74,8 @@ pub struct Options {
     pub data_dir: PathBuf,
     /// Bedrock faults, e.g. `throttle=0.3,seed=7` (see local-bedrock's FaultSpec).
     pub faults: Option<String>,
-    /// The deployment defaults (template parameters on AWS).
-    pub defaults: PipelineConfig,
+    /// Template parameter overrides (`sam deploy --parameter-overrides`): the deployment defaults.
+    pub parameters: BTreeMap<String, String>,
     /// For an external engine that skips its Wait states: the Lambda Invoke API moves the virtual
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
@@ -63,7 +84,7 @@ pub struct Options {
 
 impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Options {
-        Options { data_dir: data_dir.into(), faults: None, defaults: default_config(), advance_clock_on_poll: false }
+        Options { data_dir: data_dir.into(), faults: None, parameters: BTreeMap::new(), advance_clock_on_poll: false }
     }
 }
 
@@ -74,9 +95,25 @@ pub fn bookkeeping_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(".finetune")
 }
 
-/// The defaults a fresh local cloud runs with: the sample's model, on-demand deployment.
-pub fn default_config() -> PipelineConfig {
-    PipelineConfig { role_arn: ROLE_ARN.to_string(), ..PipelineConfig::default() }
+/// The environment of one function on the local cloud: template.yaml's variables for it (parameters at
+/// their defaults or `parameters`), then [`LOCAL_ENVIRONMENT`] and `TMPDIR`.
+pub fn function_env(
+    function: &str,
+    parameters: &BTreeMap<String, String>,
+    work_dir: &Path,
+) -> Result<BTreeMap<String, String>, TemplateError> {
+    let mut vars = function_environment(TEMPLATE, &LocalNames::default(), parameters, function)?;
+    vars.extend(LOCAL_ENVIRONMENT.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    vars.insert("TMPDIR".into(), work_dir.display().to_string());
+    Ok(vars)
+}
+
+/// The deployment defaults a fresh local cloud runs with: what validate-split reads from the
+/// environment template.yaml gives it, with the parameters' defaults (the sample's model, on-demand
+/// deployment, the local service role).
+pub fn default_config() -> Result<PipelineConfig, StackError> {
+    let vars = function_environment(TEMPLATE, &LocalNames::default(), &BTreeMap::new(), "validate-split")?;
+    defaults_from(&Env::from_vars(vars)).map_err(|e| StackError::Config(e.to_string()))
 }
 
 /// A running local cloud. Dropping it stops its servers.
@@ -133,15 +170,13 @@ impl LocalCloud {
         let s3_client =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
-        let lambdas = Arc::new(Lambdas::new(
-            &sdk,
-            s3_client.clone(),
-            VirtualTime(clock.clone()),
-            options.defaults,
-            state_machine_arn.clone(),
-            BUCKET,
-            work_dir,
-        ));
+        let mut environments = BTreeMap::new();
+        for function in FUNCTION_NAMES {
+            environments.insert(function, Env::from_vars(function_env(function, &options.parameters, &work_dir)?));
+        }
+        let lambdas = Arc::new(Lambdas::new(&sdk, VirtualTime(clock.clone()), |function| {
+            environments.get(function).cloned().unwrap_or_else(|| Env::from_vars(BTreeMap::<String, String>::new()))
+        }));
 
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
@@ -312,5 +347,37 @@ async fn watch_stopped_executions(sfn: StepFunctions<Invoker>, lambdas: Arc<Lamb
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_gets_its_template_environment_and_the_local_additions_override_none_of_it() {
+        let work = Path::new("/tmp/work");
+        for function in FUNCTION_NAMES {
+            let template = function_environment(TEMPLATE, &LocalNames::default(), &BTreeMap::new(), function).unwrap();
+            let local = function_env(function, &BTreeMap::new(), work).unwrap();
+            for (name, value) in &template {
+                assert_eq!(local.get(name), Some(value), "{function}: {name}");
+            }
+            for (name, _) in LOCAL_ENVIRONMENT {
+                assert!(!template.contains_key(name), "{function}: the template sets {name} itself");
+            }
+            assert_eq!(local["TMPDIR"], "/tmp/work");
+        }
+    }
+
+    #[test]
+    fn validate_split_starts_the_local_state_machine_and_reads_the_local_defaults() {
+        let vars = function_env("validate-split", &BTreeMap::new(), Path::new("/w")).unwrap();
+        assert_eq!(
+            vars["STATE_MACHINE_ARN"],
+            format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}")
+        );
+        let defaults = default_config().unwrap();
+        assert_eq!(defaults, PipelineConfig { role_arn: ROLE_ARN.to_string(), ..PipelineConfig::default() });
     }
 }

@@ -131,7 +131,7 @@ async fn run_ours(faults: Option<&str>, prepared: bool, epoch: Timestamp) -> (Va
         cause: snap.cause.clone(),
         states: snap.states_entered(),
         tasks: invocations(&cloud),
-        output: snap.output.clone(),
+        output: snap.output,
     };
     (input, run)
 }

@@ -3,6 +3,9 @@
 //! Each test starts its own `LocalCloud` in its own folder, with its own servers, virtual clock and
 //! emulator; nothing is shared between tests, so they run in parallel.
 
+use local_bedrock::wire::{
+    CreateCustomModelDeploymentRequest, CreateModelCustomizationJobRequest, OutputDataConfig, TrainingDataConfig,
+};
 use local_bedrock::{ErrorKind, FaultSpec};
 use local_sfn::{EventDetails, ExecutionDescription, HistoryEvent};
 use local_stack::{LocalCloud, Options};
@@ -417,4 +420,79 @@ async fn stopping_an_execution_during_training_stops_the_job() {
     assert_eq!(cloud.lambdas.invocation_count("check-status"), 0);
     assert_eq!(cloud.lambdas.invocation_count("provision"), 0);
     assert_eq!(cloud.lambdas.invocation_count("teardown"), 1, "teardown runs once per stopped execution");
+}
+
+// -------------------------------------------------------------------------------------------------
+// A name already taken when a create is retried: found by name, on the local cloud as on AWS.
+
+/// On AWS a retried Provision can find its deployment already created under the run's name, by an
+/// attempt whose clientRequestToken Bedrock no longer honours. Bedrock refuses the name; Provision
+/// recognizes the refusal, looks the deployment up by name, and continues with it because it serves
+/// this run's model: no error, no second deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_adopts_the_deployment_already_created_under_the_runs_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = start(dir.path(), None).await;
+    cloud.lambdas.hold("provision");
+    let (run_id, arn) = started(&upload(&cloud, sample(), "support-tickets.jsonl", None).await);
+    tokio::time::timeout(PATIENCE, cloud.lambdas.until_waiting("provision", 1)).await.expect("Provision reached");
+    // The earlier attempt: the run's deployment name and model, under a token Bedrock does not know.
+    let model = cloud.emulator.get_custom_model(&names::custom_model_name(&run_id)).expect("the run's model").model_arn;
+    let earlier = cloud
+        .emulator
+        .create_custom_model_deployment(CreateCustomModelDeploymentRequest {
+            model_deployment_name: Some(names::deployment_name(&run_id)),
+            model_arn: Some(model),
+            client_request_token: Some("an-earlier-attempt".into()),
+            ..Default::default()
+        })
+        .expect("the earlier attempt's deployment")
+        .custom_model_deployment_arn;
+    cloud.lambdas.release("provision");
+    let done = finished(&cloud, &arn).await;
+
+    assert_status(&done, "SUCCEEDED");
+    let output = done.snapshot.output.as_ref().unwrap();
+    assert_eq!(output["deployment"]["arn"], json!(earlier), "the deployment found by name is the run's");
+    assert_eq!(output["evaluation"]["custom"]["model_id"], json!(earlier));
+    let provisions =
+        cloud.lambdas.invocations.lock().unwrap().iter().filter(|(n, _)| n == "provision").cloned().collect::<Vec<_>>();
+    assert_eq!(provisions, vec![("provision".to_string(), None)], "adopted on the first attempt, without an error");
+    let by_name = cloud.emulator.get_custom_model_deployment(&names::deployment_name(&run_id)).unwrap();
+    assert_eq!(by_name.custom_model_deployment_arn, earlier, "one deployment under the run's name");
+}
+
+/// The other side of the same rule: a job under the run's name that this run did not start (another
+/// clientRequestToken) is not taken over; StartJob fails the run with a ConfigInvalid that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_job_refuses_a_job_under_the_runs_name_that_the_run_did_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = start(dir.path(), None).await;
+    cloud.lambdas.hold("start-job");
+    let (run_id, arn) = started(&upload(&cloud, sample(), "support-tickets.jsonl", None).await);
+    tokio::time::timeout(PATIENCE, cloud.lambdas.until_waiting("start-job", 1)).await.expect("StartJob reached");
+    let bucket = local_stack::BUCKET;
+    cloud
+        .emulator
+        .create_model_customization_job(CreateModelCustomizationJobRequest {
+            job_name: Some(names::job_name(&run_id)),
+            custom_model_name: Some("someone-elses-model".into()),
+            role_arn: Some(local_stack::ROLE_ARN.into()),
+            client_request_token: Some("someone-else".into()),
+            base_model_identifier: Some("amazon.nova-micro-v1:0:128k".into()),
+            training_data_config: Some(TrainingDataConfig {
+                s3_uri: Some(layout::s3_uri(bucket, &layout::train_key(&run_id))),
+                invocation_logs_config: None,
+            }),
+            output_data_config: Some(OutputDataConfig { s3_uri: Some(format!("s3://{bucket}/elsewhere/")) }),
+            ..Default::default()
+        })
+        .expect("someone else's job");
+    cloud.lambdas.release("start-job");
+    let done = finished(&cloud, &arn).await;
+
+    assert_status(&done, "FAILED");
+    assert_eq!(done.snapshot.error.as_deref(), Some("ConfigInvalid"));
+    let cause = done.snapshot.cause.as_deref().unwrap_or_default();
+    assert!(cause.contains("was not started by this run"), "{cause}");
 }

@@ -130,7 +130,7 @@ fn exact_mode_normalizes_and_gives_partial_credit_on_request() {
     assert_eq!(score(exact.clone(), "  Paris. ", json!("paris")), 1.0);
     assert_eq!(score(exact.clone(), "The answer is Paris", json!("Paris")), 0.0);
     assert_eq!(score(exact.clone(), "42", json!(42)), 1.0);
-    assert_eq!(score(exact.clone(), "true", json!(true)), 1.0);
+    assert_eq!(score(exact, "true", json!(true)), 1.0);
     let partial = json!({"mode": "exact", "partial_credit": true});
     let s = score(partial.clone(), "The answer is Paris", json!("Paris"));
     assert!((s - 0.4).abs() < 1e-9, "token F1 of 1 common token in 4 vs 1: {s}");
@@ -154,7 +154,7 @@ fn numeric_mode_reads_the_last_number_within_tolerance() {
     assert_eq!(score(strict.clone(), r"\boxed{1,250} after 3 steps", json!("x = 1250")), 1.0);
     let abs = json!({"mode": "numeric", "abs_tolerance": 0.5});
     assert_eq!(score(abs.clone(), "about 10.4", json!(10)), 1.0);
-    assert_eq!(score(abs.clone(), "about 10.6", json!(10)), 0.0);
+    assert_eq!(score(abs, "about 10.6", json!(10)), 0.0);
     let rel = json!({"mode": "numeric", "rel_tolerance": 0.01});
     assert_eq!(score(rel.clone(), "1009", json!(1000)), 1.0);
     assert_eq!(score(rel, "1011", json!(1000)), 0.0);

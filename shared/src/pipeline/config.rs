@@ -485,7 +485,7 @@ mod tests {
         assert_eq!(merged.evaluation.concurrency, base.evaluation.concurrency);
         assert!(matches!(base.merged(&serde_json::json!({"modle": "x"})), Err(PipelineError::ConfigInvalid(_))));
         assert!(matches!(base.merged(&serde_json::json!([1])), Err(PipelineError::ConfigInvalid(_))));
-        assert_eq!(base.merged(&serde_json::Value::Null).unwrap(), base);
+        assert_eq!(base.merged(&Value::Null).unwrap(), base);
     }
 
     #[test]

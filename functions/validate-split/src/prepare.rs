@@ -1,0 +1,131 @@
+//! The run itself, for both entries: the effective configuration (defaults <- sidecar <- input), then
+//! the dataset downloaded, validated and split, and the split and the report uploaded under
+//! `runs/<run-id>/`.
+
+use crate::Deps;
+use crate::objects::{download, upload_file};
+use serde_json::Value;
+use shared::pipeline::{DatasetSource, PipelineConfig, PipelineError, PreparedData, PreparedRun, layout, run_id};
+use shared::prepare::{self, REPORT_FILE};
+use shared::report::Report;
+use shared::split::SplitConfig;
+use shared::validate::Options;
+
+/// Errors quoted in an invalid run's cause.
+const CAUSE_ERRORS: usize = 5;
+/// Longest error message quoted in a cause (Step Functions caps a cause at 32,768 characters).
+const CAUSE_MESSAGE_CHARS: usize = 300;
+
+/// Defaults <- sidecar <- input, checked against the catalogue.
+pub(crate) fn effective_config(
+    defaults: &Result<PipelineConfig, PipelineError>,
+    sidecar: Option<&Value>,
+    input: Option<&Value>,
+) -> Result<PipelineConfig, PipelineError> {
+    let mut config = defaults.clone()?;
+    if let Some(overrides) = sidecar {
+        config = config.merged(overrides).map_err(|e| within("the sidecar", e))?;
+    }
+    if let Some(overrides) = input {
+        config = config.merged(overrides).map_err(|e| within("the input's `config`", e))?;
+    }
+    config.check()?;
+    Ok(config)
+}
+
+fn within(place: &str, err: PipelineError) -> PipelineError {
+    match err {
+        PipelineError::ConfigInvalid(m) => PipelineError::ConfigInvalid(format!("{place}: {m}")),
+        other => other,
+    }
+}
+
+/// Downloads, validates and splits the dataset, and uploads the split and the report under
+/// runs/<run-id>/. An invalid dataset yields a run with `valid: false` and its cause.
+pub(crate) async fn prepare_run(
+    deps: &Deps,
+    source: DatasetSource,
+    raw_etag: &str,
+    config: PipelineConfig,
+) -> Result<PreparedRun, PipelineError> {
+    let run_id = run_id(&source, &config);
+    let dataset_uri = layout::s3_uri(&source.bucket, &source.key);
+    let work = tempfile::Builder::new().prefix("validate-split-").tempdir_in(&deps.work_dir).map_err(|e| {
+        PipelineError::Internal(format!("cannot make a work folder in {}: {e}", deps.work_dir.display()))
+    })?;
+    let input = work.path().join("dataset.jsonl");
+    download(deps, &source, raw_etag, &input).await?;
+
+    let (_, customization) = config.check()?;
+    let mut opts = Options::new(&config.base_model, config.customization_type)
+        .map_err(|e| PipelineError::ConfigInvalid(e.to_string()))?;
+    opts.epochs = Some(customization.epochs(config.hyperparameters.get("epochCount").map(String::as_str)));
+    let split = SplitConfig { validation_ratio: config.validation_ratio, seed: config.seed, max_validation: None };
+    let out_dir = work.path().join("out");
+    let prepared = {
+        let (input, out_dir) = (input.clone(), out_dir.clone());
+        // Validation and the split are CPU-bound and synchronous.
+        tokio::task::spawn_blocking(move || prepare::prepare_file(&input, &opts, &split, None, &out_dir))
+            .await
+            .map_err(|e| PipelineError::Internal(format!("the split task failed: {e}")))?
+            .map_err(|e| PipelineError::Internal(format!("preparing {dataset_uri}: {e}")))?
+    };
+    let mut report = prepared.report;
+    // The report names the upload, not the Lambda's temporary copy.
+    report.file = Some(dataset_uri.clone());
+    let report_path = out_dir.join(REPORT_FILE);
+    prepare::write_report(&report, &report_path).map_err(|e| PipelineError::Internal(e.to_string()))?;
+
+    let bucket = &source.bucket;
+    let report_key = layout::report_key(&run_id);
+    let report_uri = layout::s3_uri(bucket, &report_key);
+    upload_file(deps, bucket, &report_key, &report_path, "application/json").await?;
+    let train_key = layout::train_key(&run_id);
+    if let Some(train) = &prepared.train {
+        upload_file(deps, bucket, &train_key, train, "application/jsonl").await?;
+    }
+    let validation_uri = match &prepared.validation {
+        Some(path) => {
+            let key = layout::validation_key(&run_id);
+            upload_file(deps, bucket, &key, path, "application/jsonl").await?;
+            Some(layout::s3_uri(bucket, &key))
+        }
+        None => None,
+    };
+
+    let cause = (!report.valid).then(|| invalid_cause(&report, &dataset_uri, &report_uri));
+    let split = report.split.as_ref();
+    let data = PreparedData {
+        bucket: bucket.clone(),
+        train_uri: layout::s3_uri(bucket, &train_key),
+        validation_uri,
+        report_uri,
+        train_records: split.map_or(0, |s| s.train_records),
+        validation_records: split.map_or(0, |s| s.validation_records),
+        training_tokens: report.cost_basis.as_ref().map_or(report.tokens.total, |c| c.training_tokens),
+        estimated_cost_usd: report.estimated_cost_usd,
+        valid: report.valid,
+        first_errors: report.first_errors(CAUSE_ERRORS),
+        cause,
+    };
+    tracing::info!(%run_id, valid = data.valid, train = data.train_records, validation = data.validation_records, "prepared");
+    Ok(PreparedRun { run_id, prepared: true, source, config, data })
+}
+
+/// `dataset s3://… is invalid (12 errors): line 3: …; line 9: …; report: s3://…`
+fn invalid_cause(report: &Report, dataset_uri: &str, report_uri: &str) -> String {
+    let errors: Vec<String> = report
+        .first_errors(CAUSE_ERRORS)
+        .into_iter()
+        .map(|e| {
+            if e.chars().count() > CAUSE_MESSAGE_CHARS {
+                e.chars().take(CAUSE_MESSAGE_CHARS).collect::<String>() + "…"
+            } else {
+                e
+            }
+        })
+        .collect();
+    let count = report.error_count.max(errors.len() as u64);
+    let noun = if count == 1 { "error" } else { "errors" };
+    format!("dataset {dataset_uri} is invalid ({count} {noun}): {}; report: {report_uri}", errors.join("; "))
+}
