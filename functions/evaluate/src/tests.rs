@@ -188,7 +188,7 @@ async fn a_tuned_model_that_answers_right_passes_and_three_files_are_written() {
     assert!(md.contains("Quality gate: PASSED"), "{md}");
     assert!(!md.contains("Emulated") && !md.contains("virtual clock"), "{md}");
     assert!(
-        md.contains("Every answer: [predictions.jsonl](predictions.jsonl) (`s3://b/"),
+        md.contains("Every answer: [predictions.jsonl](predictions.jsonl) (`s3://"),
         "a link beside the report: {md}"
     );
 
