@@ -198,26 +198,29 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
     if let Some(mode) = args.deployment {
         object.insert("deployment".into(), json!(mode));
     }
-    let source = match &args.config {
-        Some(path) => format!("{} with the flags over it", path.display()),
-        None => "the flags".to_string(),
+    let flags: Vec<&str> = [
+        (args.model.is_some(), "--model"),
+        (args.kind.is_some(), "--type"),
+        (args.deployment.is_some(), "--deployment"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    let source = match (&args.config, flags.is_empty()) {
+        (Some(path), true) => path.display().to_string(),
+        (Some(path), false) => format!("{} with {}", path.display(), flags.join(", ")),
+        (None, _) => flags.join(", "),
     };
-    let fix = "fix it and run again (README: \"Pipeline config\" lists every field; examples/pipeline.json is one)";
     let defaults = local_stack::default_config()
         .map_err(|e| CliError::failure(format!("the local cloud's defaults (template.yaml) are unusable: {e}")))?;
-    let merged: PipelineConfig = defaults.merge(&sidecar).map_err(|problem| {
-        CliError::usage(format!("the config ({source}) is invalid")).with_problems([problem.to_string()]).with_hint(fix)
-    })?;
-    let (_, problems) = merged.problems();
-    if !problems.is_empty() {
+    let merged: PipelineConfig = defaults.merge_checked(&sidecar).map_err(|problems| {
         let n = problems.len();
-        return Err(CliError::usage(format!(
-            "the config ({source}) is invalid: {n} problem{}",
-            if n == 1 { "" } else { "s" }
-        ))
-        .with_problems(problems.iter().map(ToString::to_string))
-        .with_hint(fix));
-    }
+        CliError::usage(format!("the config ({source}) is invalid: {n} problem{}", if n == 1 { "" } else { "s" }))
+            .with_problems(problems.iter().map(ToString::to_string))
+            .with_hint(
+                "fix it and run again (README: \"Pipeline config\" lists every field; examples/pipeline.json is one)",
+            )
+    })?;
     let fault = match &args.fault {
         Some(spec) => Some(
             spec.parse::<FaultSpec>()

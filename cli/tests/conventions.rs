@@ -195,6 +195,7 @@ fn errors_name_the_path_the_field_the_value_and_what_to_do() {
     let err = stderr(&o);
     assert!(err.contains(r#"  - hyperparameters.epochCount: 3 is not a string"#), "{err}");
     assert!(err.contains(r#"write "epochCount": "3""#) && err.contains("examples/pipeline.json"), "{err}");
+    assert!(err.contains("invalid: 2 problems") && err.contains("  - evaluation.min_improvement: 2 can"), "{err}");
     let config = write(dir.path(), "gate.json", r#"{"evaluation": {"min_improvement": 2, "sample_size": 0}}"#);
     let o = finetune(&["run", sample(), "--config", &config, "--data-dir", data.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));

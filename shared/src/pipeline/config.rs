@@ -232,6 +232,67 @@ impl PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// Every problem of `overrides` on top of this configuration, in one list: each field serde
+    /// refuses (a wrong type, an unknown name, an unknown value) and every check of
+    /// [`problems`](Self::problems) on the rest. A refused field is set aside (back to this
+    /// configuration's value, or dropped) so that the fields after it are still checked.
+    pub fn merge_checked(&self, overrides: &Value) -> Result<PipelineConfig, Vec<ConfigProblem>> {
+        let defaults = serde_json::to_value(self).map_err(|e| vec![ConfigProblem::new("config", e.to_string())])?;
+        if !overrides.is_null() && !overrides.is_object() {
+            return Err(vec![
+                self.merge(overrides).err().unwrap_or_else(|| ConfigProblem::new("config", "not an object")),
+            ]);
+        }
+        let mut merged = defaults.clone();
+        merge_json(&mut merged, overrides);
+        let mut problems = Vec::new();
+        // Each round sets one refused field aside; a config has far fewer fields than this.
+        for _ in 0..64 {
+            match serde_path_to_error::deserialize::<_, PipelineConfig>(merged.clone()) {
+                Ok(config) => {
+                    problems.extend(config.problems().1);
+                    return if problems.is_empty() { Ok(config) } else { Err(problems) };
+                }
+                Err(e) => {
+                    let path: Vec<String> = e
+                        .path()
+                        .iter()
+                        .filter_map(|segment| match segment {
+                            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    problems.push(serde_problem(&path, overrides, &e.inner().to_string()));
+                    if !set_aside(&mut merged, &defaults, &path) {
+                        return Err(problems);
+                    }
+                }
+            }
+        }
+        Err(problems)
+    }
+}
+
+/// Puts the field at `path` back to its default, or drops it when it has none; false when nothing
+/// changed (the problem is not one field's).
+fn set_aside(merged: &mut Value, defaults: &Value, path: &[&str]) -> bool {
+    let Some((last, parents)) = path.split_last() else { return false };
+    let default = path.iter().try_fold(defaults, |v, key| v.get(*key));
+    let Some(parent) = parents.iter().try_fold(merged, |v, key| v.get_mut(*key)).and_then(Value::as_object_mut) else {
+        return false;
+    };
+    match default {
+        Some(d) if parent.get(*last) != Some(d) => {
+            parent.insert((*last).to_string(), d.clone());
+            true
+        }
+        Some(_) => false,
+        None => parent.remove(*last).is_some(),
+    }
+}
+
 /// serde's message, with the field path, the value given and what to do.
 fn serde_problem(path: &[&str], overrides: &Value, message: &str) -> ConfigProblem {
     let field = if path.is_empty() { "config".to_string() } else { path.join(".") };
@@ -580,6 +641,33 @@ mod tests {
             variant.message
         );
         assert_eq!(base.merge(&serde_json::json!([1])).unwrap_err().field, "config");
+    }
+
+    #[test]
+    fn every_problem_of_a_config_is_listed_at_once() {
+        let overrides = serde_json::json!({
+            "hyperparameters": {"epochCount": 3, "learningRate": "9"},
+            "deploymnet": "none",
+            "deployment": "always",
+            "evaluation": {"min_improvement": 2}
+        });
+        let problems = valid_config().merge_checked(&overrides).unwrap_err();
+        let mut fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "deployment",
+                "deploymnet",
+                "evaluation.min_improvement",
+                "hyperparameters.epochCount",
+                "hyperparameters.learningRate"
+            ],
+            "{problems:?}"
+        );
+        let fine = valid_config().merge_checked(&serde_json::json!({"deployment": "none"})).unwrap();
+        assert_eq!(fine.deployment, DeploymentMode::None);
+        assert_eq!(valid_config().merge_checked(&serde_json::json!("x")).unwrap_err()[0].field, "config");
     }
 
     #[test]
