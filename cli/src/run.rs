@@ -79,6 +79,8 @@ struct Request {
     dataset: Vec<u8>,
     /// The sidecar uploaded beside the dataset: the config file's fields with the flags applied.
     sidecar: Value,
+    /// The effective config the sidecar makes: what, with the dataset, decides the run id.
+    config: PipelineConfig,
     /// The fault spec in canonical form.
     fault: Option<String>,
     data_dir: PathBuf,
@@ -89,7 +91,7 @@ struct Request {
 pub fn run(args: RunArgs, out: &mut Stdout) -> Result<Exit, CliError> {
     let started = Instant::now();
     let request = check(&args)?;
-    let memo_path = memo::path(&request.data_dir, &request.upload_name, &request.dataset, &request.sidecar);
+    let memo_path = memo::path(&request.data_dir, &request.upload_name, &request.dataset, &request.config);
     let mut memo = Memo::load(&memo_path);
     if let Some(earlier) = memo.find(request.fault.as_deref()).filter(|_| !args.force) {
         note(&format!(
@@ -237,6 +239,7 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         fault,
         data_dir: PathBuf::from(absolute(&args.data_dir)),
         notes: merged.notes(),
+        config: merged,
     })
 }
 

@@ -25,6 +25,9 @@ fn every_flag_makes_a_different_run_and_force_starts_a_new_one_keeping_the_other
     assert_eq!((code, again["repeated"].as_bool()), (Some(0), Some(true)));
     assert_eq!(again["run_id"], first["run_id"]);
     assert!(err.contains("already ran") && err.contains("--force"), "{err}");
+    // The same effective config, however it is spelt, is the same run.
+    let (_, spelt, _) = run(&data, &["--deployment", "on-demand", "--type", "fine-tuning"]);
+    assert_eq!((spelt["run_id"].clone(), spelt["repeated"].as_bool()), (first["run_id"].clone(), Some(true)));
 
     // A different --fault is a different run: checked, applied, and not confused with the first.
     let (code, faulty, _) = run(&data, &["--fault", "deployment-failed"]);

@@ -1,6 +1,7 @@
 //! What `finetune run` remembers in a data folder, so the same command run twice does not train
-//! twice: for each input (the dataset's name and bytes, and the config it is uploaded with), the
-//! runs made from it, each with the fault spec it ran under, and its outcome.
+//! twice: for each input (the dataset's name and bytes, and the effective config its sidecar and
+//! flags make, however they were spelt), the runs made from it, each with the fault spec it ran
+//! under, and its outcome.
 //!
 //! Kept under `<data_dir>/.finetune/runs/`, out of the bucket's view. On AWS the run id (the
 //! execution name) derives from the dataset and its config, and StartExecution refuses a used name;
@@ -8,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use shared::outcome::RunOutcome;
+use shared::pipeline::PipelineConfig;
 use std::path::{Path, PathBuf};
 
 /// The runs made from one input.
@@ -24,11 +26,12 @@ pub struct Entry {
 }
 
 /// Where the memo of an input lives.
-pub fn path(data_dir: &Path, upload_name: &str, dataset: &[u8], sidecar: &serde_json::Value) -> PathBuf {
-    let mut identity = Vec::with_capacity(dataset.len() + 256);
+pub fn path(data_dir: &Path, upload_name: &str, dataset: &[u8], config: &PipelineConfig) -> PathBuf {
+    let mut identity = Vec::with_capacity(dataset.len() + 512);
     identity.extend_from_slice(upload_name.as_bytes());
     identity.push(0);
-    identity.extend_from_slice(sidecar.to_string().as_bytes());
+    // Fields in declaration order and maps sorted: the same config gives the same bytes.
+    identity.extend_from_slice(serde_json::to_string(config).unwrap_or_default().as_bytes());
     identity.push(0);
     identity.extend_from_slice(dataset);
     let hash = xxhash_rust::xxh3::xxh3_128(&identity);
