@@ -51,8 +51,8 @@ Examples:
   finetune run data.jsonl --fault deployment-failed     # see the teardown after a failed deployment
   finetune run data.jsonl --force                       # a new run, the earlier ones kept
 
-The same file with the same flags in the same --data-dir shows the earlier run and starts no second
-job; every flag but --json and --quiet makes a different run. Times are the local cloud's virtual
+The same file with the same settings in the same --data-dir shows the earlier run and starts no
+second job; a different --fault, or a config (file or flags) that changes what runs, is a new run. Times are the local cloud's virtual
 clock: a training job of hours passes in milliseconds. Bedrock is emulated: its models are
 deterministic stand-ins, and everything showing their answers says so.
 
