@@ -95,7 +95,7 @@ pub fn run(args: RunArgs, out: &mut Stdout) -> Result<Exit, CliError> {
     let mut memo = Memo::load(&memo_path);
     if let Some(earlier) = memo.find(request.fault.as_deref()).filter(|_| !args.force) {
         note(&format!(
-            "{} with these flags already ran in {} as {}; showing that run (no job was started). \
+            "{} with these settings already ran in {} as {}; showing that run (no job was started). \
              --force starts a new run and keeps this one.",
             args.file.display(),
             args.data_dir.display(),
@@ -122,13 +122,11 @@ pub fn run(args: RunArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         .map_err(|e| CliError::failure(format!("cannot start the local cloud's runtime: {e}")))?;
     let progress = Progress::stderr(crate::output::is_quiet());
     let outcome = runtime.block_on(pipeline(&request, &sidecar, progress))?;
-    let entry = Entry { fault: request.fault.clone(), outcome };
-    if let Err(e) = memo.record(&memo_path, entry) {
+    if let Err(e) = memo.record(&memo_path, Entry { fault: request.fault.clone(), outcome: outcome.clone() }) {
         note(&format!("could not record the run in {} ({e}); running it again will train again", memo_path.display()));
     }
-    let outcome = &memo.runs.last().expect("just recorded").outcome;
-    show(out, outcome, false, args.json, Some(started.elapsed()))?;
-    Ok(verdict(outcome))
+    show(out, &outcome, false, args.json, Some(started.elapsed()))?;
+    Ok(verdict(&outcome))
 }
 
 /// The tag that tells apart runs of the same input in one data folder.
