@@ -1,19 +1,20 @@
 //! `finetune`: Amazon Bedrock model customization. Validate a dataset as Bedrock would, prepare it
-//! (normalized, split), and run the whole pipeline (train, deploy, evaluate, tear down) on a local
-//! cloud with an emulated Bedrock.
+//! (normalized, split), run the whole pipeline (train, deploy, evaluate, tear down) on a local cloud
+//! with an emulated Bedrock, and list the models that can be customized.
 //!
-//! Exit codes follow the aws CLI's habit: 0 valid (or a run that succeeded), 1 invalid (or a run that
-//! failed), 2 usage error (bad flags, unknown model, unreadable file).
+//! Every command writes through `output` (streams, exit status, errors, JSON, progress: see its
+//! module documentation and README's "Command-line conventions").
 
+mod choices;
+mod help;
+mod models;
+mod output;
 mod run;
 mod summary;
+mod validate;
 
-use clap::{Args, Parser, Subcommand};
-use shared::CustomizationType;
-use shared::prepare::{self, PrepareError};
-use shared::split::SplitConfig;
-use shared::validate::{self, Options};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+use output::{CliError, Exit, Stdout};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -21,9 +22,13 @@ use std::process::ExitCode;
     name = "finetune",
     version,
     about = "Amazon Bedrock model customization: validate and prepare datasets, and run the whole pipeline \
-             (train, deploy, evaluate, tear down) on a local cloud"
+             (train, deploy, evaluate, tear down) on a local cloud",
+    after_help = help::MAIN
 )]
 struct Cli {
+    /// Show no progress and no notes on stderr (errors are still shown).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,119 +36,53 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check a JSON Lines dataset against a model's rules, as Bedrock would.
-    Validate {
-        #[command(flatten)]
-        target: Target,
-        /// Print one JSON object (the report) instead of a summary.
-        #[arg(long)]
-        json: bool,
-    },
+    #[command(after_help = help::VALIDATE)]
+    Validate(validate::ValidateArgs),
     /// Validate, then write DIR/train.jsonl, DIR/validation.jsonl and DIR/report.json.
-    Prepare {
-        #[command(flatten)]
-        target: Target,
-        /// Output folder (created if missing).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Share of records held out for validation, 0 to below 1.
-        #[arg(long, value_name = "R", default_value_t = 0.1)]
-        validation_ratio: f64,
-        /// Seed of the split: the same seed and data give the same split.
-        #[arg(long, value_name = "N", default_value_t = 42)]
-        seed: u64,
-        /// Use this validation file as is (validated, normalized) instead of holding records out.
-        #[arg(long, value_name = "FILE")]
-        validation_file: Option<PathBuf>,
-        /// Print the report as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
-
+    #[command(after_help = help::PREPARE)]
+    Prepare(validate::PrepareArgs),
     /// Run the whole pipeline on the local cloud (no AWS account; Bedrock is emulated).
-    Run {
-        /// The JSON Lines dataset; it is uploaded to the local bucket's incoming/ folder.
-        file: PathBuf,
-        /// Base model id (default: the local defaults, amazon.nova-micro-v1:0:128k).
-        #[arg(long, value_name = "MODEL_ID")]
-        model: Option<String>,
-        /// Customization type (default FINE_TUNING).
-        #[arg(long = "type", value_name = "TYPE")]
-        kind: Option<CustomizationType>,
-        /// A pipeline config JSON (fields of the pipeline config), uploaded as the dataset's sidecar.
-        #[arg(long, value_name = "PIPELINE_JSON")]
-        config: Option<PathBuf>,
-        /// Bedrock faults to inject, e.g. `throttle=0.3,seed=7`, `job-failed`, `quota`.
-        #[arg(long, value_name = "SPEC")]
-        fault: Option<String>,
-        /// Where the local cloud keeps its data.
-        #[arg(long, value_name = "DIR", default_value = ".local-cloud")]
-        data_dir: PathBuf,
-        /// Print one JSON object instead of progress and a summary.
-        #[arg(long)]
-        json: bool,
-    },
+    #[command(after_help = help::RUN)]
+    Run(run::RunArgs),
+    /// List the base models that can be customized: ids, types, limits, regions, deployment options.
+    #[command(after_help = help::MODELS)]
+    Models(models::ModelsArgs),
 }
-
-#[derive(Args)]
-struct Target {
-    /// The JSON Lines dataset.
-    file: PathBuf,
-    /// Base model id, e.g. amazon.nova-micro-v1:0:128k (with or without the :128k suffix).
-    #[arg(long, value_name = "MODEL_ID")]
-    model: String,
-    /// FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION or REINFORCEMENT_FINE_TUNING (any case, hyphens ok).
-    #[arg(long = "type", value_name = "TYPE", default_value = "FINE_TUNING")]
-    kind: CustomizationType,
-}
-
-impl Target {
-    fn options(&self) -> Result<Options, String> {
-        Options::new(&self.model, self.kind).map_err(|e| e.to_string())
-    }
-}
-
-const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(valid) => ExitCode::from(if valid { 0 } else { 1 }),
-        Err(message) => {
-            eprintln!("finetune: {message}");
-            ExitCode::from(USAGE)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
+    output::set_quiet(cli.quiet);
+    let mut out = Stdout::new();
+    let result = dispatch(cli, &mut out).and_then(|exit| out.flush().map(|()| exit));
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            let text = error.render();
+            if !text.is_empty() {
+                output::diagnostic(&text);
+            }
+            error.exit.into()
         }
     }
 }
 
-/// Ok(valid) for a verdict; Err for a usage problem.
-fn run(cli: Cli) -> Result<bool, String> {
+fn dispatch(cli: Cli, out: &mut Stdout) -> Result<Exit, CliError> {
     match cli.command {
-        Command::Validate { target, json } => {
-            let opts = target.options()?;
-            let report = validate::validate_path(&target.file, &opts)
-                .map_err(|e| format!("cannot read {}: {e}", target.file.display()))?;
-            if json {
-                println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-            } else {
-                print!("{}", summary::render(&report, &opts));
-            }
-            Ok(report.valid)
-        }
-        Command::Prepare { target, out, validation_ratio, seed, validation_file, json } => {
-            let opts = target.options()?;
-            let config = SplitConfig { validation_ratio, seed, max_validation: None };
-            let prepared = prepare::prepare_file(&target.file, &opts, &config, validation_file.as_deref(), &out)
-                .map_err(|e: PrepareError| e.to_string())?;
-            if json {
-                println!("{}", serde_json::to_string(&prepared.report).map_err(|e| e.to_string())?);
-            } else {
-                print!("{}", summary::render(&prepared.report, &opts));
-                print!("{}", summary::outputs(&prepared, &out));
-            }
-            Ok(prepared.report.valid)
-        }
-        Command::Run { file, model, kind, config, fault, data_dir, json } => {
-            run::run(run::RunArgs { file, model, kind, config, fault, json, data_dir })
-        }
+        Command::Validate(args) => validate::validate(args, out),
+        Command::Prepare(args) => validate::prepare(args, out),
+        Command::Run(args) => run::run(args, out),
+        Command::Models(args) => models::models(args, out),
+    }
+}
+
+/// clap's own output (help and version on stdout, usage errors on stderr with exit 2), without
+/// panicking on a closed stream.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    match error.print() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::ClosedOutput.into(),
+        _ => ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(Exit::Usage.code())),
     }
 }

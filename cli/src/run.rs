@@ -1,56 +1,193 @@
-//! `finetune run`: the whole pipeline on the local cloud. The dataset is uploaded to `incoming/`, the
-//! bucket notification starts validate-split, which starts the state machine — exactly the path a
-//! deployment takes — and every state is shown as it is entered. Bedrock is emulated: its models are
-//! deterministic stand-ins, and the summary says so. The run's outcome (`shared::outcome::RunOutcome`)
-//! is built once from the execution's history and rendered as text (`text.rs`) or JSON.
+//! `finetune run`: the whole pipeline on the local cloud. Everything the command is given (the
+//! dataset's name, the config and the flags that override it, the fault spec) is checked before
+//! anything starts. The dataset is uploaded to `incoming/`, the bucket notification starts
+//! validate-split, which starts the state machine — exactly the path a deployment takes — and every
+//! state is shown as it is entered (stderr). Bedrock is emulated: its models are deterministic
+//! stand-ins, and the summary says so. The run's outcome (`shared::outcome::RunOutcome`) is built once
+//! from the execution's history and rendered as text (`text.rs`) or JSON (stdout).
 
 mod history;
-mod progress;
+mod memo;
 mod text;
 
+use crate::choices;
+use crate::output::progress::Progress;
+use crate::output::{CliError, Exit, Stdout, note};
+use crate::validate::absolute;
+use clap::Args;
 use local_sfn::ExecutionStatus as EngineStatus;
-use local_stack::{LocalCloud, Options};
-use progress::Progress;
-use serde::{Deserialize, Serialize};
+use local_stack::{FaultSpec, LocalCloud, Options};
+use memo::{Entry, Memo};
+use serde::Serialize;
 use serde_json::{Value, json};
+use shared::CustomizationType;
 use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
-use shared::pipeline::{PipelineConfig, layout};
+use shared::pipeline::{DeploymentMode, PipelineConfig, layout};
+use shared::report::Report;
 use shared::summary::RunSummary;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[derive(Args)]
 pub struct RunArgs {
+    /// The JSON Lines dataset (`.jsonl`); it is uploaded to the local bucket's incoming/ folder.
     pub file: PathBuf,
+    /// Base model id (default amazon.nova-micro-v1:0:128k); `finetune models` lists them.
+    #[arg(long, value_name = "MODEL_ID")]
     pub model: Option<String>,
-    pub kind: Option<shared::CustomizationType>,
+    /// Customization type (default FINE_TUNING).
+    #[arg(long = "type", value_name = "TYPE", value_parser = choices::customization_type())]
+    pub kind: Option<CustomizationType>,
+    /// How the tuned model is made callable for the evaluation (default on-demand); `none` trains
+    /// only, without evaluation.
+    #[arg(long, value_name = "MODE", value_parser = choices::deployment())]
+    pub deployment: Option<DeploymentMode>,
+    /// A pipeline config (JSON: README's "Pipeline config" lists every field; examples/pipeline.json
+    /// is one), uploaded as the dataset's sidecar. --model, --type and --deployment override it.
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Bedrock faults to inject, e.g. `throttle=0.3,seed=7`, `job-failed`, `deployment-failed`,
+    /// `throughput-failed`, `quota`, `5xx=0.05` (comma-separated).
+    #[arg(long, value_name = "SPEC")]
     pub fault: Option<String>,
-    pub json: bool,
+    /// The local cloud's data folder: the bucket in DIR/finetune-local/, its bookkeeping in
+    /// DIR/.finetune/.
+    #[arg(long, value_name = "DIR", default_value = ".local-cloud")]
     pub data_dir: PathBuf,
+    /// Start a new run even if this file with these flags already ran in DIR (earlier runs are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the run's outcome as one JSON object (README: "run --json").
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// Ok(succeeded) for a run that finished; Err for a problem before or around it (usage, I/O).
-pub fn run(args: RunArgs) -> Result<bool, String> {
+/// `run --json`: the outcome's keys, then whether it is an earlier run shown again.
+#[derive(Serialize)]
+struct RunOutput<'a> {
+    #[serde(flatten)]
+    outcome: &'a RunOutcome,
+    /// This file with these flags already ran in this data folder; no job was started now.
+    repeated: bool,
+}
+
+/// What a run is made of, checked.
+struct Request {
+    file: PathBuf,
+    /// The object name under `incoming/`.
+    upload_name: String,
+    dataset: Vec<u8>,
+    /// The sidecar uploaded beside the dataset: the config file's fields with the flags applied.
+    sidecar: Value,
+    /// The effective config the sidecar makes: what, with the dataset, decides the run id.
+    config: PipelineConfig,
+    /// The fault spec in canonical form.
+    fault: Option<String>,
+    data_dir: PathBuf,
+    /// What the config implies that a person may not expect.
+    notes: Vec<String>,
+}
+
+pub fn run(args: RunArgs, out: &mut Stdout) -> Result<Exit, CliError> {
+    let started = Instant::now();
+    let request = check(&args)?;
+    let memo_path = memo::path(&request.data_dir, &request.upload_name, &request.dataset, &request.config);
+    let mut memo = Memo::load(&memo_path);
+    if let Some(earlier) = memo.find(request.fault.as_deref()).filter(|_| !args.force) {
+        note(&format!(
+            "{} with these settings already ran in {} as {}; showing that run (no job was started). \
+             --force starts a new run and keeps this one.",
+            args.file.display(),
+            args.data_dir.display(),
+            earlier.outcome.run_id
+        ));
+        show(out, &earlier.outcome, true, args.json, None)?;
+        return Ok(verdict(&earlier.outcome));
+    }
+    for consequence in &request.notes {
+        note(consequence);
+    }
+    let mut sidecar = request.sidecar.clone();
+    if !memo.runs.is_empty() {
+        // The run id derives from the dataset and its config: a second run of the same input needs a
+        // config of its own, or it would take the first run's id and overwrite its files.
+        let attempt = memo.runs.len() + 1;
+        sidecar["tags"][ATTEMPT_TAG] = json!(attempt.to_string());
+        note(&format!("run {attempt} of this input here; it is tagged {ATTEMPT_TAG}={attempt}"));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the local cloud's runtime: {e}"))?;
-    runtime.block_on(run_async(args))
+        .map_err(|e| CliError::failure(format!("cannot start the local cloud's runtime: {e}")))?;
+    let progress = Progress::stderr(crate::output::is_quiet());
+    let outcome = runtime.block_on(pipeline(&request, &sidecar, progress))?;
+    if let Err(e) = memo.record(&memo_path, Entry { fault: request.fault.clone(), outcome: outcome.clone() }) {
+        note(&format!("could not record the run in {} ({e}); running it again will train again", memo_path.display()));
+    }
+    show(out, &outcome, false, args.json, Some(started.elapsed()))?;
+    Ok(verdict(&outcome))
 }
 
-/// The sidecar that carries this run's config (overrides of the local defaults), as a user would
-/// put `<name>.pipeline.json` beside the upload.
-fn overrides(args: &RunArgs) -> Result<Value, String> {
-    let mut overrides = match &args.config {
+/// The tag that tells apart runs of the same input in one data folder.
+const ATTEMPT_TAG: &str = "finetune-attempt";
+
+fn verdict(outcome: &RunOutcome) -> Exit {
+    Exit::verdict(outcome.status == ExecutionStatus::Succeeded)
+}
+
+fn show(
+    out: &mut Stdout,
+    outcome: &RunOutcome,
+    repeated: bool,
+    json: bool,
+    wall: Option<Duration>,
+) -> Result<(), CliError> {
+    if json { out.json(&RunOutput { outcome, repeated }) } else { out.text(&text::render(outcome, wall)) }
+}
+
+/// Everything checked before anything runs: the file, its name, the config and the flags over it,
+/// the fault spec.
+fn check(args: &RunArgs) -> Result<Request, CliError> {
+    let file = &args.file;
+    let dataset = match std::fs::metadata(file) {
+        Ok(m) if m.is_dir() => return Err(CliError::usage(format!("{} is a folder, not a file", file.display()))),
+        Ok(_) => std::fs::read(file).map_err(|e| CliError::unreadable(file, &e))?,
+        Err(e) => return Err(CliError::unreadable(file, &e)),
+    };
+    let upload_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().replace(|c: char| c.is_whitespace(), "-"))
+        .filter(|n| n.ends_with(layout::DATASET_SUFFIX))
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "{}: the dataset must be a {} file (JSON Lines, one JSON object per line): only those start the \
+                 pipeline when uploaded",
+                file.display(),
+                layout::DATASET_SUFFIX
+            ))
+            .with_hint(format!(
+                "`finetune validate {} --model MODEL_ID` says what Bedrock would make of it",
+                file.display()
+            ))
+        })?;
+
+    let mut sidecar = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_json::from_str::<Value>(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?
+            let text = std::fs::read(path).map_err(|e| CliError::unreadable(path, &e))?;
+            serde_json::from_slice::<Value>(&text).map_err(|e| {
+                CliError::usage(format!("{} is not valid JSON: {e}", path.display()))
+                    .with_hint("a pipeline config is one JSON object; examples/pipeline.json is one")
+            })?
         }
         None => json!({}),
     };
-    let Some(object) = overrides.as_object_mut() else {
-        return Err("--config must hold a JSON object (fields of the pipeline config)".to_string());
+    let Some(object) = sidecar.as_object_mut() else {
+        let path = args.config.as_deref().unwrap_or(Path::new("--config"));
+        return Err(CliError::usage(format!(
+            "{} must hold one JSON object of pipeline config fields, e.g. {{\"deployment\": \"none\"}}",
+            path.display()
+        )));
     };
     if let Some(model) = &args.model {
         object.insert("base_model".into(), json!(model));
@@ -58,150 +195,127 @@ fn overrides(args: &RunArgs) -> Result<Value, String> {
     if let Some(kind) = args.kind {
         object.insert("customization_type".into(), json!(kind));
     }
-    // Checked here too, so a typo is a usage error before anything starts.
-    let merged: PipelineConfig =
-        local_stack::default_config().map_err(|e| e.to_string())?.merged(&overrides).map_err(|e| e.to_string())?;
-    merged.check().map_err(|e| e.to_string())?;
-    Ok(overrides)
+    if let Some(mode) = args.deployment {
+        object.insert("deployment".into(), json!(mode));
+    }
+    let flags: Vec<&str> = [
+        (args.model.is_some(), "--model"),
+        (args.kind.is_some(), "--type"),
+        (args.deployment.is_some(), "--deployment"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    let source = match (&args.config, flags.is_empty()) {
+        (Some(path), true) => path.display().to_string(),
+        (Some(path), false) => format!("{} with {}", path.display(), flags.join(", ")),
+        (None, _) => flags.join(", "),
+    };
+    let defaults = local_stack::default_config()
+        .map_err(|e| CliError::failure(format!("the local cloud's defaults (template.yaml) are unusable: {e}")))?;
+    let merged: PipelineConfig = defaults.merge_checked(&sidecar).map_err(|problems| {
+        let n = problems.len();
+        CliError::usage(format!("the config ({source}) is invalid: {n} problem{}", if n == 1 { "" } else { "s" }))
+            .with_problems(problems.iter().map(ToString::to_string))
+            .with_hint(
+                "fix it and run again (README: \"Pipeline config\" lists every field; examples/pipeline.json is one)",
+            )
+    })?;
+    let fault = match &args.fault {
+        Some(spec) => Some(
+            spec.parse::<FaultSpec>()
+                .map_err(|e| CliError::usage(format!("--fault `{spec}` is not a fault spec: {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(Request {
+        file: file.clone(),
+        upload_name,
+        dataset,
+        sidecar,
+        fault,
+        data_dir: PathBuf::from(absolute(&args.data_dir)),
+        notes: merged.notes(),
+        config: merged,
+    })
 }
 
-async fn run_async(args: RunArgs) -> Result<bool, String> {
-    let started = Instant::now();
-    if !args.file.is_file() {
-        return Err(format!("{} is not a file", args.file.display()));
-    }
-    let sidecar = overrides(&args)?;
-    let name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().replace(|c: char| c.is_whitespace(), "-"))
-        .filter(|n| n.ends_with(".jsonl"))
-        .ok_or_else(|| format!("{}: the dataset must be a .jsonl file", args.file.display()))?;
-
-    // The same file and config already ran here: on AWS, StartExecution with the same name is refused,
-    // so no second job starts. The local cloud's services live in this process; the memo keeps that.
-    let memo = memo_path(&args.data_dir, &args.file, &sidecar)?;
-    if let Ok(previous) = std::fs::read_to_string(&memo) {
-        let memo: Memo = serde_json::from_str(&previous).map_err(|e| {
-            format!(
-                "{} holds an earlier run this version cannot read ({e}); delete {} to start over",
-                memo.display(),
-                args.data_dir.display()
-            )
-        })?;
-        let outcome = &memo.outcome;
-        if args.json {
-            let repeated = Repeated { outcome, repeated: true };
-            println!("{}", serde_json::to_string(&repeated).map_err(|e| e.to_string())?);
-        } else {
-            println!(
-                "{} with this config already ran as {} (local cloud data in {}); no second job was started.\n\
-                 Delete that folder to start over.\n",
-                args.file.display(),
-                outcome.run_id,
-                args.data_dir.display()
-            );
-            print!("{}", memo.summary_text);
-        }
-        return Ok(outcome.status == ExecutionStatus::Succeeded);
-    }
-
-    let mut options = Options::new(&args.data_dir);
-    options.faults = args.fault.clone();
-    let cloud = LocalCloud::start(options).await.map_err(|e| e.to_string())?;
-    let progress = Progress::new(!args.json);
+/// Starts the local cloud, uploads the dataset, follows the execution to its end, and builds the
+/// outcome.
+async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) -> Result<RunOutcome, CliError> {
+    let mut options = Options::new(&request.data_dir);
+    options.faults = request.fault.clone();
+    let cloud = LocalCloud::start(options).await.map_err(|e| {
+        CliError::failure(format!("the local cloud did not start in {}: {e}", request.data_dir.display()))
+    })?;
     progress.line(&format!(
-        "Local cloud up (data in {}): S3 {}, Bedrock emulator {}, Step Functions {}{}",
-        args.data_dir.display(),
+        "Local cloud up (bucket in {}): S3 {}, Bedrock emulator {}, Step Functions {}{}",
+        cloud.object_path("").display(),
         cloud.endpoints.s3.as_deref().unwrap_or("?"),
         cloud.endpoints.bedrock.as_deref().unwrap_or("?"),
         cloud.endpoints.sfn.as_deref().unwrap_or("?"),
-        args.fault.as_deref().map(|f| format!(", faults: {f}")).unwrap_or_default()
+        request.fault.as_deref().map(|f| format!(", faults: {f}")).unwrap_or_default()
     ));
-    let sidecar = (sidecar.as_object().is_some_and(|o| !o.is_empty())).then_some(sidecar);
-    let key = cloud.upload(&args.file, &name, sidecar.as_ref()).await.map_err(|e| e.to_string())?;
+    let sidecar = sidecar.as_object().is_some_and(|o| !o.is_empty()).then_some(sidecar);
+    let failed = |what: &str, e: &dyn std::fmt::Display| CliError::failure(format!("{what}: {e}"));
+    let key = cloud
+        .upload(&request.file, &request.upload_name, sidecar)
+        .await
+        .map_err(|e| failed("the upload to the local bucket failed", &e))?;
     progress.line(&format!("Uploaded s3://{}/{key}", local_stack::BUCKET));
 
     let result = cloud
         .next_upload_result(Duration::from_secs(120))
         .await
-        .ok_or("validate-split did not answer the upload notification")?
-        .map_err(|e| format!("validate-split failed on the upload: {e}"))?;
+        .ok_or_else(|| CliError::failure("validate-split did not answer the upload notification"))?
+        .map_err(|e| failed("validate-split failed on the upload", &e))?;
     let started_run = &result["started"][0];
     let execution_arn = started_run["execution_arn"]
         .as_str()
-        .ok_or_else(|| format!("the upload started no execution: {result}"))?
+        .ok_or_else(|| CliError::failure(format!("the upload started no execution: {result}")))?
         .to_string();
     let run_id = started_run["run_id"].as_str().unwrap_or_default().to_string();
-    progress.line(&format!("Execution {run_id} started by the S3 notification"));
+    progress.line(&format!(
+        "Execution {run_id} started by the S3 notification (times below: the local cloud's virtual clock)"
+    ));
 
-    let history = follow(&cloud, &execution_arn, &progress).await?;
-    let summary: Option<RunSummary> = std::fs::read(cloud.object_path(&layout::summary_key(&run_id)))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let history = follow(&cloud, &execution_arn, &mut progress).await?;
+    let read = |key: &str| std::fs::read(cloud.object_path(key)).ok();
+    let summary: Option<RunSummary> = read(&layout::summary_key(&run_id)).and_then(|b| serde_json::from_slice(&b).ok());
+    let validation: Option<Report> = read(&layout::report_key(&run_id)).and_then(|b| serde_json::from_slice(&b).ok());
     let locate = |key: &str| {
         let path = cloud.object_path(key);
         path.exists().then(|| path.display().to_string())
     };
     let notifications = cloud.lambdas.notifier.published.lock().ok().map(|p| p.len() as u64);
-    let outcome = RunOutcome::build(&RunSources {
+    Ok(RunOutcome::build(&RunSources {
         run_id: &run_id,
         history: &history,
         summary: summary.as_ref(),
         locate: &locate,
         notifications,
         emulated: true,
-    });
-    let text = text::render(&outcome, started.elapsed());
-    if let Some(parent) = memo.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if let Ok(memo_json) = serde_json::to_string(&Memo { outcome: outcome.clone(), summary_text: text.clone() }) {
-        let _ = std::fs::write(&memo, memo_json);
-    }
-    if args.json {
-        println!("{}", serde_json::to_string(&outcome).map_err(|e| e.to_string())?);
-    } else {
-        print!("\n{text}");
-    }
-    Ok(outcome.status == ExecutionStatus::Succeeded)
+        validation: validation.as_ref(),
+        virtual_clock: true,
+    }))
 }
 
-/// What a finished run leaves in the data folder, so the same input is not run twice: its outcome and
-/// the text shown then.
-#[derive(Serialize, Deserialize)]
-struct Memo {
-    #[serde(flatten)]
-    outcome: RunOutcome,
-    summary_text: String,
-}
-
-/// `--json` for a run shown again.
-#[derive(Serialize)]
-struct Repeated<'a> {
-    #[serde(flatten)]
-    outcome: &'a RunOutcome,
-    repeated: bool,
-}
-
-fn memo_path(data_dir: &Path, file: &Path, sidecar: &Value) -> Result<PathBuf, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut identity = bytes;
-    identity.extend_from_slice(sidecar.to_string().as_bytes());
-    let hash = xxhash_rust::xxh3::xxh3_128(&identity);
-    Ok(data_dir.join("runs-by-input").join(format!("{hash:032x}.json")))
-}
-
-/// Prints each state as it is entered, until the execution ends; returns the full history, in the
+/// Shows each state as it is entered, until the execution ends; returns the full history, in the
 /// neutral form the outcome is built from.
-async fn follow(cloud: &LocalCloud, execution_arn: &str, progress: &Progress) -> Result<Vec<ExecutionEvent>, String> {
+async fn follow(
+    cloud: &LocalCloud,
+    execution_arn: &str,
+    progress: &mut Progress,
+) -> Result<Vec<ExecutionEvent>, CliError> {
+    let engine = |e: &dyn std::fmt::Display| CliError::failure(format!("the local Step Functions failed: {e}"));
     let mut events: Vec<ExecutionEvent> = Vec::new();
     let mut seen = 0usize;
     loop {
         // Status first: a history read after the execution ended holds its last events.
-        let running = cloud.sfn.describe_execution(execution_arn).map_err(|e| e.to_string())?.snapshot.status
+        let running = cloud.sfn.describe_execution(execution_arn).map_err(|e| engine(&e))?.snapshot.status
             == EngineStatus::Running;
-        let history = cloud.sfn.get_execution_history(execution_arn).map_err(|e| e.to_string())?;
+        let history = cloud.sfn.get_execution_history(execution_arn).map_err(|e| engine(&e))?;
         for event in history[seen.min(history.len())..].iter().filter_map(history::neutral) {
             let start = events.first().map_or(event.at_ms, |first| first.at_ms);
             if let EventKind::StateEntered { name, .. } = &event.kind {

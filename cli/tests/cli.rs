@@ -183,7 +183,7 @@ fn run_takes_the_sample_through_the_local_cloud_once() {
     let check_jobs = states.iter().filter(|s| **s == "CheckJob").count() as u64;
     assert_eq!(outcome["job"]["polls"].as_u64(), Some(check_jobs));
     assert_eq!((&outcome["job"]["status"], &outcome["deployment"]["kind"]), (&json!("Completed"), &json!("on-demand")));
-    let billing = &outcome["aws_cost_estimate"]["still_billing"];
+    let billing = &outcome["left_billing"];
     assert_eq!(billing[0]["arn"], outcome["custom_model_arn"], "the kept model bills storage: {billing}");
     // The same file again: the same run id, no second job.
     let again: Value = serde_json::from_slice(&finetune(&args).stdout).unwrap();
@@ -217,4 +217,49 @@ fn help_describes_the_tool_and_its_three_commands() {
     for command in ["validate", "prepare", "run"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(command)), "{command} missing from {help}");
     }
+}
+
+#[test]
+fn the_example_config_is_valid_and_runs_the_sample() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/pipeline.json");
+    let dir = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/support-tickets.jsonl");
+    let data = dir.path().join("cloud");
+    let out = finetune(&["run", sample, "--config", example, "--json", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["evaluation"]["min_improvement"], 0.05, "the example's gate was applied");
+}
+
+#[test]
+fn the_readme_documents_every_field_of_the_pipeline_config() {
+    use shared::pipeline::{PipelineConfig, VpcConfig};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let table = readme.split("## Pipeline config").nth(1).and_then(|s| s.split("\n## ").next()).unwrap();
+    // Every optional field set, so that it is serialized.
+    let full = PipelineConfig {
+        commitment: Some("OneMonth".into()),
+        kms_key_id: Some("k".into()),
+        vpc: Some(VpcConfig { subnet_ids: vec![], security_group_ids: vec![] }),
+        ..PipelineConfig::default()
+    };
+    let mut fields = Vec::new();
+    for (key, value) in serde_json::to_value(full).unwrap().as_object().unwrap() {
+        match value.as_object() {
+            // Maps of free names (hyperparameters, tags) are one field; records list their fields.
+            Some(inner) if key == "evaluation" || key == "vpc" => {
+                fields.extend(inner.keys().map(|k| format!("{key}.{k}")));
+            }
+            _ => fields.push(key.clone()),
+        }
+    }
+    let missing: Vec<&String> = fields.iter().filter(|f| !table.contains(&format!("`{f}`"))).collect();
+    assert!(missing.is_empty(), "README's Pipeline config lacks {missing:?}");
+    // And the example sets only real fields.
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/pipeline.json")).unwrap(),
+    )
+    .unwrap();
+    let merged = PipelineConfig::default().merge(&example).expect("the example merges");
+    assert_eq!(merged.evaluation.min_improvement, 0.05);
 }

@@ -12,6 +12,8 @@ pub enum Code {
     // File level
     EmptyFile,
     JsonArrayNotJsonLines,
+    /// The file is comma- or tab-separated values, not JSON Lines.
+    CsvNotJsonLines,
     WrongFormat,
     TooFewRecords,
     TooManyRecords,
@@ -141,9 +143,10 @@ pub struct Report {
     pub bytes: u64,
     pub cost_basis: Option<CostBasis>,
     /// Record counts per class when completions are class labels.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub classes: Option<Vec<(String, u64)>>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// The split `prepare` wrote; `null` from `validate`.
+    #[serde(default)]
     pub split: Option<SplitSummary>,
 }
 

@@ -472,3 +472,35 @@ fn intrinsic_paths_in_the_definition_are_found() {
     }
     assert!(found >= 10, "{found}");
 }
+
+#[test]
+fn every_error_name_the_definition_raises_or_matches_is_a_shared_error_name() {
+    // One place spells error names: shared::pipeline::PipelineError. The definition raises them in its
+    // Pass states (`Parameters.Error`) and Fail states, and matches them in Retry and Catch.
+    use shared::pipeline::PipelineError;
+    let def = definition_json();
+    let mut raised = Vec::new();
+    let mut matched = Vec::new();
+    for (name, state) in def["States"].as_object().expect("States") {
+        let errors = [state.get("Error"), state.pointer("/Parameters/Error")];
+        raised.extend(errors.into_iter().flatten().filter_map(Value::as_str).map(|e| (name.clone(), e.to_string())));
+        for rule in ["Retry", "Catch"].iter().filter_map(|k| state.get(*k)).filter_map(Value::as_array).flatten() {
+            let names = rule["ErrorEquals"].as_array().into_iter().flatten().filter_map(Value::as_str);
+            matched.extend(names.map(|e| (name.clone(), e.to_string())));
+        }
+    }
+    assert!(raised.len() >= 8, "{raised:?}");
+    for (state, error) in &raised {
+        assert!(PipelineError::ALL.contains(&error.as_str()), "{state} raises `{error}`, not in PipelineError::ALL");
+    }
+    for (state, error) in &matched {
+        let aws = error.starts_with("States.") || error.starts_with("Lambda.");
+        assert!(aws || PipelineError::ALL.contains(&error.as_str()), "{state} matches unknown error `{error}`");
+    }
+    let deployment_failures: Vec<&str> = raised
+        .iter()
+        .filter(|(state, _)| state.starts_with("Deployment") && !state.contains("Polling"))
+        .map(|(_, e)| e.as_str())
+        .collect();
+    assert_eq!(deployment_failures, [PipelineError::DEPLOYMENT_FAILED; 2], "a failed deployment is not a failed job");
+}

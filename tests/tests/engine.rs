@@ -64,7 +64,12 @@ fn every_task_retries_lambda_and_pipeline_transient_errors_with_capped_jittered_
         for error in LAMBDA_ERRORS.iter().chain(PipelineError::RETRYABLE.iter()) {
             assert!(retried.contains(error), "{name} does not retry {error}");
         }
-        for terminal in [PipelineError::DATASET_INVALID, PipelineError::JOB_FAILED, PipelineError::GATE_FAILED] {
+        for terminal in [
+            PipelineError::DATASET_INVALID,
+            PipelineError::JOB_FAILED,
+            PipelineError::DEPLOYMENT_FAILED,
+            PipelineError::GATE_FAILED,
+        ] {
             assert!(!retried.contains(&terminal), "{name} retries the terminal {terminal}");
         }
         for r in retry {
@@ -235,8 +240,18 @@ async fn failures_after_provision_always_tear_down() {
     // (what, script, error injected at a function or state, the execution's error)
     type Case = (&'static str, Script, Option<(&'static str, &'static str)>, &'static str);
     let cases: Vec<Case> = vec![
-        ("deployment failed", Script { deployment_end: PollState::Failed, ..Script::default() }, None, "JobFailed"),
-        ("deployment stopped", Script { deployment_end: PollState::Stopped, ..Script::default() }, None, "JobFailed"),
+        (
+            "deployment failed",
+            Script { deployment_end: PollState::Failed, ..Script::default() },
+            None,
+            PipelineError::DEPLOYMENT_FAILED,
+        ),
+        (
+            "deployment stopped",
+            Script { deployment_end: PollState::Stopped, ..Script::default() },
+            None,
+            PipelineError::DEPLOYMENT_FAILED,
+        ),
         ("quality gate", Script { gate_passes: false, ..Script::default() }, None, "GateFailed"),
         (
             "deployment poll error",

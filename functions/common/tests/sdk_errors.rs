@@ -66,7 +66,10 @@ fn lambda_errors_become_diagnostics_with_the_pipeline_name() {
             "QuotaExceeded" => PipelineError::QuotaExceeded("m".into()),
             "AccessDenied" => PipelineError::AccessDenied("m".into()),
             "JobFailed" => PipelineError::JobFailed("m".into()),
+            "DeploymentFailed" => PipelineError::DeploymentFailed("m".into()),
+            "PollingExhausted" => PipelineError::PollingExhausted("m".into()),
             "GateFailed" => PipelineError::GateFailed("m".into()),
+            "TeardownFailed" => PipelineError::TeardownFailed("m".into()),
             _ => PipelineError::Internal("m".into()),
         };
         assert_eq!(Diagnostic::from(LambdaError(err)).error_type, name);

@@ -202,6 +202,7 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
     let report = report::Report {
         run_id,
         evaluated_at: &evaluated_at,
+        virtual_clock: deps.local_cloud,
         base_model_id: base_id,
         custom_model_id: &custom_id,
         result: &result,
@@ -321,18 +322,7 @@ fn nobody_answered(answers: &[Answer]) -> Option<PipelineError> {
 
 /// The same error name (so Retry and Catch still match it), with what failed in front.
 fn with_context(err: PipelineError, context: &str) -> PipelineError {
-    let msg = |m: String| format!("{context}: {m}");
-    match err {
-        PipelineError::Throttled(m) => PipelineError::Throttled(msg(m)),
-        PipelineError::Transient(m) => PipelineError::Transient(msg(m)),
-        PipelineError::DatasetInvalid(m) => PipelineError::DatasetInvalid(msg(m)),
-        PipelineError::ConfigInvalid(m) => PipelineError::ConfigInvalid(msg(m)),
-        PipelineError::QuotaExceeded(m) => PipelineError::QuotaExceeded(msg(m)),
-        PipelineError::AccessDenied(m) => PipelineError::AccessDenied(msg(m)),
-        PipelineError::JobFailed(m) => PipelineError::JobFailed(msg(m)),
-        PipelineError::GateFailed(m) => PipelineError::GateFailed(msg(m)),
-        PipelineError::Internal(m) => PipelineError::Internal(msg(m)),
-    }
+    err.map_message(|m| format!("{context}: {m}"))
 }
 
 async fn put(

@@ -15,6 +15,8 @@ use std::fmt::Write as _;
 pub struct Report<'a> {
     pub run_id: &'a str,
     pub evaluated_at: &'a str,
+    /// `evaluated_at` comes from the local cloud's virtual clock, not the wall clock.
+    pub virtual_clock: bool,
     pub base_model_id: &'a str,
     pub custom_model_id: &'a str,
     pub result: &'a EvaluationResult,
@@ -106,7 +108,12 @@ pub fn markdown(report: &Report<'_>) -> String {
     let _ = writeln!(md, "- Base model: `{}`", report.base_model_id);
     let _ = writeln!(md, "- Custom model: `{}`", report.custom_model_id);
     let _ = writeln!(md, "- Samples: {} (of {} records read; {skipped} skipped)", r.samples, report.records_read);
-    let _ = writeln!(md, "- Evaluated at: {}\n", report.evaluated_at);
+    let clock = if report.virtual_clock {
+        " (the local cloud's virtual clock, on which a training job of hours passes in milliseconds; not wall-clock time)"
+    } else {
+        ""
+    };
+    let _ = writeln!(md, "- Evaluated at: {}{clock}\n", report.evaluated_at);
     let _ = writeln!(md, "| metric | base | custom | delta |\n|---|---:|---:|---:|");
     for metric in [Metric::ExactMatch, Metric::TokenF1, Metric::RougeL] {
         let (b, c) = (metric_value(&r.base, metric), metric_value(&r.custom, metric));
@@ -163,6 +170,9 @@ pub fn markdown(report: &Report<'_>) -> String {
             let _ = writeln!(md, "- {side}: {}", cell(e));
         }
     }
-    let _ = writeln!(md, "\nEvery answer: `{}`.", r.predictions_uri);
+    // A relative link: it opens the file beside this one wherever the report is read (a local copy,
+    // the local cloud's folder, a repository); the URI says where it lives in S3.
+    let predictions = r.predictions_uri.rsplit('/').next().unwrap_or("predictions.jsonl");
+    let _ = writeln!(md, "\nEvery answer: [{predictions}]({predictions}) (`{}`).", r.predictions_uri);
     md
 }

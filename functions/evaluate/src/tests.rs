@@ -186,7 +186,11 @@ async fn a_tuned_model_that_answers_right_passes_and_three_files_are_written() {
     assert!(md.contains("| metric | base | custom | delta |"), "{md}");
     assert!(md.contains("| **token F1 (gate)** | 0.000 | 1.000 | +1.000 |"), "{md}");
     assert!(md.contains("Quality gate: PASSED"), "{md}");
-    assert!(!md.contains("Emulated"), "{md}");
+    assert!(!md.contains("Emulated") && !md.contains("virtual clock"), "{md}");
+    assert!(
+        md.contains("Every answer: [predictions.jsonl](predictions.jsonl) (`s3://"),
+        "a link beside the report: {md}"
+    );
 
     let (ct, json) = &written[&key("report.json")];
     assert_eq!(ct, "application/json");
@@ -273,12 +277,16 @@ async fn the_emulator_header_labels_the_report() {
         response.headers_mut().insert(converse::EMULATED_HEADER, "true");
         response
     });
-    let result = evaluate(&deps(s3, runtime(&[&emulated])), &doc()).await.unwrap();
+    let local = Deps { local_cloud: true, ..deps(s3, runtime(&[&emulated])) };
+    let result = evaluate(&local, &doc()).await.unwrap();
     assert!(result.emulated);
     assert_eq!(result.custom.latency_p50_ms, 7.0);
     let written = written.lock().unwrap();
-    assert!(written[&key("report.md")].1.contains("**Emulated.**"));
+    let md = &written[&key("report.md")].1;
+    assert!(md.contains("**Emulated.**"), "{md}");
+    assert!(md.contains("Evaluated at: 2026-01-02T03:04:05Z (the local cloud's virtual clock"), "{md}");
     let report: serde_json::Value = serde_json::from_str(&written[&key("report.json")].1).unwrap();
+    assert_eq!(report["virtual_clock"], true);
     assert!(report["emulation_evidence"][0].as_str().unwrap().contains("x-local-emulated"));
 }
 

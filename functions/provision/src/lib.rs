@@ -70,8 +70,13 @@ pub async fn provision<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<De
             (create_deployment(&deps.bedrock, run_id, config, custom_model_arn).await?, Some(0.0))
         }
         DeploymentMode::Provisioned => {
-            // The catalogue has no throughput prices: unknown rather than guessed.
-            (create_throughput(&deps.bedrock, run_id, config, custom_model_arn).await?, None)
+            // Priced from the catalogue where a figure exists; unknown rather than guessed otherwise.
+            let hourly = catalogue::pricing::provisioned_throughput_usd_per_hour(
+                model.id,
+                config.commitment.as_deref(),
+                config.model_units,
+            );
+            (create_throughput(&deps.bedrock, run_id, config, custom_model_arn).await?, hourly.map(|f| f.value))
         }
         DeploymentMode::None => unreachable!("handled above"),
     };

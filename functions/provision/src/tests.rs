@@ -106,6 +106,20 @@ async fn provisioned_sends_no_commitment_unless_configured() {
 }
 
 #[tokio::test]
+async fn a_throughput_with_a_catalogue_rate_carries_its_hourly_bill_for_every_unit() {
+    let create = mock!(Client::create_provisioned_model_throughput).then_output(|| {
+        CreateProvisionedModelThroughputOutput::builder().provisioned_model_arn(THROUGHPUT_ARN).build().unwrap()
+    });
+    let mut d = doc(DeploymentMode::Provisioned);
+    d.run.config.base_model = "amazon.titan-text-lite-v1:0:4k".into();
+    d.run.config.model_units = 2;
+    let out = provision(&deps(&[&create]), &d).await.unwrap();
+    let rate = catalogue::pricing::provisioned_throughput_usd_per_hour(&d.run.config.base_model, None, 1);
+    assert_eq!(out.hourly_cost_usd, rate.map(|r| r.value * 2.0));
+    assert!(out.hourly_cost_usd.is_some_and(|v| v > 0.0));
+}
+
+#[tokio::test]
 async fn provisioned_sends_the_commitment_and_units_configured() {
     let create = mock!(Client::create_provisioned_model_throughput)
         .match_requests(|r| {

@@ -1,5 +1,10 @@
 //! What a finished job leaves behind: a deterministic, plausible loss curve and the two CSV files
 //! Bedrock writes (model-customization-analyze.html), plus how long training takes in virtual time.
+//!
+//! The CSVs carry Bedrock's columns plus a last one Bedrock's do not have, `emulated` (always
+//! `true`), so a stand-in curve copied out of the local cloud is never taken for a real one. A CSV
+//! reader still parses them, and readers that pick columns by name (`shared::loss_csv`, pandas) see
+//! Bedrock's columns unchanged.
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -78,12 +83,17 @@ pub(crate) fn curves(job_name: &str, records: u64, epochs: u64, batch_size: u64,
     Curves { training, validation }
 }
 
+/// The column that marks the emulator's files.
+pub const EMULATED_COLUMN: &str = "emulated";
+
 fn csv(header: &str, rows: &[Row]) -> String {
-    let mut out = String::with_capacity(32 * (rows.len() + 1));
+    let mut out = String::with_capacity(40 * (rows.len() + 1));
     out.push_str(header);
+    out.push(',');
+    out.push_str(EMULATED_COLUMN);
     out.push('\n');
     for r in rows {
-        out.push_str(&format!("{},{},{:.6},{:.6}\n", r.step, r.epoch, r.loss, r.loss.exp()));
+        out.push_str(&format!("{},{},{:.6},{:.6},true\n", r.step, r.epoch, r.loss, r.loss.exp()));
     }
     out
 }
@@ -127,7 +137,11 @@ mod tests {
         assert_eq!(training_duration_ms(0, 1), 20 * 60 * 1000);
         assert_eq!(training_duration_ms(10_000_000_000, 5), 4 * 3600 * 1000);
         let csv = training_csv(&curves("j", 4, 1, 1, true));
-        assert!(csv.starts_with("step_number,epoch_number,training_loss,perplexity\n0,0,"));
+        assert!(csv.starts_with("step_number,epoch_number,training_loss,perplexity,emulated\n0,0,"));
+        assert!(csv.lines().skip(1).all(|l| l.ends_with(",true")), "{csv}");
         assert_eq!(csv.lines().count(), 5);
+        // The reader the pipeline and the report use still reads Bedrock's columns.
+        let series = shared::loss_csv::parse(&csv, shared::loss_csv::LossKind::Training).unwrap();
+        assert_eq!((series.points.len(), series.skipped.len()), (4, 0));
     }
 }

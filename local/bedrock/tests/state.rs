@@ -55,8 +55,11 @@ fn job_runs_in_progress_to_completed_over_virtual_time_and_writes_artifacts() {
     )
     .unwrap();
     let mut lines = train_csv.lines();
-    assert_eq!(lines.next(), Some("step_number,epoch_number,training_loss,perplexity"));
-    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|x| x.parse().unwrap()).collect()).collect();
+    assert_eq!(lines.next(), Some("step_number,epoch_number,training_loss,perplexity,emulated"));
+    // Bedrock's four columns, then the emulator's mark.
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.strip_suffix(",true").expect("marked emulated").split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
     assert_eq!(rows.len(), 80, "40 records x 2 epochs at batch size 1");
     assert_eq!((rows[0][0], rows[0][1], rows[79][1]), (0.0, 0.0, 1.0));
     assert!(rows[79][2] < rows[0][2] * 0.5, "loss decreases");
@@ -68,8 +71,8 @@ fn job_runs_in_progress_to_completed_over_virtual_time_and_writes_artifacts() {
             .unwrap(),
     )
     .unwrap();
-    assert!(val_csv.starts_with("step_number,epoch_number,validation_loss,perplexity\n"));
-    let last: Vec<f64> = val_csv.lines().last().unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+    assert!(val_csv.starts_with("step_number,epoch_number,validation_loss,perplexity,emulated\n"));
+    let last: Vec<f64> = val_csv.lines().last().unwrap().split(',').take(4).map(|x| x.parse().unwrap()).collect();
     assert!((last[2] - validation[0].validation_loss).abs() < 1e-5);
 
     let m = emu.get_custom_model(&model_arn).unwrap();

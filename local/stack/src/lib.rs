@@ -14,7 +14,8 @@ pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime
 pub use template::{LocalNames, TemplateError, function_arn, function_environment, substitutions};
 
 use functions_common::{Env, defaults_from};
-use local_bedrock::{Emulator, FaultSpec, FsStore};
+use local_bedrock::{Emulator, FsStore};
+pub use local_bedrock::{FaultSpec, FaultSpecError};
 use local_cloud::{Endpoints, LocalLambda, LocalS3};
 use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
 use serde_json::Value;
@@ -67,7 +68,9 @@ pub enum StackError {
 }
 
 pub struct Options {
-    /// Where S3's objects live (`<data_dir>/s3/<bucket>/<key>`) and handlers do their work.
+    /// The local cloud's data folder: the bucket's objects appear in `<data_dir>/<bucket>/<key>`;
+    /// everything else (S3's own metadata files, the handlers' work files, the command line's
+    /// bookkeeping) lives under `<data_dir>/.finetune/`, out of the user's way ([`bookkeeping_dir`]).
     pub data_dir: PathBuf,
     /// Bedrock faults, e.g. `throttle=0.3,seed=7` (see local-bedrock's FaultSpec).
     pub faults: Option<String>,
@@ -83,6 +86,13 @@ impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Options {
         Options { data_dir: data_dir.into(), faults: None, parameters: BTreeMap::new(), advance_clock_on_poll: false }
     }
+}
+
+/// Where the local cloud keeps its own files in a data folder: S3's store (objects and its
+/// `.bucket-*` metadata files), the handlers' work files, and whatever a client records there (the
+/// command line's re-run memo).
+pub fn bookkeeping_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(".finetune")
 }
 
 /// The environment of one function on the local cloud: template.yaml's variables for it (parameters at
@@ -127,14 +137,15 @@ pub struct LocalCloud {
 impl LocalCloud {
     pub async fn start(options: Options) -> Result<LocalCloud, StackError> {
         let data_dir = options.data_dir;
-        let s3_root = data_dir.join("s3");
-        let work_dir = data_dir.join("work");
+        let s3_root = bookkeeping_dir(&data_dir).join("s3");
+        let work_dir = bookkeeping_dir(&data_dir).join("work");
         std::fs::create_dir_all(&s3_root)?;
         std::fs::create_dir_all(&work_dir)?;
         let clock = VirtualClock::starting_now();
 
         let (_, s3) = LocalS3::start(&s3_root, REGION).await?;
         s3.create_bucket(BUCKET)?;
+        bucket_view(&data_dir, &s3_root)?;
 
         let faults: FaultSpec = match &options.faults {
             Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
@@ -262,9 +273,12 @@ impl LocalCloud {
         tokio::time::timeout(timeout, rx.recv()).await.ok().flatten()
     }
 
-    /// A local path of an object in the bucket.
+    /// A local path of an object in the bucket: under the bucket's view `<data_dir>/<bucket>/` where
+    /// it could be made, otherwise in S3's store.
     pub fn object_path(&self, key: &str) -> PathBuf {
-        self.data_dir.join("s3").join(BUCKET).join(key)
+        let view = self.data_dir.join(BUCKET);
+        let bucket = if view.is_dir() { view } else { bookkeeping_dir(&self.data_dir).join("s3").join(BUCKET) };
+        bucket.join(key)
     }
 }
 
@@ -274,6 +288,25 @@ impl Drop for LocalCloud {
             task.abort();
         }
     }
+}
+
+/// `<data_dir>/<bucket>`: a link to the bucket's folder in S3's store, so a person sees the bucket's
+/// objects without the store's metadata files beside them. S3 (s3s-fs) keeps those files in its root,
+/// next to each bucket's folder, and lists only real folders as buckets: hence the link points in,
+/// not out. Where links cannot be made (not Unix), paths point into the store.
+fn bucket_view(data_dir: &Path, s3_root: &Path) -> std::io::Result<()> {
+    let view = data_dir.join(BUCKET);
+    if view.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        let target = s3_root.strip_prefix(data_dir).unwrap_or(s3_root).join(BUCKET);
+        std::os::unix::fs::symlink(target, view)?;
+    }
+    #[cfg(not(unix))]
+    let _ = s3_root;
+    Ok(())
 }
 
 /// SDK settings for loopback: test credentials, local endpoints, and retries that back off in

@@ -317,14 +317,15 @@ async fn throttling_bursts_are_survived_by_retries() {
 async fn a_failed_gate_tears_the_provisioned_throughput_down() {
     let dir = tempfile::tempdir().unwrap();
     let cloud = start(dir.path(), None).await;
-    let sidecar = json!({"deployment": "provisioned", "evaluation": {"min_improvement": 1.5}});
+    // Reachable (metrics lie in 0..1) but above what the stand-in models gain (0.935).
+    let sidecar = json!({"deployment": "provisioned", "evaluation": {"min_improvement": 0.99}});
     let (run_id, done) = run_upload(&cloud, sample(), "support-tickets.jsonl", Some(&sidecar)).await;
 
     assert_status(&done, "FAILED");
     let snap = &done.snapshot;
     assert_eq!(snap.error.as_deref(), Some("GateFailed"));
     let cause = snap.cause.as_deref().unwrap_or_default();
-    assert!(cause.contains("below the required 1.5"), "{cause}");
+    assert!(cause.contains("below the required 0.99"), "{cause}");
     let states = snap.states_entered();
     for state in ["CheckDeployment", "Evaluate", "GateFailed", "Finalize"] {
         assert!(states.iter().any(|s| s == state), "{state} in {states:?}");

@@ -4,15 +4,20 @@
 //! execution) gives the outcome so far, with status `RUNNING`.
 //!
 //! - `history.rs`: the neutral history event both the local engine's and AWS's histories map into
-//! - `cost.rs`: the run's cost and what still bills, priced from `catalogue::pricing`
+//! - `cost.rs`: the run's cost, what it leaves billing and what teardown removed, priced from
+//!   `catalogue::pricing`
+//!
+//! As `finetune run --json` (and every command that shows a run) prints it, every key is always
+//! present, `null` when it does not apply.
 
 mod cost;
 mod history;
 
-pub use cost::{Billable, Billing, COST_NOTE, CostEstimate};
+pub use cost::{Billable, Billing, COST_NOTE, CostEstimate, PRICING_PAGE, Removal, RemovalAction};
 pub use history::{EventKind, ExecutionEvent, ExecutionFacts, ExecutionStatus, StateVisit, latest_document};
 
-use crate::pipeline::{DeploymentMode, EvaluationResult, JobRef, PollState, RunDocument, layout};
+use crate::pipeline::{DeploymentMode, EvaluationResult, JobRef, PipelineError, PollState, RunDocument, layout};
+use crate::report::{Issue, Report};
 use crate::summary::RunSummary;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -34,6 +39,10 @@ pub struct RunSources<'a> {
     pub notifications: Option<u64>,
     /// Bedrock was the local emulator: its models are stand-ins.
     pub emulated: bool,
+    /// The dataset's validation report (`runs/<id>/validation-report.json`), once written.
+    pub validation: Option<&'a Report>,
+    /// The history's times come from a virtual clock (the local cloud's), not the wall clock.
+    pub virtual_clock: bool,
 }
 
 /// The outcome of a run. The first fields are `finetune run --json`'s original ones, with their names.
@@ -53,18 +62,49 @@ pub struct RunOutcome {
     pub notifications: u64,
     pub aws_cost_estimate: CostEstimate,
     pub emulated: bool,
-    /// Milliseconds since the Unix epoch.
-    #[serde(default)]
+    /// Milliseconds since the Unix epoch (on the local cloud's virtual clock when `virtual_clock`).
     pub started_at_ms: Option<i64>,
-    #[serde(default)]
     pub ended_at_ms: Option<i64>,
     /// Each state entered, with when it was entered and exited.
-    #[serde(default)]
     pub visits: Vec<StateVisit>,
-    #[serde(default)]
     pub job: Option<JobProgress>,
-    #[serde(default)]
     pub deployment: Option<DeploymentProgress>,
+    /// Times are the local cloud's virtual clock (a training job of hours passes in milliseconds).
+    pub virtual_clock: bool,
+    /// Why the run failed: the dataset's errors with their lines and fields when it was invalid,
+    /// otherwise the pipeline's error; empty unless the run failed.
+    pub errors: Vec<Problem>,
+    /// The dataset's warnings from validation: what Bedrock accepts but a person should know.
+    pub warnings: Vec<Problem>,
+    /// What the configuration implies that a person may not expect (`deployment: none` skips the
+    /// evaluation).
+    pub notes: Vec<String>,
+    /// What keeps billing after the run, with its rate; empty when nothing bills.
+    pub left_billing: Vec<Billing>,
+    /// What teardown deleted or stopped.
+    pub cleaned_up: Vec<Removal>,
+}
+
+/// One reason a run failed, or one warning about its dataset. `line` (1-based) and `field` (a path
+/// such as `messages[1].role`) are `null` when the problem is not about one record; `code` is a
+/// validation code (`MISSING_FIELD`) or a pipeline error name (`DeploymentFailed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub line: Option<u64>,
+    pub field: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&Issue> for Problem {
+    fn from(issue: &Issue) -> Problem {
+        Problem {
+            line: issue.line,
+            field: issue.field.clone(),
+            code: issue.code.as_str(),
+            message: issue.message.clone(),
+        }
+    }
 }
 
 /// The customization job, as last seen.
@@ -94,9 +134,21 @@ pub struct DeploymentProgress {
     pub removed: bool,
 }
 
-/// What the run wrote, by name, in the order the run writes it (`layout::artifacts`).
+/// What the run wrote, by name, in the order the run writes it (`layout::artifacts`): every name,
+/// with where it is, or `None` when the run did not write it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Artifacts(pub Vec<(String, String)>);
+pub struct Artifacts(pub Vec<(String, Option<String>)>);
+
+impl Artifacts {
+    /// The artifacts that exist, by name.
+    pub fn written(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().filter_map(|(name, at)| at.as_deref().map(|at| (name.as_str(), at)))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.written().find(|(n, _)| *n == name).map(|(_, at)| at)
+    }
+}
 
 impl RunOutcome {
     pub fn build(sources: &RunSources<'_>) -> RunOutcome {
@@ -127,23 +179,66 @@ impl RunOutcome {
                 removed: d.arn.as_deref().is_some_and(removed),
             });
 
-        // Training is billed once the job completed; a failed or stopped job's share is unknown.
-        let job_completed = job_ref.is_some_and(|j| j.status.state == PollState::Ready);
-        let training_usd = document.filter(|_| job_completed).and_then(|d| d.run.data.estimated_cost_usd);
+        // Priced whatever the job's end: the catalogue's figure for what the run asked to train.
+        let training_usd = job.as_ref().and_then(|_| {
+            document
+                .and_then(|d| d.run.data.estimated_cost_usd)
+                .or_else(|| sources.validation.and_then(|r| r.estimated_cost_usd))
+        });
+        let config = document.map(|d| &d.run.config);
         let live_deployment = deployment.as_ref().filter(|d| !d.removed).and_then(|d| {
-            d.arn.as_deref().map(|arn| cost::LiveDeployment { mode: d.kind, arn, hourly_cost_usd: d.hourly_cost_usd })
+            d.arn.as_deref().map(|arn| cost::LiveDeployment {
+                mode: d.kind,
+                arn,
+                hourly_cost_usd: d.hourly_cost_usd,
+                base_model: config.map(|c| c.base_model.as_str()).or(summary.and_then(|s| s.base_model.as_deref())),
+                model_units: config.map_or(1, |c| c.model_units),
+                commitment: config.and_then(|c| c.commitment.as_deref()),
+            })
         });
         let live_model = custom_model_arn.as_deref().filter(|arn| !removed(arn));
-        let aws_cost_estimate =
-            cost::estimate(facts.state_transitions, facts.task_requests, training_usd, live_model, live_deployment);
+        let left_billing = cost::left_billing(live_model, live_deployment);
+        let aws_cost_estimate = cost::estimate(facts.state_transitions, facts.task_requests, training_usd);
+        let deployed = deployment.as_ref().and_then(|d| {
+            let what = match d.kind {
+                DeploymentMode::Provisioned => Billable::ProvisionedThroughput,
+                DeploymentMode::OnDemand => Billable::OnDemandDeployment,
+                DeploymentMode::None => return None,
+            };
+            Some((d.arn.as_deref(), what))
+        });
+        let known = [
+            Some((job_arn.as_deref(), Billable::CustomizationJob)),
+            Some((custom_model_arn.as_deref(), Billable::CustomModel)),
+            deployed,
+        ];
+        let kind_of = |arn: &str| {
+            known
+                .iter()
+                .flatten()
+                .find(|(k, _)| *k == Some(arn))
+                .map(|(_, what)| *what)
+                .or_else(|| Billable::of_arn(arn))
+        };
+        let cleaned_up = summary
+            .map(|s| {
+                let deleted = s.deleted.iter().map(|arn| (arn, RemovalAction::Deleted));
+                let stopped = s.stopped.iter().map(|arn| (arn, RemovalAction::Stopped));
+                deleted
+                    .chain(stopped)
+                    .map(|(arn, action)| Removal { what: kind_of(arn), arn: arn.clone(), action })
+                    .collect()
+            })
+            .unwrap_or_default();
 
         let artifacts = layout::artifacts(sources.run_id)
             .into_iter()
-            .filter_map(|(name, key)| (sources.locate)(&key).map(|at| (name.to_string(), at)))
+            .map(|(name, key)| (name.to_string(), (sources.locate)(&key)))
             .collect();
         let notifications = sources
             .notifications
             .unwrap_or_else(|| document.and_then(|d| d.teardown.as_ref()).map_or(0, |t| u64::from(t.notified)));
+        let errors = errors(&facts, sources.validation);
         RunOutcome {
             run_id: sources.run_id.to_string(),
             status: facts.status,
@@ -163,8 +258,32 @@ impl RunOutcome {
             visits: facts.visits,
             job,
             deployment,
+            virtual_clock: sources.virtual_clock,
+            errors,
+            warnings: sources.validation.map(|r| r.warnings.iter().map(Problem::from).collect()).unwrap_or_default(),
+            notes: config.map(|c| c.notes()).unwrap_or_default(),
+            left_billing,
+            cleaned_up,
         }
     }
+}
+
+/// Why a run failed: an invalid dataset's errors from its report, otherwise the execution's error.
+fn errors(facts: &ExecutionFacts, validation: Option<&Report>) -> Vec<Problem> {
+    if matches!(facts.status, ExecutionStatus::Succeeded | ExecutionStatus::Running) {
+        return Vec::new();
+    }
+    if facts.error.as_deref() == Some(PipelineError::DATASET_INVALID)
+        && let Some(report) = validation.filter(|r| !r.errors.is_empty())
+    {
+        return report.errors.iter().map(Problem::from).collect();
+    }
+    vec![Problem {
+        line: None,
+        field: None,
+        code: facts.error.clone().unwrap_or_else(|| facts.status.as_str().to_string()),
+        message: facts.cause.clone().unwrap_or_default(),
+    }]
 }
 
 fn job_progress(job: Option<&JobRef>, arn: Option<&str>) -> Option<JobProgress> {
@@ -199,7 +318,7 @@ impl<'de> Deserialize<'de> for Artifacts {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Artifacts, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, String>()? {
+                while let Some(entry) = map.next_entry::<String, Option<String>>()? {
                     entries.push(entry);
                 }
                 Ok(Artifacts(entries))

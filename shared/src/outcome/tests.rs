@@ -20,7 +20,16 @@ fn step(history: &mut Vec<ExecutionEvent>, name: &str, task: bool, output: &RunD
 }
 
 fn sources<'a>(history: &'a [ExecutionEvent], summary: Option<&'a RunSummary>) -> RunSources<'a> {
-    RunSources { run_id: "r", history, summary, locate: &|_| None, notifications: None, emulated: false }
+    RunSources {
+        run_id: "r",
+        history,
+        summary,
+        locate: &|_| None,
+        notifications: None,
+        emulated: false,
+        validation: None,
+        virtual_clock: false,
+    }
 }
 
 fn ended(
@@ -62,9 +71,11 @@ fn a_running_execution_shows_where_it_is_and_what_it_has_started() {
     let job = outcome.job.as_ref().unwrap();
     assert_eq!((job.status.as_deref(), job.polls), (Some("InProgress"), 1));
     assert_eq!(outcome.custom_model_arn, None);
-    assert_eq!(outcome.aws_cost_estimate.training_usd, None, "not billed before the job completes");
-    assert!(outcome.aws_cost_estimate.still_billing.is_empty());
-    assert_eq!(outcome.artifacts.0, [("train".to_string(), "s3://b/runs/r/train.jsonl".to_string())]);
+    assert_eq!(outcome.aws_cost_estimate.training_usd, Some(0.25), "priced once a job started, whatever its end");
+    assert!(outcome.left_billing.is_empty() && outcome.cleaned_up.is_empty() && outcome.errors.is_empty());
+    assert_eq!(outcome.artifacts.written().collect::<Vec<_>>(), [("train", "s3://b/runs/r/train.jsonl")]);
+    assert_eq!(outcome.artifacts.0.len(), layout::artifacts("r").len(), "every name, null when not written");
+    assert_eq!(outcome.artifacts.get("summary"), None);
     assert_eq!(outcome.state_transitions, 3);
 }
 
@@ -92,10 +103,10 @@ fn a_succeeded_run_knows_its_model_deployment_polls_cost_and_what_still_bills() 
     assert_eq!(outcome.job.as_ref().map(|j| j.polls), Some(5));
     let d = outcome.deployment.as_ref().unwrap();
     assert_eq!((d.kind, d.polls, d.status.as_str(), d.removed), (DeploymentMode::OnDemand, 7, "Active", false));
-    let cost = &outcome.aws_cost_estimate;
-    assert_eq!((cost.training_usd, cost.model_storage_usd_per_month), (Some(0.25), Some(1.95)));
-    let billing: Vec<_> = cost.still_billing.iter().map(|b| (b.what, b.arn.as_str())).collect();
-    assert_eq!(billing, [(Billable::CustomModel, MODEL), (Billable::OnDemandDeployment, DEPLOYMENT)]);
+    assert_eq!(outcome.aws_cost_estimate.training_usd, Some(0.25));
+    let billing: Vec<_> = outcome.left_billing.iter().map(|b| (b.what, b.arn.as_str(), b.usd_per_month)).collect();
+    assert_eq!(billing, [(Billable::CustomModel, MODEL, Some(1.95)), (Billable::OnDemandDeployment, DEPLOYMENT, None)]);
+    assert!(outcome.errors.is_empty() && outcome.notes.is_empty());
     assert_eq!(outcome.notifications, 1, "teardown's word when the caller did not count");
     assert_eq!(RunOutcome::build(&RunSources { notifications: Some(3), ..sources(&history, None) }).notifications, 3);
 }
@@ -108,7 +119,7 @@ fn a_failed_run_takes_the_summary_first_and_a_deleted_deployment_no_longer_bills
     step(&mut history, "CheckDeployment", true, &doc);
     step(&mut history, "Finalize", true, &doc);
     history.push(event(99_000, EventKind::StateEntered { name: "Failed".into(), input: None }));
-    ended(&mut history, ExecutionStatus::Failed, Some("JobFailed"), None);
+    ended(&mut history, ExecutionStatus::Failed, Some("DeploymentFailed"), None);
     let summary = RunSummary {
         deleted: vec![DEPLOYMENT.into()],
         ..RunSummary::new("r", Outcome::Failed, Trigger::StateMachine, "2026-01-02T05:00:00Z".into())
@@ -117,12 +128,22 @@ fn a_failed_run_takes_the_summary_first_and_a_deleted_deployment_no_longer_bills
 
     let outcome = RunOutcome::build(&sources(&history, Some(&summary)));
     assert_eq!(outcome.status, ExecutionStatus::Failed);
-    assert_eq!((outcome.error.as_deref(), outcome.cause.as_deref()), (Some("JobFailed"), Some("because JobFailed")));
+    let cause = Some("because DeploymentFailed");
+    assert_eq!((outcome.error.as_deref(), outcome.cause.as_deref()), (Some("DeploymentFailed"), cause));
     assert_eq!(outcome.states.last().map(String::as_str), Some("Failed"));
     assert!(outcome.deployment.as_ref().unwrap().removed);
-    let billing: Vec<_> = outcome.aws_cost_estimate.still_billing.iter().map(|b| b.what).collect();
+    let billing: Vec<_> = outcome.left_billing.iter().map(|b| b.what).collect();
     assert_eq!(billing, [Billable::CustomModel]);
+    let cleaned: Vec<_> = outcome.cleaned_up.iter().map(|r| (r.what, r.arn.as_str(), r.action)).collect();
+    assert_eq!(cleaned, [(Some(Billable::ProvisionedThroughput), DEPLOYMENT, RemovalAction::Deleted)]);
     assert_eq!(outcome.aws_cost_estimate.training_usd, Some(0.25), "the job completed: its training was billed");
+    let error = Problem {
+        line: None,
+        field: None,
+        code: "DeploymentFailed".into(),
+        message: "because DeploymentFailed".into(),
+    };
+    assert_eq!(outcome.errors, [error]);
 }
 
 #[test]
@@ -138,11 +159,44 @@ fn a_summary_alone_still_names_the_job_and_model() {
     assert_eq!(outcome.status, ExecutionStatus::Aborted);
     let job = outcome.job.unwrap();
     assert_eq!((job.arn.as_str(), job.status, job.polls), (JOB, None, 0));
-    assert_eq!(outcome.aws_cost_estimate.training_usd, None);
+    assert_eq!(outcome.aws_cost_estimate.training_usd, None, "no document, no report: no price");
+    assert_eq!(outcome.cleaned_up[0].action, RemovalAction::Stopped);
+    assert_eq!(outcome.cleaned_up[0].what, Some(Billable::CustomizationJob));
 }
 
 #[test]
-fn the_json_keeps_the_original_field_names_in_order_and_reads_back_an_original_one() {
+fn an_invalid_dataset_lists_its_errors_and_warnings_from_the_report() {
+    let mut history = Vec::new();
+    step(&mut history, "IsDatasetValid", false, &document());
+    ended(&mut history, ExecutionStatus::Failed, Some("DatasetInvalid"), None);
+    let opts = crate::validate::Options::new("amazon.titan-text-express-v1:0:8k", crate::CustomizationType::FineTuning)
+        .unwrap();
+    let data = "{\"prompt\": \"a\", \"completion\": \"b\"}\r\n{\"prompt\": \"a\"}\n";
+    let report = crate::validate::validate_reader(data.as_bytes(), &opts, |_| {}).unwrap();
+    let outcome = RunOutcome::build(&RunSources { validation: Some(&report), ..sources(&history, None) });
+    let error = &outcome.errors[0];
+    assert_eq!(
+        (error.line, error.field.as_deref(), error.code.as_str()),
+        (Some(2), Some("completion"), "MISSING_FIELD")
+    );
+    assert!(outcome.warnings.iter().any(|w| w.code == "CRLF_LINE_ENDINGS"), "{:?}", outcome.warnings);
+    assert_eq!(outcome.aws_cost_estimate.training_usd, None, "no job, no training");
+}
+
+#[test]
+fn a_run_that_deploys_nothing_says_the_evaluation_was_skipped() {
+    let mut doc = document();
+    doc.run.config.deployment = DeploymentMode::None;
+    let mut history = Vec::new();
+    step(&mut history, "Finalize", true, &doc);
+    ended(&mut history, ExecutionStatus::Succeeded, None, Some(&doc));
+    let outcome = RunOutcome::build(&RunSources { virtual_clock: true, ..sources(&history, None) });
+    assert!(outcome.notes[0].contains("evaluation"), "{:?}", outcome.notes);
+    assert!(outcome.virtual_clock);
+}
+
+#[test]
+fn the_json_keeps_the_original_field_names_in_order_and_reads_back() {
     let mut history = Vec::new();
     step(&mut history, "Finalize", true, &document());
     ended(&mut history, ExecutionStatus::Succeeded, None, Some(&document()));
@@ -167,21 +221,11 @@ fn the_json_keeps_the_original_field_names_in_order_and_reads_back_an_original_o
     ];
     let positions: Vec<usize> = original.iter().map(|k| text.find(&format!("\"{k}\":")).expect(k)).collect();
     assert!(positions.is_sorted(), "{text}");
-    for key in ["training_usd", "step_functions_usd", "lambda_requests_usd", "model_storage_usd_per_month", "note"] {
+    for key in ["training_usd", "step_functions_usd", "lambda_requests_usd", "note"] {
         assert!(json["aws_cost_estimate"].get(key).is_some(), "{key}");
     }
     assert_eq!(json["status"], "SUCCEEDED");
     assert_eq!(json["evaluation"], Value::Null);
-    assert_eq!(serde_json::from_value::<RunOutcome>(json).unwrap(), outcome);
-
-    // What `finetune run --json` printed before this type existed (and what its memo holds).
-    let earlier = r#"{"run_id": "r", "status": "FAILED", "error": "DatasetInvalid", "cause": "line 5",
-        "states": ["IsPrepared"], "state_transitions": 1, "job_arn": null, "custom_model_arn": null,
-        "evaluation": null, "artifacts": {"validation_report": "/x/report.json", "train": "/x/train.jsonl"},
-        "notifications": 1, "aws_cost_estimate": {"training_usd": null, "step_functions_usd": 0.0,
-        "lambda_requests_usd": 0.0, "model_storage_usd_per_month": null, "note": "estimate"}, "emulated": true}"#;
-    let read: RunOutcome = serde_json::from_str(earlier).unwrap();
-    assert_eq!(read.status, ExecutionStatus::Failed);
-    assert_eq!(read.artifacts.0[0], ("validation_report".to_string(), "/x/report.json".to_string()));
-    assert!(read.visits.is_empty() && read.job.is_none());
+    assert!(json["artifacts"].as_object().is_some_and(|a| a.values().all(Value::is_null)), "{json}");
+    assert_eq!(serde_json::from_str::<RunOutcome>(&text).unwrap(), outcome, "read back in the order written");
 }

@@ -3,9 +3,12 @@
 
 use super::PipelineError;
 use crate::CustomizationType;
-use crate::catalogue::{self, Customization, Model};
+use crate::catalogue::{self, Customization, HyperParameterError, Model};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 /// How the tuned model is made callable for evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -18,6 +21,38 @@ pub enum DeploymentMode {
     OnDemand,
     /// CreateProvisionedModelThroughput, billed by the hour; no commitment unless configured.
     Provisioned,
+}
+
+impl DeploymentMode {
+    pub const ALL: [DeploymentMode; 3] = [DeploymentMode::None, DeploymentMode::OnDemand, DeploymentMode::Provisioned];
+
+    /// The config's spelling, e.g. `on-demand`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentMode::None => "none",
+            DeploymentMode::OnDemand => "on-demand",
+            DeploymentMode::Provisioned => "provisioned",
+        }
+    }
+}
+
+impl fmt::Display for DeploymentMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeploymentMode {
+    type Err = String;
+
+    /// The config's spelling, in any case, with `_` for `-` too (`on_demand`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let normal = s.trim().to_ascii_lowercase().replace('_', "-");
+        DeploymentMode::ALL.into_iter().find(|m| m.as_str() == normal).ok_or_else(|| {
+            let names: Vec<&str> = DeploymentMode::ALL.iter().map(|m| m.as_str()).collect();
+            format!("unknown deployment `{s}`; use one of {}", names.join(", "))
+        })
+    }
 }
 
 /// The evaluation metric the quality gate compares.
@@ -137,51 +172,238 @@ impl Default for PipelineConfig {
     }
 }
 
+/// One problem with a configuration: where it is (a field path such as `hyperparameters.epochCount`,
+/// or `config` for the whole object) and what is wrong, with the value and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl ConfigProblem {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
+        ConfigProblem { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every problem of a configuration, in one error a state machine can carry.
+pub fn config_invalid(problems: &[ConfigProblem]) -> PipelineError {
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    PipelineError::ConfigInvalid(format!("invalid configuration: {}", list.join("; ")))
+}
+
 impl PipelineConfig {
     /// Applies overrides (a sidecar's or an execution input's `config` object) on top of this
     /// configuration: a field present in `overrides` replaces this one; objects merge key by key.
-    pub fn merged(&self, overrides: &serde_json::Value) -> Result<PipelineConfig, PipelineError> {
-        let mut base = serde_json::to_value(self).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    pub fn merged(&self, overrides: &Value) -> Result<PipelineConfig, PipelineError> {
+        self.merge(overrides).map_err(|problem| config_invalid(&[problem]))
+    }
+
+    /// [`merged`](Self::merged), with the problem that stops it: the field path, the value, and
+    /// what to write instead.
+    pub fn merge(&self, overrides: &Value) -> Result<PipelineConfig, ConfigProblem> {
+        let mut base = serde_json::to_value(self).map_err(|e| ConfigProblem::new("config", e.to_string()))?;
         if !overrides.is_null() && !overrides.is_object() {
-            return Err(PipelineError::ConfigInvalid("`config` must be a JSON object".to_string()));
+            return Err(ConfigProblem::new(
+                "config",
+                format!(
+                    "must be a JSON object of pipeline config fields, e.g. {{\"deployment\": \"none\"}}, not {overrides}"
+                ),
+            ));
         }
         merge_json(&mut base, overrides);
-        serde_json::from_value(base).map_err(|e| PipelineError::ConfigInvalid(format!("invalid config: {e}")))
+        serde_path_to_error::deserialize(base).map_err(|e| {
+            let path: Vec<&str> = e
+                .path()
+                .iter()
+                .filter_map(|segment| match segment {
+                    serde_path_to_error::Segment::Map { key } => Some(key.as_str()),
+                    _ => None,
+                })
+                .collect();
+            serde_problem(&path, overrides, &e.inner().to_string())
+        })
     }
+}
+
+impl PipelineConfig {
+    /// Every problem of `overrides` on top of this configuration, in one list: each field serde
+    /// refuses (a wrong type, an unknown name, an unknown value) and every check of
+    /// [`problems`](Self::problems) on the rest. A refused field is set aside (back to this
+    /// configuration's value, or dropped) so that the fields after it are still checked.
+    pub fn merge_checked(&self, overrides: &Value) -> Result<PipelineConfig, Vec<ConfigProblem>> {
+        let defaults = serde_json::to_value(self).map_err(|e| vec![ConfigProblem::new("config", e.to_string())])?;
+        if !overrides.is_null() && !overrides.is_object() {
+            return Err(vec![
+                self.merge(overrides).err().unwrap_or_else(|| ConfigProblem::new("config", "not an object")),
+            ]);
+        }
+        let mut merged = defaults.clone();
+        merge_json(&mut merged, overrides);
+        let mut problems = Vec::new();
+        // Each round sets one refused field aside; a config has far fewer fields than this.
+        for _ in 0..64 {
+            match serde_path_to_error::deserialize::<_, PipelineConfig>(merged.clone()) {
+                Ok(config) => {
+                    problems.extend(config.problems().1);
+                    return if problems.is_empty() { Ok(config) } else { Err(problems) };
+                }
+                Err(e) => {
+                    let path: Vec<String> = e
+                        .path()
+                        .iter()
+                        .filter_map(|segment| match segment {
+                            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    problems.push(serde_problem(&path, overrides, &e.inner().to_string()));
+                    if !set_aside(&mut merged, &defaults, &path) {
+                        return Err(problems);
+                    }
+                }
+            }
+        }
+        Err(problems)
+    }
+}
+
+/// Puts the field at `path` back to its default, or drops it when it has none; false when nothing
+/// changed (the problem is not one field's).
+fn set_aside(merged: &mut Value, defaults: &Value, path: &[&str]) -> bool {
+    let Some((last, parents)) = path.split_last() else { return false };
+    let default = path.iter().try_fold(defaults, |v, key| v.get(*key));
+    let Some(parent) = parents.iter().try_fold(merged, |v, key| v.get_mut(*key)).and_then(Value::as_object_mut) else {
+        return false;
+    };
+    match default {
+        Some(d) if parent.get(*last) != Some(d) => {
+            parent.insert((*last).to_string(), d.clone());
+            true
+        }
+        Some(_) => false,
+        None => parent.remove(*last).is_some(),
+    }
+}
+
+/// serde's message, with the field path, the value given and what to do.
+fn serde_problem(path: &[&str], overrides: &Value, message: &str) -> ConfigProblem {
+    let field = if path.is_empty() { "config".to_string() } else { path.join(".") };
+    let given = path.iter().try_fold(overrides, |v, key| v.get(*key));
+    if let Some(unknown) = quoted(message, "unknown field `") {
+        // The path ends with the unknown key itself.
+        let expected: Vec<&str> = message.split('`').skip(3).step_by(2).collect();
+        let hint = closest(unknown, &expected).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+        let parent = &path[..path.len().saturating_sub(1)];
+        let place = if parent.is_empty() { String::new() } else { format!(" in `{}`", parent.join(".")) };
+        return ConfigProblem::new(field, format!("unknown field{place}; {hint}known fields: {}", expected.join(", ")));
+    }
+    match given {
+        Some(value) if path.first() == Some(&"hyperparameters") && message.contains("expected a string") => {
+            ConfigProblem::new(
+                field,
+                format!(
+                    "{value} is not a string; Bedrock takes hyperparameter values as strings: write \"{}\": \"{}\"",
+                    path.last().unwrap_or(&""),
+                    value.as_str().map_or_else(|| value.to_string(), str::to_string)
+                ),
+            )
+        }
+        Some(value) => ConfigProblem::new(field, format!("{value} is not valid here: {message}")),
+        None => ConfigProblem::new(field, message.to_string()),
+    }
+}
+
+/// The text after `prefix` up to the next backtick.
+fn quoted<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.split_once(prefix).and_then(|(_, rest)| rest.split_once('`')).map(|(name, _)| name)
+}
+
+/// The known name closest to a misspelt one, if it is close (at most 2 edits, or a prefix).
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, k)| *d <= 2 || k.starts_with(name) || name.starts_with(k))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 impl PipelineConfig {
     /// Checks the effective configuration against the catalogue before anything is spent: the model
     /// is known and supports the customization type, hyperparameters are known and in range, the
     /// deployment mode is offered for the model, a commitment is `OneMonth` or `SixMonths`, the role
-    /// is an IAM role ARN. Every problem is listed in one `ConfigInvalid`.
+    /// is an IAM role ARN, and an evaluation can run and its gate can be met. Every problem is listed
+    /// in one `ConfigInvalid`.
     pub fn check(&self) -> Result<(&'static Model, &'static Customization), PipelineError> {
-        let mut problems: Vec<String> = Vec::new();
+        match self.problems() {
+            (Some(found), problems) if problems.is_empty() => Ok(found),
+            (_, problems) => Err(config_invalid(&problems)),
+        }
+    }
+
+    /// The model and customization the configuration names (when both exist), and every problem.
+    pub fn problems(&self) -> (Option<(&'static Model, &'static Customization)>, Vec<ConfigProblem>) {
+        let mut problems: Vec<ConfigProblem> = Vec::new();
+        let mut problem = |field: &str, message: String| problems.push(ConfigProblem::new(field, message));
         let model = catalogue::find(&self.base_model);
         let customization = match model {
             None => {
                 let hint = catalogue::suggestions(&self.base_model);
-                problems.push(if hint.is_empty() {
-                    format!("unknown base_model `{}`", self.base_model)
-                } else {
-                    format!("unknown base_model `{}`; did you mean {}?", self.base_model, hint.join(" or "))
-                });
+                let did_you_mean =
+                    if hint.is_empty() { String::new() } else { format!("did you mean {}? ", hint.join(" or ")) };
+                problem(
+                    "base_model",
+                    format!("unknown model `{}`; {did_you_mean}`finetune models` lists them", self.base_model),
+                );
                 None
             }
             Some(m) => match m.customization(self.customization_type) {
                 None => {
                     let supported: Vec<_> = m.supported_types().map(|t| t.as_str()).collect();
-                    problems.push(format!(
-                        "{} does not support {}; it supports: {}",
-                        m.id,
-                        self.customization_type,
-                        supported.join(", ")
-                    ));
+                    problem(
+                        "customization_type",
+                        format!(
+                            "{} does not support {}; it supports: {}",
+                            m.id,
+                            self.customization_type,
+                            supported.join(", ")
+                        ),
+                    );
                     None
                 }
                 Some(c) => {
                     let given = self.hyperparameters.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-                    problems.extend(c.check_hyperparameters(m, given).iter().map(ToString::to_string));
+                    for error in c.check_hyperparameters(m, given) {
+                        let name = match &error {
+                            HyperParameterError::Unknown { name, .. }
+                            | HyperParameterError::OutOfRange { name, .. }
+                            | HyperParameterError::WrongType { name, .. } => name.clone(),
+                        };
+                        problem(&format!("hyperparameters.{name}"), error.to_string());
+                    }
                     Some(c)
                 }
             },
@@ -190,40 +412,93 @@ impl PipelineConfig {
             && self.deployment == DeploymentMode::OnDemand
             && !m.on_demand_deployment
         {
-            problems.push(format!(
-                "deployment `on-demand` is not offered for custom models of {}; use `provisioned` or `none`",
-                m.id
-            ));
+            problem(
+                "deployment",
+                format!(
+                    "`on-demand` is not offered for custom models of {}; use `provisioned` (billed by the hour) or `none`",
+                    m.id
+                ),
+            );
         }
         if let Some(c) = &self.commitment
             && !matches!(c.as_str(), "OneMonth" | "SixMonths")
         {
-            problems.push(format!("commitment `{c}` must be OneMonth or SixMonths (or absent: no commitment)"));
+            problem("commitment", format!("`{c}` must be OneMonth or SixMonths (or absent: no commitment)"));
         }
         if self.commitment.is_some() && self.deployment != DeploymentMode::Provisioned {
-            problems.push("commitment applies only to deployment `provisioned`".to_string());
+            problem("commitment", "applies only to deployment `provisioned`; remove it".to_string());
         }
         if self.deployment == DeploymentMode::Provisioned && self.model_units == 0 {
-            problems.push("model_units must be at least 1 for deployment `provisioned`".to_string());
+            problem("model_units", "0: must be at least 1 for deployment `provisioned`".to_string());
         }
         if !(self.validation_ratio.is_finite() && (0.0..1.0).contains(&self.validation_ratio)) {
-            problems.push(format!("validation_ratio {} must be at least 0 and below 1", self.validation_ratio));
+            problem(
+                "validation_ratio",
+                format!("{} must be at least 0 and below 1 (default 0.1)", self.validation_ratio),
+            );
+        } else if self.validation_ratio == 0.0 && self.deployment != DeploymentMode::None {
+            problem(
+                "validation_ratio",
+                "0 holds out no records, so the evaluation has nothing to score; set it above 0 (default 0.1), \
+                 or deployment `none` to skip evaluation"
+                    .to_string(),
+            );
+        }
+        if self.deployment != DeploymentMode::None {
+            self.evaluation.problems(&mut problem);
         }
         if !is_role_arn(&self.role_arn) {
-            problems.push(if self.role_arn.is_empty() {
-                "role_arn is not set (the Bedrock service role, arn:aws:iam::<account>:role/<name>)".to_string()
-            } else {
-                format!("role_arn `{}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", self.role_arn)
-            });
+            problem(
+                "role_arn",
+                if self.role_arn.is_empty() {
+                    "is not set (the Bedrock service role, arn:aws:iam::<account>:role/<name>)".to_string()
+                } else {
+                    format!("`{}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", self.role_arn)
+                },
+            );
         }
         if let Some(vpc) = &self.vpc
             && (!(1..=16).contains(&vpc.subnet_ids.len()) || !(1..=5).contains(&vpc.security_group_ids.len()))
         {
-            problems.push("vpc needs 1–16 subnet_ids and 1–5 security_group_ids".to_string());
+            problem("vpc", "needs 1–16 subnet_ids and 1–5 security_group_ids".to_string());
         }
-        match (model, customization) {
-            (Some(m), Some(c)) if problems.is_empty() => Ok((m, c)),
-            _ => Err(PipelineError::ConfigInvalid(format!("invalid configuration: {}", problems.join("; ")))),
+        (model.zip(customization), problems)
+    }
+
+    /// What the configuration implies that a person may not expect, for the run's notes.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.deployment == DeploymentMode::None {
+            notes.push(
+                "deployment `none`: the model is trained but not deployed, so the evaluation against the base \
+                 model and the quality gate are skipped"
+                    .to_string(),
+            );
+        }
+        notes
+    }
+}
+
+impl EvaluationConfig {
+    fn problems(&self, problem: &mut impl FnMut(&str, String)) {
+        if !(self.min_improvement.is_finite() && (-1.0..=1.0).contains(&self.min_improvement)) {
+            problem(
+                "evaluation.min_improvement",
+                format!(
+                    "{} can never be met: the metrics are between 0 and 1, so custom minus base lies between -1 \
+                     and 1; use a margin such as 0.05 (default 0)",
+                    self.min_improvement
+                ),
+            );
+        }
+        for (field, value, default) in [
+            ("evaluation.sample_size", self.sample_size, 100),
+            ("evaluation.concurrency", self.concurrency, 4),
+            ("evaluation.max_tokens", self.max_tokens, 512),
+        ] {
+            if value == 0 {
+                problem(field, format!("0: must be at least 1 (default {default})"));
+            }
         }
     }
 }
@@ -239,9 +514,9 @@ fn is_role_arn(arn: &str) -> bool {
     partition_ok && account_ok && !role.is_empty() && arn.len() <= 2048
 }
 
-fn merge_json(base: &mut serde_json::Value, overrides: &serde_json::Value) {
+fn merge_json(base: &mut Value, overrides: &Value) {
     match (base, overrides) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+        (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(k) {
                     Some(slot) if slot.is_object() && v.is_object() => merge_json(slot, v),
@@ -271,7 +546,7 @@ mod tests {
         assert_eq!(merged.evaluation.concurrency, base.evaluation.concurrency);
         assert!(matches!(base.merged(&serde_json::json!({"modle": "x"})), Err(PipelineError::ConfigInvalid(_))));
         assert!(matches!(base.merged(&serde_json::json!([1])), Err(PipelineError::ConfigInvalid(_))));
-        assert_eq!(base.merged(&serde_json::Value::Null).unwrap(), base);
+        assert_eq!(base.merged(&Value::Null).unwrap(), base);
     }
 
     #[test]
@@ -323,7 +598,9 @@ mod tests {
     #[test]
     fn check_rejects_unknown_models_unsupported_types_and_unoffered_on_demand() {
         let unknown = PipelineConfig { base_model: "amazon.nova-mega-v9".into(), ..valid_config() };
-        assert!(matches!(unknown.check(), Err(PipelineError::ConfigInvalid(m)) if m.contains("unknown base_model")));
+        assert!(
+            matches!(unknown.check(), Err(PipelineError::ConfigInvalid(m)) if m.contains("base_model: unknown model"))
+        );
         let unsupported = catalogue::all()
             .iter()
             .find_map(|m| {
@@ -342,6 +619,81 @@ mod tests {
             let provisioned = PipelineConfig { deployment: DeploymentMode::Provisioned, ..c };
             assert!(provisioned.check().is_ok());
         }
+    }
+
+    #[test]
+    fn a_merge_problem_names_the_field_path_the_value_and_what_to_write() {
+        let base = valid_config();
+        let number = base.merge(&serde_json::json!({"hyperparameters": {"epochCount": 3}})).unwrap_err();
+        assert_eq!(number.field, "hyperparameters.epochCount");
+        assert!(number.message.contains(r#"write "epochCount": "3""#), "{}", number.message);
+        let typo = base.merge(&serde_json::json!({"deploymnet": "none"})).unwrap_err();
+        assert_eq!(typo.field, "deploymnet");
+        assert!(typo.message.contains("did you mean `deployment`?"), "{}", typo.message);
+        let nested = base.merge(&serde_json::json!({"evaluation": {"min_improvment": 0.1}})).unwrap_err();
+        assert_eq!(nested.field, "evaluation.min_improvment");
+        assert!(nested.message.contains("in `evaluation`; did you mean `min_improvement`?"), "{}", nested.message);
+        let variant = base.merge(&serde_json::json!({"deployment": "always"})).unwrap_err();
+        assert_eq!(variant.field, "deployment");
+        assert!(
+            variant.message.contains(r#""always""#) && variant.message.contains("on-demand"),
+            "{}",
+            variant.message
+        );
+        assert_eq!(base.merge(&serde_json::json!([1])).unwrap_err().field, "config");
+    }
+
+    #[test]
+    fn every_problem_of_a_config_is_listed_at_once() {
+        let overrides = serde_json::json!({
+            "hyperparameters": {"epochCount": 3, "learningRate": "9"},
+            "deploymnet": "none",
+            "deployment": "always",
+            "evaluation": {"min_improvement": 2}
+        });
+        let problems = valid_config().merge_checked(&overrides).unwrap_err();
+        let mut fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "deployment",
+                "deploymnet",
+                "evaluation.min_improvement",
+                "hyperparameters.epochCount",
+                "hyperparameters.learningRate"
+            ],
+            "{problems:?}"
+        );
+        let fine = valid_config().merge_checked(&serde_json::json!({"deployment": "none"})).unwrap();
+        assert_eq!(fine.deployment, DeploymentMode::None);
+        assert_eq!(valid_config().merge_checked(&serde_json::json!("x")).unwrap_err()[0].field, "config");
+    }
+
+    #[test]
+    fn an_evaluation_that_cannot_run_or_pass_is_refused_unless_nothing_is_deployed() {
+        let mut c = valid_config();
+        c.evaluation.min_improvement = 2.0;
+        c.evaluation.sample_size = 0;
+        c.validation_ratio = 0.0;
+        let fields: Vec<String> = c.problems().1.into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["validation_ratio", "evaluation.min_improvement", "evaluation.sample_size"]);
+        let Err(PipelineError::ConfigInvalid(message)) = c.check() else { panic!("expected ConfigInvalid") };
+        assert!(message.contains("evaluation.min_improvement: 2 can never be met"), "{message}");
+        let untested = PipelineConfig { deployment: DeploymentMode::None, ..c };
+        assert!(untested.check().is_ok());
+        assert!(untested.notes()[0].contains("evaluation against the base model and the quality gate are skipped"));
+        assert!(valid_config().notes().is_empty());
+    }
+
+    #[test]
+    fn deployment_modes_parse_in_any_case_and_print_as_the_config_writes_them() {
+        for mode in DeploymentMode::ALL {
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
+            assert_eq!(mode.as_str().to_uppercase().parse::<DeploymentMode>(), Ok(mode));
+        }
+        assert_eq!("on_demand".parse::<DeploymentMode>(), Ok(DeploymentMode::OnDemand));
+        assert!("always".parse::<DeploymentMode>().unwrap_err().contains("none, on-demand, provisioned"));
     }
 
     #[test]

@@ -170,8 +170,8 @@ pub struct ModelScores {
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
     pub errors: u32,
-    /// Per class precision/recall/F1 when completions are labels.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Per class precision/recall/F1 when completions are labels (empty otherwise).
+    #[serde(default)]
     pub per_class: Vec<ClassScores>,
 }
 

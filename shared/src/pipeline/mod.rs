@@ -20,7 +20,7 @@ pub mod layout;
 mod run_id;
 
 pub use backoff::Backoff;
-pub use config::{DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig};
+pub use config::{ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, JobRef,
     ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest, TeardownResult,

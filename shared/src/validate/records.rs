@@ -133,6 +133,22 @@ impl<'o> State<'o> {
             self.abandoned = true;
             return;
         }
+        if self.records == 1 && looks_like_csv(text) {
+            let first: String = text.chars().take(80).collect();
+            let cut = if first.len() < text.len() { "…" } else { "" };
+            self.issues.error(
+                None,
+                None,
+                Code::CsvNotJsonLines,
+                format!(
+                    "the file looks like CSV (its first line is `{first}{cut}`), not JSON Lines: Bedrock reads one \
+                     JSON object per line, e.g. {}; convert each row to such an object",
+                    self.opts.format().example()
+                ),
+            );
+            self.abandoned = true;
+            return;
+        }
         let mut cx = RecordCx {
             line: number,
             model: self.opts.model,
@@ -334,4 +350,12 @@ fn check_object(format: DatasetFormat, object: &Map<String, Value>, cx: &mut Rec
         DatasetFormat::ClaudeMessages => claude::check(object, cx),
         DatasetFormat::ReinforcementChat => rft::check(object, cx),
     }
+}
+
+/// A first line that is not JSON and separates fields with commas, tabs or semicolons: a CSV
+/// header or row. Only the first line is judged, so one bad record in a JSON Lines file is never
+/// taken for CSV.
+fn looks_like_csv(text: &str) -> bool {
+    let t = text.trim();
+    !t.starts_with(['{', '[']) && t.contains([',', '\t', ';']) && serde_json::from_str::<Value>(t).is_err()
 }

@@ -260,3 +260,18 @@ fn unknown_models_and_unsupported_types_are_option_errors() {
     assert!(matches!(e, OptionsError::Unsupported { kind: ContinuedPreTraining, .. }), "{e:?}");
     assert!(e.to_string().contains("FINE_TUNING, DISTILLATION"), "{e}");
 }
+
+#[test]
+fn a_csv_file_gets_one_error_that_says_it_is_csv() {
+    let o = opts(TITAN, FineTuning);
+    for data in ["prompt,completion\nhello,world\nbye,moon\n", "prompt\tcompletion\na\tb\n"] {
+        let r = run(&o, data);
+        assert_eq!(error_codes(&r), [Code::CsvNotJsonLines], "{data:?}");
+        assert!(r.errors[0].message.contains("looks like CSV") && r.errors[0].message.contains(r#"{"prompt""#));
+    }
+    // One broken record in a JSON Lines file stays one invalid-JSON error on its line.
+    let r = run(&o, &format!("{}not json, really\n", lines(r#"{"prompt": "p{i}", "completion": "c"}"#, 3)));
+    assert_eq!(line_errors(&r), [(Some(4), None, Code::InvalidJson)]);
+    // A first line that is JSON but not an object is not CSV.
+    assert_eq!(error_codes(&run(&o, "\"a, b\"\n")), [Code::NotAnObject]);
+}
