@@ -289,6 +289,14 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         path.exists().then(|| path.display().to_string())
     };
     let notifications = cloud.lambdas.notifier.published.lock().ok().map(|p| p.len() as u64);
+    // What bills is read from the account (the emulator's inventory, by the run's tag), not assumed.
+    let live: Vec<String> = cloud
+        .emulator
+        .inventory()
+        .into_iter()
+        .filter(|l| l.tag(shared::aws::RUN_ID_TAG) == Some(run_id.as_str()))
+        .map(|l| l.arn)
+        .collect();
     Ok(RunOutcome::build(&RunSources {
         run_id: &run_id,
         history: &history,
@@ -298,6 +306,7 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         emulated: true,
         validation: validation.as_ref(),
         virtual_clock: true,
+        live: Some(&live),
     }))
 }
 
