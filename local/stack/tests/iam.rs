@@ -121,20 +121,37 @@ async fn start_job_without_pass_role() {
     assert_denied(&run, "AccessDenied", "finetune-StartJobFunctionRole", "iam:PassRole");
 }
 
+/// What EventBridge delivers to teardown when an execution FAILED (the template's rule).
+fn failed_execution_event(run_id: &str) -> serde_json::Value {
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:finetune-pipeline";
+    let execution = format!("arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:{run_id}");
+    serde_json::json!({
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "region": "us-east-1",
+        "resources": [execution],
+        "detail": {"executionArn": execution, "stateMachineArn": machine, "name": run_id, "status": "FAILED"}
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teardown_without_list_bucket_cannot_tell_a_missing_summary() {
+    // A FAILED execution whose Finalize never wrote a summary: teardown looks for it first.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shipped = start(&dir.path().join("shipped"), TEMPLATE.to_string(), None).await;
+    let done = shipped.lambdas.call("teardown", failed_execution_event("run-1")).await;
+    assert!(done.is_ok(), "with the shipped template the missing summary is NoSuchKey: {done:?}");
+
     let template = without_statement(TEMPLATE, "TellAMissingSummaryFromADeniedRead");
-    let run = run(template, None).await;
-    let Run::Ended { history, .. } = &run else { panic!("no execution") };
-    let failures = task_failures(history);
+    let cloud = start(&dir.path().join("changed"), template, None).await;
+    let e = cloud.lambdas.call("teardown", failed_execution_event("run-1")).await.expect_err("denied");
+    assert_eq!(e.error_type, "AccessDenied");
     assert!(
-        failures.iter().any(|(e, cause)| e == "AccessDenied"
-            && cause.contains("assumed-role/finetune-TeardownFunctionRole/teardown")
-            && cause.contains("s3:ListBucket")),
-        "{failures:#?}"
+        e.error_message.contains("GetObject failed: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/finetune-TeardownFunctionRole/teardown is not authorized to perform: s3:ListBucket on resource: \"arn:aws:s3:::finetune-123456789012-us-east-1\""),
+        "{}",
+        e.error_message
     );
-    let Run::Ended { status, .. } = run else { unreachable!() };
-    assert_eq!(status, ExecutionStatus::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
