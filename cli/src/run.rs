@@ -401,6 +401,8 @@ fn failed_before_execution(error: &str, cause: &str, cloud: &LocalCloud) -> RunO
         emulated: true,
         validation: None,
         virtual_clock: true,
+        // Nothing was started: nothing of the run can exist.
+        live: Some(&[]),
     })
 }
 
