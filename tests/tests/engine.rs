@@ -132,6 +132,7 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
             "QualityGate",
             "MarkSucceeded",
             "Finalize",
+            "TeardownPending",
             "ReportOutcome",
             "Succeeded",
         ]
@@ -234,7 +235,7 @@ async fn a_terminal_error_at_any_step_after_validation_reaches_teardown_and_fail
             assert_eq!(lambdas.count("teardown"), 1, "{function} {error}: no teardown");
             let states = snap.states_entered();
             assert_eq!(
-                states[states.len() - 4..],
+                states[states.len() - 5..],
                 ["MarkFailed", "Finalize", "TeardownPending", "ReportOutcome", "Failed"]
             );
         }
