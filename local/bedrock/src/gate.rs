@@ -22,15 +22,19 @@ use crate::store::S3Uri;
 /// Requests are read whole before they are decided; Bedrock's own limits are far below this.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// A resource's tags by ARN: what `aws:ResourceTag/<key>` sees on a stop, delete or tag call.
+pub type ResourceTags = Arc<dyn Fn(&str) -> Vec<(String, String)> + Send + Sync>;
+
 #[derive(Clone)]
 struct Gate {
     emulator: Emulator,
     authorizer: Arc<Authorizer>,
+    resource_tags: ResourceTags,
 }
 
 /// Both services as one router, every request decided by `authorizer` first.
-pub fn router_enforcing(emulator: Emulator, authorizer: Arc<Authorizer>) -> Router {
-    let gate = Gate { emulator: emulator.clone(), authorizer };
+pub fn router_enforcing(emulator: Emulator, authorizer: Arc<Authorizer>, resource_tags: ResourceTags) -> Router {
+    let gate = Gate { emulator: emulator.clone(), authorizer, resource_tags };
     crate::http::router(emulator).layer(from_fn_with_state(gate, decide))
 }
 
@@ -39,8 +43,9 @@ pub async fn serve_enforcing(
     listener: tokio::net::TcpListener,
     emulator: Emulator,
     authorizer: Arc<Authorizer>,
+    resource_tags: ResourceTags,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_enforcing(emulator, authorizer)).await
+    axum::serve(listener, router_enforcing(emulator, authorizer, resource_tags)).await
 }
 
 /// One operation as the table knows it: its name and the parameters that name its resources.
@@ -69,12 +74,18 @@ async fn decide(State(gate): State<Gate>, request: Request, next: Next) -> Respo
         let service = if parts.uri.path().starts_with("/model/") { "bedrock-runtime" } else { "bedrock" };
         let parameters: Vec<(&str, &str)> = operation.parameters.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let tags: Vec<(&str, &str)> = operation.request_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // The tags the resource carries now, for the calls that act on an existing resource.
+        let held = match operation.parameters.first() {
+            Some((_, arn)) if arn.starts_with("arn:") => (gate.resource_tags)(arn),
+            _ => Vec::new(),
+        };
+        let held: Vec<(&str, &str)> = held.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let call = Call {
             service,
             operation: operation.name,
             parameters: &parameters,
             request_tags: &tags,
-            resource_tags: &[],
+            resource_tags: &held,
         };
         if let Err(denied) = gate.authorizer.authorize(caller, &call) {
             return refused(denied);
@@ -172,6 +183,13 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
             op("DeleteCustomModelDeployment", vec![("deployment_arn", arn("custom-model-deployment", id))])
         }
         ("GET", ["foundation-models"]) => op("ListFoundationModels", vec![]),
+        ("POST", ["listTagsForResource"]) => op("ListTagsForResource", vec![("resource_arn", text("resourceARN"))]),
+        ("POST", ["tagResource"]) => Some(Operation {
+            name: "TagResource",
+            parameters: vec![("resource_arn", text("resourceARN"))],
+            request_tags: tags(body.get("tags")),
+        }),
+        ("POST", ["untagResource"]) => op("UntagResource", vec![("resource_arn", text("resourceARN"))]),
         ("POST", ["model", id, "converse"]) => op("Converse", vec![("model", id.to_string())]),
         ("POST", ["model", id, "invoke"]) => op("InvokeModel", vec![("model", id.to_string())]),
         _ => None,

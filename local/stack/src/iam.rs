@@ -84,7 +84,7 @@ pub fn service_invokes(
     service: &str,
     function_arn: &str,
     source_arn: &str,
-) -> Result<(), local_iam::Refusal> {
+) -> Result<(), Box<local_iam::Refusal>> {
     let context = Context::new().with("aws:SourceAccount", ACCOUNT_ID).with("aws:SourceArn", source_arn);
     authorizer.authorize_service(service, "lambda:InvokeFunction", function_arn, &context)
 }
@@ -174,4 +174,10 @@ fn respond(denial: Denial) -> Response {
         }
     }
     response
+}
+
+/// What `aws:ResourceTag/<key>` sees on a Bedrock resource: the emulator keeps no tags yet, so a
+/// stop or delete whose statement asks for a resource tag is refused, as AWS refuses an untagged one.
+pub fn resource_tags(_emulator: &local_bedrock::Emulator) -> local_bedrock::gate::ResourceTags {
+    Arc::new(|_arn: &str| Vec::new())
 }

@@ -247,8 +247,9 @@ impl LocalCloud {
         let mut tasks = Vec::new();
         let served = emulator.clone();
         let gate = authorizer.clone();
+        let tags = iam::resource_tags(&emulator);
         tasks.push(tokio::spawn(async move {
-            let _ = local_bedrock::serve_enforcing(bedrock_listener, served, gate).await;
+            let _ = local_bedrock::serve_enforcing(bedrock_listener, served, gate, tags).await;
         }));
         let served = iam::sfn_router(sfn.clone(), authorizer.clone());
         tasks.push(tokio::spawn(async move {
