@@ -180,6 +180,12 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
             op("DeleteCustomModelDeployment", vec![("deployment_arn", arn("custom-model-deployment", id))])
         }
         ("GET", ["foundation-models"]) => op("ListFoundationModels", vec![]),
+        ("POST", ["tagResource"]) => Some(Operation {
+            name: "TagResource",
+            parameters: vec![("resource_arn", text("resourceARN"))],
+            request_tags: tags(body.get("tags")),
+        }),
+        ("POST", ["untagResource"]) => op("UntagResource", vec![("resource_arn", text("resourceARN"))]),
         ("POST", ["model", id, "converse"]) => op("Converse", vec![("model", id.to_string())]),
         ("POST", ["model", id, "invoke"]) => op("InvokeModel", vec![("model", id.to_string())]),
         _ => None,
