@@ -132,6 +132,7 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
             "QualityGate",
             "MarkSucceeded",
             "Finalize",
+            "TeardownPending",
             "ReportOutcome",
             "Succeeded",
         ]
@@ -162,7 +163,10 @@ async fn mode_none_trains_only_and_skips_evaluation() {
     let (snap, lambdas) = run(script, prepared(), |l| l).await;
     assert_eq!(snap.status, ExecutionStatus::Succeeded);
     let states = snap.states_entered();
-    assert_eq!(shape(&states)[7..], ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "ReportOutcome", "Succeeded"]);
+    assert_eq!(
+        shape(&states)[7..],
+        ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "TeardownPending", "ReportOutcome", "Succeeded"]
+    );
     assert_eq!((lambdas.count("evaluate"), lambdas.count("teardown")), (0, 1));
 }
 
@@ -230,7 +234,10 @@ async fn a_terminal_error_at_any_step_after_validation_reaches_teardown_and_fail
             assert_eq!(lambdas.count(function), 1, "{error} is not retried");
             assert_eq!(lambdas.count("teardown"), 1, "{function} {error}: no teardown");
             let states = snap.states_entered();
-            assert_eq!(states[states.len() - 4..], ["MarkFailed", "Finalize", "ReportOutcome", "Failed"]);
+            assert_eq!(
+                states[states.len() - 5..],
+                ["MarkFailed", "Finalize", "TeardownPending", "ReportOutcome", "Failed"]
+            );
         }
     }
 }
@@ -300,7 +307,16 @@ async fn an_invalid_upload_is_reported_through_finalize() {
     assert!(snap.cause.as_deref().is_some_and(|c| c.contains("validation-report.json")), "{:?}", snap.cause);
     assert_eq!(
         snap.states_entered(),
-        ["IsPrepared", "IsDatasetValid", "DatasetInvalid", "MarkFailed", "Finalize", "ReportOutcome", "Failed"]
+        [
+            "IsPrepared",
+            "IsDatasetValid",
+            "DatasetInvalid",
+            "MarkFailed",
+            "Finalize",
+            "TeardownPending",
+            "ReportOutcome",
+            "Failed"
+        ]
     );
     assert_eq!((lambdas.count("start-job"), lambdas.count("teardown")), (0, 1));
 }
