@@ -27,6 +27,7 @@ pub fn router(emulator: Emulator) -> Router {
         .route("/model-customization-jobs", post(create_job).get(list_jobs))
         .route("/model-customization-jobs/{id}", get(get_job))
         .route("/model-customization-jobs/{id}/stop", post(stop_job))
+        .route("/custom-models", get(list_custom_models))
         .route("/custom-models/{id}", get(get_custom_model))
         .route("/provisioned-model-throughput", post(create_throughput))
         .route("/provisioned-model-throughput/{id}", get(get_throughput).delete(delete_throughput))
@@ -102,6 +103,14 @@ async fn get_job(State(emu): State<Emulator>, Path(id): Path<String>) -> Respons
 
 async fn stop_job(State(emu): State<Emulator>, Path(id): Path<String>) -> Response {
     reply(StatusCode::OK, emu.admit().and_then(|_| emu.stop_model_customization_job(&id)).map(|_| Empty {}))
+}
+
+async fn list_custom_models(
+    State(emu): State<Emulator>,
+    q: Result<Query<crate::wire::ListCustomModelsRequest>, QueryRejection>,
+) -> Response {
+    let r = emu.admit().and_then(|_| query(q)).and_then(|req| emu.list_custom_models(&req));
+    reply(StatusCode::OK, r)
 }
 
 async fn get_custom_model(State(emu): State<Emulator>, Path(id): Path<String>) -> Response {

@@ -551,6 +551,49 @@ impl Emulator {
             model_status: "Active".into(),
         })
     }
+
+    /// ListCustomModels: the models completed jobs made, newest first unless `sortOrder=Ascending`.
+    pub fn list_custom_models(&self, req: &ListCustomModelsRequest) -> Result<ListCustomModelsResponse, BedrockError> {
+        let max = match req.max_results.as_deref() {
+            None => 100,
+            Some(m) => m.parse::<usize>().ok().filter(|m| (1..=1000).contains(m)).ok_or_else(|| {
+                BedrockError::validation(format!(
+                    "1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
+                ))
+            })?,
+        };
+        let start: usize = match req.next_token.as_deref() {
+            None => 0,
+            Some(t) => t.parse().map_err(|_| BedrockError::validation("The pagination token is invalid."))?,
+        };
+        let (st, _) = self.state();
+        let mut rows: Vec<CustomModelSummary> = st
+            .models
+            .iter()
+            .filter(|m| req.name_contains.as_deref().is_none_or(|n| m.name.contains(n)))
+            .map(|m| {
+                let job = &st.jobs[m.job];
+                CustomModelSummary {
+                    model_arn: m.arn.clone(),
+                    model_name: m.name.clone(),
+                    creation_time: iso(m.created),
+                    base_model_arn: self.foundation_arn(job.base),
+                    base_model_name: job.base.name.to_string(),
+                    customization_type: job.kind.as_str().to_string(),
+                    owner_account_id: self.config().account_id.clone(),
+                    model_status: "Active".into(),
+                }
+            })
+            .filter(|s| req.base_model_arn_equals.as_deref().is_none_or(|b| s.base_model_arn == b))
+            .collect();
+        if req.sort_order.as_deref() != Some("Ascending") {
+            rows.reverse();
+        }
+        let total = rows.len();
+        let page: Vec<CustomModelSummary> = rows.into_iter().skip(start).take(max).collect();
+        let next = start + page.len();
+        Ok(ListCustomModelsResponse { model_summaries: page, next_token: (next < total).then(|| next.to_string()) })
+    }
 }
 
 fn data_failure(what: &str, uri: &str, report: &shared::report::Report) -> String {

@@ -248,7 +248,16 @@ pub struct LocalLambda {
 impl LocalLambda {
     /// Serves the Invoke API for `functions` on 127.0.0.1 with a free port.
     pub async fn start<F: Functions>(functions: Arc<F>, region: &str) -> io::Result<(SocketAddr, LocalLambda)> {
-        let server = ServerHandle::spawn(router(functions, region)).await?;
+        Self::start_on(functions, region, 0).await
+    }
+
+    /// [`LocalLambda::start`] on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on<F: Functions>(
+        functions: Arc<F>,
+        region: &str,
+        port: u16,
+    ) -> io::Result<(SocketAddr, LocalLambda)> {
+        let server = ServerHandle::spawn_on(router(functions, region), port).await?;
         Ok((server.local_addr(), LocalLambda { server }))
     }
 

@@ -344,6 +344,11 @@ impl LocalS3 {
     /// Requests must be signed with [`TEST_ACCESS_KEY_ID`] / [`TEST_SECRET_ACCESS_KEY`] (what
     /// [`crate::sdk_config`] sets); uploads matching [`NotificationRule::pipeline`] notify subscribers.
     pub async fn start(root: impl Into<PathBuf>, region: &str) -> io::Result<(SocketAddr, LocalS3)> {
+        Self::start_on(root, region, 0).await
+    }
+
+    /// [`LocalS3::start`] on 127.0.0.1:`port` (0: a free port), for a server others connect to.
+    pub async fn start_on(root: impl Into<PathBuf>, region: &str, port: u16) -> io::Result<(SocketAddr, LocalS3)> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
         // s3s-fs canonicalizes its root; do the same so notification sizes read the same files.
@@ -360,7 +365,7 @@ impl LocalS3 {
         // The SDK always signs; s3s checks signatures only against keys it knows, so it knows the test pair.
         builder.set_auth(s3s::auth::SimpleAuth::from_single(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY));
         let router = Router::new().fallback(serve_s3).with_state(builder.build());
-        let server = ServerHandle::spawn(router).await?;
+        let server = ServerHandle::spawn_on(router, port).await?;
         Ok((server.local_addr(), LocalS3 { notifier, server }))
     }
 
