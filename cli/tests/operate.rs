@@ -166,10 +166,17 @@ fn a_served_local_cloud_is_operated_like_a_stack() {
     let started = ok_json(&served.run(&["submit", &other, "--json"]));
     let second = started["run_id"].as_str().unwrap().to_string();
     let stopped = served.run(&["stop", &second]);
-    let aborted = ok_json(&served.run(&["status", &second, "--watch", "--json"]));
-    // The local run may have finished in virtual time before the stop reached it.
-    if stopped.status.success() {
-        assert!(["ABORTED", "SUCCEEDED"].contains(&aborted["status"].as_str().unwrap()), "{aborted}");
+    let watched = served.run(&["status", &second, "--watch", "--json"]);
+    let ended = json(&watched);
+    // The local run may have finished in virtual time before the stop reached it; the exit says which.
+    match ended["status"].as_str().unwrap() {
+        "ABORTED" => {
+            assert!(stopped.status.success(), "{}", stderr(&stopped));
+            assert_eq!(watched.status.code(), Some(1), "an aborted run exits 1");
+            assert_eq!(ended["error"], "StoppedByUser");
+        }
+        "SUCCEEDED" => assert_eq!(watched.status.code(), Some(0)),
+        other => panic!("{other}: {ended}"),
     }
     let missing = served.run(&["status", "no-such-run-0000", "--json"]);
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
