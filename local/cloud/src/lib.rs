@@ -39,6 +39,7 @@
 mod endpoints;
 mod lambda;
 mod s3;
+pub mod s3_iam;
 mod server;
 mod sns;
 

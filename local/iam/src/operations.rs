@@ -128,6 +128,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         service: "bedrock",
+        name: "ListCustomModels",
+        checks: &[check("bedrock:ListCustomModels", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
         name: "CreateProvisionedModelThroughput",
         checks: &[tagged("bedrock:CreateProvisionedModelThroughput", "{model_arn}")],
         note: "authorized on the model the throughput serves (custom-model or foundation-model)",
@@ -172,6 +178,12 @@ pub const OPERATIONS: &[Operation] = &[
         service: "bedrock",
         name: "DeleteCustomModel",
         checks: &[on_tagged("bedrock:DeleteCustomModel", "{model_arn}")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListFoundationModels",
+        checks: &[check("bedrock:ListFoundationModels", "*")],
         note: "",
     },
     Operation {
