@@ -22,10 +22,11 @@ pub struct Authorizer {
 /// A request IAM refused: what AWS's message names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub principal: Principal,
+    pub principal: Box<Principal>,
     pub action: String,
     pub resource: String,
-    pub decision: Decision,
+    /// Boxed: a refusal is the rare path, and keeps the `Result`s that carry it small.
+    pub decision: Box<Decision>,
 }
 
 impl Refusal {
@@ -132,10 +133,10 @@ impl Authorizer {
             let decision = decide(&caller.policies, self.stack.resource_policy(&check.resource), &request);
             if !decision.allowed() {
                 return Err(Denied::Refused(Refusal {
-                    principal: caller.principal.clone(),
+                    principal: Box::new(caller.principal.clone()),
                     action: check.action.to_string(),
                     resource: check.resource,
-                    decision,
+                    decision: Box::new(decision),
                 }));
             }
         }
@@ -165,7 +166,12 @@ impl Authorizer {
         if decision.allowed() {
             Ok(())
         } else {
-            Err(Refusal { principal, action: action.into(), resource: resource.into(), decision })
+            Err(Refusal {
+                principal: Box::new(principal),
+                action: action.into(),
+                resource: resource.into(),
+                decision: Box::new(decision),
+            })
         }
     }
 
@@ -174,10 +180,10 @@ impl Authorizer {
     /// cannot be assumed locally.
     pub fn assume(&self, service: &str, role_arn: &str, context: &Context) -> Result<&Identity, Refusal> {
         let refused = |decision| Refusal {
-            principal: Principal::Service(service.to_string()),
+            principal: Box::new(Principal::Service(service.to_string())),
             action: "sts:AssumeRole".into(),
             resource: role_arn.into(),
-            decision,
+            decision: Box::new(decision),
         };
         let role: &Role = self
             .stack

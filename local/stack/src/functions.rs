@@ -92,7 +92,7 @@ impl Lambdas {
         let shared = SharedNotifier {
             published: notifier.clone(),
             authorizer: authorizer.clone(),
-            topic_arn: teardown_env.get("TOPIC_ARN").unwrap_or_default().to_string(),
+            topic_arn: teardown_env.get("TOPIC_ARN").unwrap_or_default(),
         };
         Lambdas {
             validate_split: validate_split::Deps::from_env(&sdk("validate-split"), &env("validate-split")),
