@@ -137,6 +137,8 @@ pub async fn outcome_from(cloud: &Cloud, run_id: &str, history: &[ExecutionEvent
         emulated: cloud.emulated(),
         validation: validation.as_ref(),
         virtual_clock: cloud.emulated(),
+        // Not looked up here: left_billing is what the run's documents imply.
+        live: None,
     }))
 }
 

@@ -69,12 +69,15 @@ async fn decide(State(gate): State<Gate>, request: Request, next: Next) -> Respo
         let service = if parts.uri.path().starts_with("/model/") { "bedrock-runtime" } else { "bedrock" };
         let parameters: Vec<(&str, &str)> = operation.parameters.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let tags: Vec<(&str, &str)> = operation.request_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // aws:ResourceTag/* from the tags the resource carries now (none when it does not exist).
+        let held = resource_tags(&gate.emulator, &operation);
+        let held: Vec<(&str, &str)> = held.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
         let call = Call {
             service,
             operation: operation.name,
             parameters: &parameters,
             request_tags: &tags,
-            resource_tags: &[],
+            resource_tags: &held,
         };
         if let Err(denied) = gate.authorizer.authorize(caller, &call) {
             return refused(denied);
@@ -148,8 +151,12 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
         ("POST", ["model-customization-jobs", id, "stop"]) => {
             op("StopModelCustomizationJob", vec![("job_arn", job_arn(emu, id, &arn))])
         }
-        ("GET", ["custom-models"]) => op("ListCustomModels", vec![]),
         ("GET", ["custom-models", id]) => op("GetCustomModel", vec![("model_arn", arn("custom-model", id))]),
+        ("GET", ["custom-models"]) => op("ListCustomModels", vec![]),
+        ("DELETE", ["custom-models", id]) => op("DeleteCustomModel", vec![("model_arn", arn("custom-model", id))]),
+        ("GET", ["provisioned-model-throughputs"]) => op("ListProvisionedModelThroughputs", vec![]),
+        ("GET", ["model-customization", "custom-model-deployments"]) => op("ListCustomModelDeployments", vec![]),
+        ("POST", ["listTagsForResource"]) => op("ListTagsForResource", vec![("resource_arn", text("resourceARN"))]),
         ("POST", ["provisioned-model-throughput"]) => Some(Operation {
             name: "CreateProvisionedModelThroughput",
             parameters: vec![("model", text("modelId"))],
@@ -177,6 +184,29 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
         ("POST", ["model", id, "invoke"]) => op("InvokeModel", vec![("model", id.to_string())]),
         _ => None,
     }
+}
+
+/// The tags of the resource an operation names by ARN, as the emulator holds them.
+fn resource_tags(emu: &Emulator, operation: &Operation) -> Vec<crate::wire::Tag> {
+    let arn = operation.parameters.iter().find_map(|(name, value)| {
+        matches!(*name, "job_arn" | "model_arn" | "provisioned_model_arn" | "deployment_arn" | "resource_arn")
+            .then_some(value.as_str())
+            .filter(|v| v.starts_with("arn:"))
+    });
+    let Some(arn) = arn else { return Vec::new() };
+    // A resource named by its name (teardown's derived names) is the resource of that name.
+    let id = arn.rsplit('/').next().unwrap_or(arn);
+    let real = if arn.contains(":provisioned-model/") {
+        emu.get_provisioned_model_throughput(id).map(|t| t.provisioned_model_arn).ok()
+    } else if arn.contains(":custom-model-deployment/") {
+        emu.get_custom_model_deployment(id).map(|d| d.custom_model_deployment_arn).ok()
+    } else if arn.contains(":custom-model/") {
+        emu.get_custom_model(id).map(|m| m.model_arn).ok()
+    } else {
+        None
+    };
+    let request = crate::inventory::ListTagsForResourceRequest { resource_arn: Some(real.unwrap_or(arn.to_string())) };
+    emu.list_tags_for_resource(&request).map(|r| r.tags).unwrap_or_default()
 }
 
 /// A job named by name or ARN: its ARN as the emulator made it (a job that does not exist is

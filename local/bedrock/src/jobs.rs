@@ -163,7 +163,16 @@ impl Emulator {
             self.resolve_base(&st, checked.base_id)?
         };
         let plan = self.plan_job(&req, &checked, base, inherited)?;
-        self.commit_job(plan)
+        let created = self.commit_job(plan)?;
+        // Tags of the job, and of the custom model it will make (kept by ARN until it exists).
+        let (mut st, _) = self.state();
+        if !st.tags.contains_key(&created.job_arn)
+            && let Some(model_arn) = st.jobs.iter().find(|j| j.arn == created.job_arn).map(|j| j.model_arn.clone())
+        {
+            st.tags.insert(created.job_arn.clone(), req.job_tags.clone().unwrap_or_default());
+            st.tags.insert(model_arn, req.custom_model_tags.clone().unwrap_or_default());
+        }
+        Ok(created)
     }
 
     /// The model's rules, then the data: read, validated, sized. Runs without the state lock.
@@ -385,10 +394,8 @@ impl Emulator {
 
     fn resolve_base(&self, st: &State, id: &str) -> Result<(&'static Model, Vec<Example>), BedrockError> {
         if id.contains(":custom-model/") || st.models.iter().any(|m| m.name == id) {
-            let m = st
-                .models
-                .iter()
-                .find(|m| m.arn == id || m.name == id)
+            let m = Self::find_model(st, id)
+                .map(|i| &st.models[i])
                 .ok_or_else(|| BedrockError::not_found(format!("The custom model {id} was not found.")))?;
             return Ok((st.jobs[m.job].base, m.stand_in.examples().to_vec()));
         }
@@ -550,49 +557,6 @@ impl Emulator {
             creation_time: iso(m.created),
             model_status: "Active".into(),
         })
-    }
-
-    /// ListCustomModels: the models completed jobs made, newest first unless `sortOrder=Ascending`.
-    pub fn list_custom_models(&self, req: &ListCustomModelsRequest) -> Result<ListCustomModelsResponse, BedrockError> {
-        let max = match req.max_results.as_deref() {
-            None => 100,
-            Some(m) => m.parse::<usize>().ok().filter(|m| (1..=1000).contains(m)).ok_or_else(|| {
-                BedrockError::validation(format!(
-                    "1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
-                ))
-            })?,
-        };
-        let start: usize = match req.next_token.as_deref() {
-            None => 0,
-            Some(t) => t.parse().map_err(|_| BedrockError::validation("The pagination token is invalid."))?,
-        };
-        let (st, _) = self.state();
-        let mut rows: Vec<CustomModelSummary> = st
-            .models
-            .iter()
-            .filter(|m| req.name_contains.as_deref().is_none_or(|n| m.name.contains(n)))
-            .map(|m| {
-                let job = &st.jobs[m.job];
-                CustomModelSummary {
-                    model_arn: m.arn.clone(),
-                    model_name: m.name.clone(),
-                    creation_time: iso(m.created),
-                    base_model_arn: self.foundation_arn(job.base),
-                    base_model_name: job.base.name.to_string(),
-                    customization_type: job.kind.as_str().to_string(),
-                    owner_account_id: self.config().account_id.clone(),
-                    model_status: "Active".into(),
-                }
-            })
-            .filter(|s| req.base_model_arn_equals.as_deref().is_none_or(|b| s.base_model_arn == b))
-            .collect();
-        if req.sort_order.as_deref() != Some("Ascending") {
-            rows.reverse();
-        }
-        let total = rows.len();
-        let page: Vec<CustomModelSummary> = rows.into_iter().skip(start).take(max).collect();
-        let next = start + page.len();
-        Ok(ListCustomModelsResponse { model_summaries: page, next_token: (next < total).then(|| next.to_string()) })
     }
 }
 

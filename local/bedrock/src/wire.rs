@@ -151,38 +151,6 @@ pub struct ListModelCustomizationJobsResponse {
     pub next_token: Option<String>,
 }
 
-/// Filters of ListCustomModels (query string); the ones a script uses.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListCustomModelsRequest {
-    pub name_contains: Option<String>,
-    pub base_model_arn_equals: Option<String>,
-    pub max_results: Option<String>,
-    pub next_token: Option<String>,
-    pub sort_order: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListCustomModelsResponse {
-    pub model_summaries: Vec<CustomModelSummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomModelSummary {
-    pub model_arn: String,
-    pub model_name: String,
-    pub creation_time: String,
-    pub base_model_arn: String,
-    pub base_model_name: String,
-    pub customization_type: String,
-    pub owner_account_id: String,
-    pub model_status: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetCustomModelResponse {

@@ -128,12 +128,6 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         service: "bedrock",
-        name: "ListCustomModels",
-        checks: &[check("bedrock:ListCustomModels", "*")],
-        note: "",
-    },
-    Operation {
-        service: "bedrock",
         name: "CreateProvisionedModelThroughput",
         checks: &[tagged("bedrock:CreateProvisionedModelThroughput", "{model_arn}")],
         note: "authorized on the model the throughput serves (custom-model or foundation-model)",
@@ -184,6 +178,24 @@ pub const OPERATIONS: &[Operation] = &[
         service: "bedrock",
         name: "ListFoundationModels",
         checks: &[check("bedrock:ListFoundationModels", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListProvisionedModelThroughputs",
+        checks: &[check("bedrock:ListProvisionedModelThroughputs", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListCustomModelDeployments",
+        checks: &[check("bedrock:ListCustomModelDeployments", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListCustomModels",
+        checks: &[check("bedrock:ListCustomModels", "*")],
         note: "",
     },
     Operation {

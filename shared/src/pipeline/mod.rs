@@ -22,8 +22,9 @@ mod run_id;
 pub use backoff::Backoff;
 pub use config::{ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
 pub use documents::{
-    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, JobRef,
-    ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest, TeardownResult,
+    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
+    JobRef, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest,
+    TeardownProgress, TeardownResult,
 };
 pub use error::PipelineError;
 pub use run_id::{DatasetSource, names, run_id};
