@@ -8,7 +8,7 @@
 
 mod history;
 mod memo;
-mod text;
+pub(crate) mod text;
 
 use crate::choices;
 use crate::output::progress::Progress;
