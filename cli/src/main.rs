@@ -9,7 +9,10 @@ mod choices;
 mod help;
 mod models;
 mod output;
+mod presets;
+mod report;
 mod run;
+mod sample;
 mod summary;
 mod validate;
 
@@ -47,6 +50,15 @@ enum Command {
     /// List the base models that can be customized: ids, types, limits, regions, deployment options.
     #[command(after_help = help::MODELS)]
     Models(models::ModelsArgs),
+    /// Show the hyperparameters each preset (conservative, moderate, aggressive) sends for a model.
+    #[command(after_help = help::PRESETS)]
+    Presets(presets::PresetsArgs),
+    /// Write a small valid dataset (support tickets or word problems) in the format a model takes.
+    #[command(after_help = help::SAMPLE)]
+    Sample(sample::SampleArgs),
+    /// Print where a local run's report.html is, or open it (--open).
+    #[command(after_help = help::REPORT)]
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +87,9 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> Result<Exit, CliError> {
         Command::Prepare(args) => validate::prepare(args, out),
         Command::Run(args) => run::run(args, out),
         Command::Models(args) => models::models(args, out),
+        Command::Presets(args) => presets::presets(args, out),
+        Command::Sample(args) => sample::sample(args, out),
+        Command::Report(args) => report::report(args, out),
     }
 }
 

@@ -19,6 +19,9 @@ use shared::pipeline::{Backoff, PipelineConfig, PipelineError, PollState, RunDoc
 use start_job::{Deps, handler, start_job};
 use std::sync::{Arc, Mutex};
 
+/// The stack's grader Lambda, as template.yaml hands it to start-job.
+const GRADER_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:grader";
+
 const NOW: u64 = 1_767_323_045; // 2026-01-02T03:04:05Z
 
 /// The sample run after ValidateSplit, with its config as `change` leaves it, with or without its
@@ -37,7 +40,7 @@ fn sample(validation: bool) -> RunDocument {
 
 fn deps(rules: &[&Rule]) -> Deps<FixedClock> {
     let bedrock = mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, rules, |c| c.retry_config(RetryConfig::disabled()));
-    Deps { bedrock, clock: FixedClock::at_unix(NOW) }
+    Deps { bedrock, clock: FixedClock::at_unix(NOW), grader_arn: Ok(GRADER_ARN.to_string()) }
 }
 
 fn capture_create() -> (Rule, Arc<Mutex<Vec<CreateModelCustomizationJobInput>>>) {

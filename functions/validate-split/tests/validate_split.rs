@@ -274,6 +274,7 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
     let request = StartRequest {
         dataset: format!("s3://{BUCKET}/incoming/"),
         config: json!({"hyperparameters": {"epochCount": "3"}}),
+        skip_unchanged: false,
     };
     let run = on_request(&deps(&cloud, work.path()), request).await.unwrap();
     assert_eq!(pages.num_calls(), 2);
@@ -289,7 +290,7 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
 async fn a_start_request_with_invalid_data_raises_dataset_invalid_after_writing_the_report() {
     let work = tempfile::tempdir().unwrap();
     let cloud = cloud(with_bad_line_2(), None, started());
-    let request = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null };
+    let request = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null, skip_unchanged: false };
     let event = LambdaEvent::new(serde_json::to_value(&request).unwrap(), Context::default());
     let err = handler(&deps(&cloud, work.path()), event).await.unwrap_err();
     let PipelineError::DatasetInvalid(cause) = &err.0 else { panic!("{err:?}") };
@@ -304,10 +305,17 @@ async fn start_requests_with_bad_uris_or_config_are_config_errors() {
     let cloud = cloud(SAMPLE.to_vec(), None, started());
     let deps = deps(&cloud, work.path());
     for dataset in ["incoming/x.jsonl", "s3://", "s3://bkt"] {
-        let err = on_request(&deps, StartRequest { dataset: dataset.into(), config: Value::Null }).await.unwrap_err();
+        let err =
+            on_request(&deps, StartRequest { dataset: dataset.into(), config: Value::Null, skip_unchanged: false })
+                .await
+                .unwrap_err();
         assert_eq!(err.error_type(), "ConfigInvalid", "{dataset}");
     }
-    let bad = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: json!({"deployment": "sometimes"}) };
+    let bad = StartRequest {
+        dataset: format!("s3://{BUCKET}/{KEY}"),
+        config: json!({"deployment": "sometimes"}),
+        skip_unchanged: false,
+    };
     let err = on_request(&deps, bad).await.unwrap_err();
     assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains("input")), "{err}");
     let err = handler(&deps, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.unwrap_err();

@@ -34,6 +34,7 @@ pub mod http;
 mod jobs;
 mod names;
 mod resources;
+pub mod reward;
 pub mod runtime;
 mod serving;
 pub mod standin;
@@ -47,6 +48,7 @@ pub use error::{BedrockError, ErrorKind};
 pub use faults::{FaultSpec, FaultSpecError};
 pub use http::{router, serve};
 pub use resources::{JobStatus, ServingStatus};
+pub use reward::RewardFunction;
 pub use runtime::{ConverseRequest, ConverseResponse, StandIn};
 pub use store::{FsStore, MemoryStore, ObjectStore, S3Uri, StoreError};
 

@@ -55,14 +55,20 @@ pub struct Lambdas {
     provision: provision::Deps<VirtualTime>,
     evaluate: evaluate::Deps<VirtualTime>,
     teardown: teardown::Deps<VirtualTime, SharedNotifier>,
+    /// The reward Lambda of reinforcement fine-tuning (its default spec may be invalid: then every call
+    /// fails, as the Lambda's init would).
+    grader: Result<grader::Deps, String>,
     pub notifier: Arc<LocalNotifier>,
     /// Invocations per function, in order (name, errorType or None).
     pub invocations: Mutex<Vec<(String, Option<String>)>>,
     holds: Holds,
 }
 
+/// The state machine's functions.
 pub const FUNCTION_NAMES: [&str; 6] =
     ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown"];
+/// The function Bedrock calls during reinforcement fine-tuning (not a state of the pipeline).
+pub const REWARD_FUNCTION: &str = "grader";
 
 impl Lambdas {
     /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
@@ -77,6 +83,10 @@ impl Lambdas {
             provision: provision::Deps::from_env(sdk, &env("provision"), clock.clone()),
             evaluate: evaluate::Deps::from_env(sdk, &env("evaluate"), clock.clone()),
             teardown: teardown::Deps::from_env(sdk, &env("teardown"), clock, SharedNotifier(notifier.clone())),
+            grader: {
+                let env = env(REWARD_FUNCTION);
+                grader::Deps::from_lookup(|name| env.get(name)).map_err(|e| e.to_string())
+            },
             notifier,
             invocations: Mutex::new(Vec::new()),
             holds: Holds::default(),
@@ -93,7 +103,36 @@ impl Lambdas {
             "provision" => run(payload, |ev| provision::handler(&self.provision, ev)).await,
             "evaluate" => run(payload, |ev| evaluate::handler(&self.evaluate, ev)).await,
             "teardown" => run(payload, |ev| teardown::handler(&self.teardown, ev)).await,
+            REWARD_FUNCTION => self.grade(&payload),
             other => Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {other}"))),
+        };
+        if let Ok(mut log) = self.invocations.lock() {
+            log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
+        }
+        result
+    }
+
+    /// The grader, synchronously as its handler is: what Bedrock's calls to the reward Lambda get.
+    fn grade(&self, payload: &Value) -> Result<Value, FunctionError> {
+        let deps = self.grader.as_ref().map_err(|e| FunctionError::new("Runtime.InitError", e.clone()))?;
+        let scores =
+            grader::grade_batch(deps, payload).map_err(|e| FunctionError::new(e.0.error_type(), e.0.to_string()))?;
+        serde_json::to_value(scores).map_err(|e| FunctionError::new("Runtime.MarshalError", e.to_string()))
+    }
+
+    /// A synchronous invocation by function ARN, for the Bedrock emulator's calls to a reward Lambda
+    /// (logged in `invocations` like every other call).
+    pub fn invoke_reward(&self, function_arn: &str, payload: &Value) -> Result<Value, FunctionError> {
+        let name = FunctionRef::parse(function_arn).map(|f| f.name).unwrap_or(function_arn);
+        let result = if name == REWARD_FUNCTION {
+            self.grade(payload)
+        } else if FUNCTION_NAMES.contains(&name) {
+            Err(FunctionError::new(
+                "Unhandled",
+                format!("{name} is a pipeline function, not a reward function: it cannot grade responses"),
+            ))
+        } else {
+            Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {function_arn}")))
         };
         if let Ok(mut log) = self.invocations.lock() {
             log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
@@ -209,11 +248,20 @@ where
 
 impl Functions for Lambdas {
     fn contains(&self, function_name: &str) -> bool {
-        FUNCTION_NAMES.contains(&function_name)
+        FUNCTION_NAMES.contains(&function_name) || function_name == REWARD_FUNCTION
     }
 
     fn invoke(&self, function_name: &str, payload: Value) -> impl Future<Output = Result<Value, FunctionError>> + Send {
         self.call(function_name, payload)
+    }
+}
+
+/// The Bedrock emulator's view of Lambda: reward functions called during reinforcement fine-tuning.
+pub struct LocalRewards(pub Arc<Lambdas>);
+
+impl local_bedrock::RewardFunction for LocalRewards {
+    fn invoke(&self, function_arn: &str, payload: &Value) -> Result<Value, String> {
+        self.0.invoke_reward(function_arn, payload).map_err(|e| format!("{}: {}", e.error_type, e.error_message))
     }
 }
 

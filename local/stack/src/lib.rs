@@ -10,7 +10,7 @@ mod functions;
 mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
-pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
+pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, LocalRewards, REWARD_FUNCTION, VirtualTime};
 pub use template::{LocalNames, TemplateError, function_arn, function_environment, substitutions};
 
 use functions_common::{Env, defaults_from};
@@ -171,12 +171,14 @@ impl LocalCloud {
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
         let mut environments = BTreeMap::new();
-        for function in FUNCTION_NAMES {
+        for function in FUNCTION_NAMES.into_iter().chain([REWARD_FUNCTION]) {
             environments.insert(function, Env::from_vars(function_env(function, &options.parameters, &work_dir)?));
         }
         let lambdas = Arc::new(Lambdas::new(&sdk, VirtualTime(clock.clone()), |function| {
             environments.get(function).cloned().unwrap_or_else(|| Env::from_vars(BTreeMap::<String, String>::new()))
         }));
+        // Bedrock calls the grader Lambda during reinforcement fine-tuning.
+        emulator.set_reward_function(Arc::new(LocalRewards(lambdas.clone())));
 
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
@@ -275,6 +277,20 @@ impl LocalCloud {
 
     /// A local path of an object in the bucket: under the bucket's view `<data_dir>/<bucket>/` where
     /// it could be made, otherwise in S3's store.
+    /// Writes an object to the local bucket through its S3 API, as any writer of the bucket would.
+    pub async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StackError> {
+        self.s3_client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(format!("put {key}: {e}")))?;
+        Ok(())
+    }
+
     pub fn object_path(&self, key: &str) -> PathBuf {
         let view = self.data_dir.join(BUCKET);
         let bucket = if view.is_dir() { view } else { bookkeeping_dir(&self.data_dir).join("s3").join(BUCKET) };
