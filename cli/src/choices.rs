@@ -82,7 +82,7 @@ mod tests {
         assert_eq!(cli.deployment, Some(DeploymentMode::OnDemand));
         let error = Cli::try_parse_from(["x", "--deployment", "always"]).unwrap_err().to_string();
         assert!(
-            error.contains("'always'") && error.contains("[possible values: none, on-demand, provisioned]"),
+            error.contains("'always'") && error.contains("[possible values: auto, none, on-demand, provisioned]"),
             "{error}"
         );
         let mut cmd = <Cli as clap::CommandFactory>::command();

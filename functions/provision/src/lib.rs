@@ -46,8 +46,14 @@ pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) 
 
 pub async fn provision<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<DeploymentRef, PipelineError> {
     let run_id = doc.run.run_id.as_str();
-    // Settled again so a document written before deployment defaults existed deploys as it would now.
-    let config = &doc.run.config.settled();
+    // validate-split settled it; a hand-made document may still say `auto`.
+    let settled;
+    let config = if doc.run.config.deployment == DeploymentMode::Auto {
+        settled = doc.run.config.settled();
+        &settled
+    } else {
+        &doc.run.config
+    };
     let started_at = format_rfc3339(deps.clock.now());
     if config.deployment == DeploymentMode::None {
         return Ok(not_deployed(started_at));

@@ -59,8 +59,8 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         let cause = run.data.cause.clone().unwrap_or_else(|| "the dataset is invalid".to_string());
         return Err(PipelineError::DatasetInvalid(cause));
     }
-    // Settled again so a document written before presets and defaults existed runs as it would now.
-    let config = &run.config.settled();
+    // validate-split settled it (deployment, preset, teacher): the document is what runs.
+    let config = &run.config;
     let (model, customization) = config.check()?;
     let kind = match config.customization_type {
         CustomizationType::FineTuning => SdkCustomizationType::FineTuning,
@@ -143,10 +143,7 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
 type TypeConfig = (Option<std::collections::HashMap<String, String>>, Option<CustomizationConfig>);
 
 /// What the type adds to the request: `hyperParameters` (string map), or a `customizationConfig`.
-fn type_config(
-    deps: &Deps<impl Clock>,
-    config: &PipelineConfig,
-) -> Result<TypeConfig, PipelineError> {
+fn type_config(deps: &Deps<impl Clock>, config: &PipelineConfig) -> Result<TypeConfig, PipelineError> {
     let strings = || {
         (!config.hyperparameters.is_empty())
             .then(|| config.hyperparameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

@@ -80,11 +80,20 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
+    /// The emulated Bedrock's region (default [`REGION`]): which models it customizes (Llama and Claude
+    /// are offered in us-west-2 only). The other local services keep [`REGION`].
+    pub bedrock_region: Option<String>,
 }
 
 impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Options {
-        Options { data_dir: data_dir.into(), faults: None, parameters: BTreeMap::new(), advance_clock_on_poll: false }
+        Options {
+            data_dir: data_dir.into(),
+            faults: None,
+            parameters: BTreeMap::new(),
+            advance_clock_on_poll: false,
+            bedrock_region: None,
+        }
     }
 }
 
@@ -154,7 +163,11 @@ impl LocalCloud {
         let emulator = Emulator::new(
             FsStore::new(&s3_root),
             clock.clone(),
-            local_bedrock::Config { faults, ..local_bedrock::Config::default() },
+            local_bedrock::Config {
+                faults,
+                region: options.bedrock_region.clone().unwrap_or_else(|| REGION.to_string()),
+                ..local_bedrock::Config::default()
+            },
         );
         let bedrock_listener = TcpListener::bind("127.0.0.1:0").await?;
         let sfn_listener = TcpListener::bind("127.0.0.1:0").await?;

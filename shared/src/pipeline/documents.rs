@@ -13,7 +13,7 @@ pub struct StartRequest {
     pub config: serde_json::Value,
     /// The schedule sets it: when the newest dataset and the effective config are those of the last
     /// successful run of that folder (the same run id), nothing is started and the execution says so.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_unchanged: bool,
 }
 
