@@ -66,10 +66,10 @@ async fn the_schedule_skips_unchanged_data_and_config_and_trains_when_either_cha
     for state in ["StartJob", "Provision", "Evaluate"] {
         assert!(states.contains(&state.to_string()), "{state} in {states:?}");
     }
-    assert_eq!(output["run"]["config"]["seed"], 7);
+    assert_eq!(output["config"]["seed"], 7);
     assert_eq!(job_count(&cloud), jobs + 1, "one new job");
     let recorded: Value = serde_json::from_slice(&std::fs::read(&last).unwrap()).unwrap();
-    assert_eq!(recorded["run_id"], output["run"]["run_id"], "the new data's run is now the last success");
+    assert_eq!(recorded["run_id"], output["run_id"], "the new data's run is now the last success");
     // And the next scheduled start finds nothing new again.
     let (_, output, _) = scheduled(&cloud).await;
     assert_eq!(output["unchanged"]["run_id"], recorded["run_id"], "{output}");

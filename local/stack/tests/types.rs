@@ -29,7 +29,8 @@ async fn run(
     task: Task,
     sidecar: Value,
 ) -> (String, String, Value) {
-    let plan = Plan::new(model, kind, task, None, 7).expect("a sample for the model");
+    // Bedrock counts a minimum of 100 on the training file it reads, after the split holds some out.
+    let plan = Plan::new(model, kind, task, Some(150), 7).expect("a sample for the model");
     let name = format!("{}-{}.jsonl", model.replace([':', '.'], "-"), kind.as_str().to_lowercase());
     let file = dir.join(&name);
     std::fs::write(&file, plan.to_jsonl()).unwrap();
@@ -63,7 +64,7 @@ async fn fine_tuning_runs_to_the_end_on_every_customizable_model_with_its_own_de
                 run(&cloud, dir.path(), model.id, CustomizationType::FineTuning, Task::Classification, json!({})).await;
             assert_eq!(status, "SUCCEEDED", "{}: {output}", model.id);
             let expected = if model.on_demand_deployment { DeploymentMode::OnDemand } else { DeploymentMode::None };
-            let config: PipelineConfig = serde_json::from_value(output["run"]["config"].clone()).unwrap();
+            let config: PipelineConfig = serde_json::from_value(output["config"].clone()).unwrap();
             assert_eq!(config.deployment, expected, "{}", model.id);
             assert_eq!(config.preset, Some(shared::presets::Preset::Moderate), "{}", model.id);
             // Evaluated where it was deployed; trained only where it could not be.
@@ -82,12 +83,12 @@ async fn the_guides_titan_text_express_trains_under_the_defaults_and_continued_p
     let titan = "amazon.titan-text-express-v1:0:8k";
     let (_, status, output) = run(&cloud, dir.path(), titan, CustomizationType::FineTuning, Task::Qa, json!({})).await;
     assert_eq!(status, "SUCCEEDED", "{output}");
-    assert_eq!(output["run"]["config"]["deployment"], "none");
+    assert_eq!(output["config"]["deployment"], "none");
 
     let (_, status, output) =
         run(&cloud, dir.path(), titan, CustomizationType::ContinuedPreTraining, Task::Qa, json!({})).await;
     assert_eq!(status, "SUCCEEDED", "{output}");
-    assert_eq!(output["run"]["config"]["deployment"], "none", "raw text has no answers to evaluate against");
+    assert_eq!(output["config"]["deployment"], "none", "raw text has no answers to evaluate against");
     assert!(output["job"]["custom_model_arn"].is_string());
 
     // Asked to deploy it anyway: refused before any job, with the reason.
@@ -120,8 +121,8 @@ async fn distillation_trains_the_student_with_the_catalogues_default_teacher() {
     let (_, status, output) =
         run(&cloud, dir.path(), micro, CustomizationType::Distillation, Task::Qa, json!({})).await;
     assert_eq!(status, "SUCCEEDED", "{output}");
-    assert_eq!(output["run"]["config"]["teacher_model"], "amazon.nova-pro-v1:0");
-    assert_eq!(output["run"]["config"]["deployment"], "none");
+    assert_eq!(output["config"]["teacher_model"], "amazon.nova-pro-v1:0");
+    assert_eq!(output["config"]["deployment"], "none");
     let job = cloud.emulator.get_model_customization_job(output["job"]["job_arn"].as_str().unwrap()).unwrap();
     assert_eq!(job.customization_type, "DISTILLATION");
     let config = job.customization_config.expect("customizationConfig");
@@ -163,7 +164,7 @@ async fn reinforcement_fine_tuning_calls_the_stacks_grader_whose_scores_shape_th
     let (run_id, status, output) =
         run(&exact, dir.path(), lite, CustomizationType::ReinforcementFineTuning, Task::Qa, json!({})).await;
     assert_eq!(status, "SUCCEEDED", "{output}");
-    assert_eq!(output["run"]["config"]["deployment"], "on-demand");
+    assert_eq!(output["config"]["deployment"], "on-demand");
     assert!(output["evaluation"].is_object(), "RFT records carry reference answers: evaluated");
     let job = exact.emulator.get_model_customization_job(output["job"]["job_arn"].as_str().unwrap()).unwrap();
     let config = job.customization_config.expect("customizationConfig");
