@@ -164,7 +164,16 @@ impl Emulator {
             self.resolve_base(&st, checked.base_id)?
         };
         let plan = self.plan_job(&req, &checked, base, inherited)?;
-        self.commit_job(plan)
+        let created = self.commit_job(plan)?;
+        // Tags of the job, and of the custom model it will make (kept by ARN until it exists).
+        let (mut st, _) = self.state();
+        if !st.tags.contains_key(&created.job_arn)
+            && let Some(model_arn) = st.jobs.iter().find(|j| j.arn == created.job_arn).map(|j| j.model_arn.clone())
+        {
+            st.tags.insert(created.job_arn.clone(), req.job_tags.clone().unwrap_or_default());
+            st.tags.insert(model_arn, req.custom_model_tags.clone().unwrap_or_default());
+        }
+        Ok(created)
     }
 
     /// The model's rules, then the data: read, validated, sized. Runs without the state lock.
@@ -449,10 +458,8 @@ impl Emulator {
 
     fn resolve_base(&self, st: &State, id: &str) -> Result<(&'static Model, Vec<Example>), BedrockError> {
         if id.contains(":custom-model/") || st.models.iter().any(|m| m.name == id) {
-            let m = st
-                .models
-                .iter()
-                .find(|m| m.arn == id || m.name == id)
+            let m = Self::find_model(st, id)
+                .map(|i| &st.models[i])
                 .ok_or_else(|| BedrockError::not_found(format!("The custom model {id} was not found.")))?;
             return Ok((st.jobs[m.job].base, m.stand_in.examples().to_vec()));
         }

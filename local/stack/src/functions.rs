@@ -1,10 +1,11 @@
-//! The six handlers registered as Lambda functions in-process. Each is called with the handler code a
+//! The seven handlers registered as Lambda functions in-process. Each is called with the handler code a
 //! deployment runs and reports its errors under the same `errorType` a deployed Lambda reports, so the
 //! state machine's Retry and Catch behave the same.
 
 use functions_common::{Clock, Env, LambdaError, SdkConfig};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use local_cloud::{FunctionError, FunctionRef, Functions};
+use local_iam::Authorizer;
 use local_sfn::{TaskContext, TaskError, TaskInvoker, VirtualClock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,18 +34,40 @@ pub struct LocalNotifier {
     pub published: Mutex<Vec<(String, String)>>,
 }
 
-/// The notifier handed to teardown (a newtype: the port's trait and `Arc` are both foreign here).
+/// The notifier handed to teardown: what SNS would take, kept, once teardown's role may publish to
+/// the topic it is given.
 #[derive(Clone)]
-pub struct SharedNotifier(pub Arc<LocalNotifier>);
+pub struct SharedNotifier {
+    pub published: Arc<LocalNotifier>,
+    authorizer: Arc<Authorizer>,
+    /// The function's logical id in the template: whose role publishes.
+    role_of: &'static str,
+    /// The topic the function's environment names.
+    topic_arn: String,
+}
 
-impl Notifier for SharedNotifier {
-    async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
-        self.0
+impl SharedNotifier {
+    fn publish(&self, subject: &str, message: &str) -> Result<bool, PipelineError> {
+        crate::iam::publish(&self.authorizer, self.role_of, &self.topic_arn).map_err(PipelineError::AccessDenied)?;
+        self.published
             .published
             .lock()
             .map_err(|e| PipelineError::Internal(e.to_string()))?
             .push((subject.into(), message.into()));
         Ok(true)
+    }
+}
+
+/// The reaper publishes its report where teardown publishes summaries.
+impl reaper::Publish for SharedNotifier {
+    async fn publish(&self, subject: &str, message: &str) -> Result<bool, PipelineError> {
+        SharedNotifier::publish(self, subject, message)
+    }
+}
+
+impl Notifier for SharedNotifier {
+    async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
+        SharedNotifier::publish(self, subject, message)
     }
 }
 
@@ -58,15 +81,21 @@ pub struct Lambdas {
     /// The reward Lambda of reinforcement fine-tuning (its default spec may be invalid: then every call
     /// fails, as the Lambda's init would).
     grader: Result<grader::Deps, String>,
+    /// An error when its environment lacks what it needs (every call then answers with it).
+    reaper: Result<reaper::Deps<VirtualTime, SharedNotifier>, PipelineError>,
     pub notifier: Arc<LocalNotifier>,
+    /// The stack's IAM: the state machine's invokes are decided by its role.
+    pub authorizer: Arc<Authorizer>,
     /// Invocations per function, in order (name, errorType or None).
     pub invocations: Mutex<Vec<(String, Option<String>)>>,
     holds: Holds,
+    /// Errors to answer instead of running a handler: function -> (errorType, calls left).
+    injected: Mutex<BTreeMap<String, (String, usize)>>,
 }
 
-/// The state machine's functions.
-pub const FUNCTION_NAMES: [&str; 6] =
-    ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown"];
+/// The functions of the stack the local cloud calls by name (the state machine's six and the reaper).
+pub const FUNCTION_NAMES: [&str; 7] =
+    ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown", "reaper"];
 /// The function Bedrock calls during reinforcement fine-tuning (not a state of the pipeline).
 pub const REWARD_FUNCTION: &str = "grader";
 
@@ -74,28 +103,55 @@ impl Lambdas {
     /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
     /// environment `env` gives that function (see [`crate::LocalCloud::start`]) and the local ports: the
     /// virtual clock, and the notifier that stands in for SNS.
-    pub fn new(sdk: &SdkConfig, clock: VirtualTime, env: impl Fn(&str) -> Env) -> Lambdas {
+    /// `sdk` gives each function (by name) its SDK settings: the local endpoints and its role's
+    /// credentials.
+    pub fn new(
+        sdk: impl Fn(&str) -> SdkConfig,
+        clock: VirtualTime,
+        env: impl Fn(&str) -> Env,
+        authorizer: Arc<Authorizer>,
+    ) -> Lambdas {
         let notifier = Arc::new(LocalNotifier::default());
+        let teardown_env = env("teardown");
+        let reaper_env = env("reaper");
+        let notifier_for = |role_of: &'static str, env: &Env| SharedNotifier {
+            published: notifier.clone(),
+            authorizer: authorizer.clone(),
+            role_of,
+            topic_arn: env.get("TOPIC_ARN").unwrap_or_default().to_string(),
+        };
+        let teardown_notifier = notifier_for("TeardownFunction", &teardown_env);
+        let reaper_notifier = notifier_for("ReaperFunction", &reaper_env);
         Lambdas {
-            validate_split: validate_split::Deps::from_env(sdk, &env("validate-split")),
-            start_job: start_job::Deps::from_env(sdk, &env("start-job"), clock.clone()),
-            check_status: check_status::Deps::from_env(sdk, &env("check-status"), clock.clone()),
-            provision: provision::Deps::from_env(sdk, &env("provision"), clock.clone()),
-            evaluate: evaluate::Deps::from_env(sdk, &env("evaluate"), clock.clone()),
-            teardown: teardown::Deps::from_env(sdk, &env("teardown"), clock, SharedNotifier(notifier.clone())),
+            validate_split: validate_split::Deps::from_env(&sdk("validate-split"), &env("validate-split")),
+            start_job: start_job::Deps::from_env(&sdk("start-job"), &env("start-job"), clock.clone()),
+            check_status: check_status::Deps::from_env(&sdk("check-status"), &env("check-status"), clock.clone()),
+            provision: provision::Deps::from_env(&sdk("provision"), &env("provision"), clock.clone()),
+            evaluate: evaluate::Deps::from_env(&sdk("evaluate"), &env("evaluate"), clock.clone()),
+            teardown: teardown::Deps::from_env(&sdk("teardown"), &teardown_env, clock.clone(), teardown_notifier),
+            reaper: reaper::Deps::from_env(&sdk("reaper"), &reaper_env, clock, reaper_notifier),
             grader: {
                 let env = env(REWARD_FUNCTION);
                 grader::Deps::from_lookup(|name| env.get(name)).map_err(|e| e.to_string())
             },
             notifier,
+            authorizer,
             invocations: Mutex::new(Vec::new()),
             holds: Holds::default(),
+            injected: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Invokes one function by name with a JSON event, as Lambda would.
     pub async fn call(&self, name: &str, payload: Value) -> Result<Value, FunctionError> {
         self.holds.pass(name).await;
+        if let Some(error_type) = self.take_injected(name) {
+            let error = FunctionError::new(error_type, format!("{name}: error injected by the local cloud"));
+            if let Ok(mut log) = self.invocations.lock() {
+                log.push((name.to_string(), Some(error.error_type.clone())));
+            }
+            return Err(error);
+        }
         let result = match name {
             "validate-split" => run(payload, |ev| validate_split::handler(&self.validate_split, ev)).await,
             "start-job" => run(payload, |ev| start_job::handler(&self.start_job, ev)).await,
@@ -104,6 +160,10 @@ impl Lambdas {
             "evaluate" => run(payload, |ev| evaluate::handler(&self.evaluate, ev)).await,
             "teardown" => run(payload, |ev| teardown::handler(&self.teardown, ev)).await,
             REWARD_FUNCTION => self.grade(&payload),
+            "reaper" => match &self.reaper {
+                Ok(deps) => run(payload, |ev| reaper::handler(deps, ev)).await,
+                Err(e) => Err(FunctionError::new(e.error_type(), e.to_string())),
+            },
             other => Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {other}"))),
         };
         if let Ok(mut log) = self.invocations.lock() {
@@ -138,6 +198,29 @@ impl Lambdas {
             log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
         }
         result
+    }
+
+    /// The next `count` calls to `name` answer `error_type` (as the function's error) without running
+    /// its handler: a hook for tests that need a step to fail in a given way, like the holds below.
+    pub fn fail_next(&self, name: &str, error_type: &str, count: usize) {
+        if let Ok(mut injected) = self.injected.lock() {
+            if count == 0 {
+                injected.remove(name);
+            } else {
+                injected.insert(name.to_string(), (error_type.to_string(), count));
+            }
+        }
+    }
+
+    fn take_injected(&self, name: &str) -> Option<String> {
+        let mut injected = self.injected.lock().ok()?;
+        let (error_type, left) = injected.get_mut(name)?;
+        let error_type = error_type.clone();
+        *left -= 1;
+        if *left == 0 {
+            injected.remove(name);
+        }
+        Some(error_type)
     }
 
     /// How many times a function was invoked.
@@ -274,6 +357,9 @@ impl TaskInvoker for Invoker {
         let Some(function) = FunctionRef::parse(resource) else {
             return Err(TaskError::new("States.Runtime", format!("not a Lambda function ARN: {resource}")));
         };
+        // Step Functions invokes as the state machine's role.
+        crate::iam::state_machine_invokes(&self.0.authorizer, resource)
+            .map_err(|(error, cause)| TaskError::new(error, cause))?;
         self.0.call(function.name, input).await.map_err(|e| TaskError::new(e.error_type, e.error_message))
     }
 }

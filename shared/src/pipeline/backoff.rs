@@ -68,6 +68,16 @@ impl Backoff {
         backoff.max_attempts = budget.saturating_add(1);
         backoff
     }
+    /// Teardown waiting out a throughput still Creating (delete answers ConflictException): creation
+    /// takes minutes to about an hour; 24 passes cover about 1.7 hours, then the reaper takes over.
+    pub const TEARDOWN: Backoff = Backoff {
+        initial_seconds: 60,
+        ratio: 0.5,
+        min_seconds: 60,
+        max_seconds: 300,
+        max_attempts: 24,
+        estimate_seconds: 0,
+    };
 
     /// The wait after a poll made `elapsed_seconds` after the start.
     pub fn next_wait(&self, elapsed_seconds: u64) -> u64 {
@@ -154,5 +164,16 @@ mod tests {
             assert!(b.covers() >= Backoff::JOB.covers(), "never less patient than without an estimate");
         }
         assert_eq!(Backoff::for_job(Some(60)).initial_seconds, 300);
+    }
+
+    #[test]
+    fn teardown_waits_out_an_hour_of_creating_within_its_bound() {
+        // Backoff::TEARDOWN's passes: the first after a minute, then growing to five minutes.
+        let mut elapsed = 0;
+        for _ in 0..Backoff::TEARDOWN.max_attempts {
+            elapsed += Backoff::TEARDOWN.next_wait(elapsed);
+        }
+        assert!((3600..3 * 3600).contains(&elapsed), "{elapsed} s");
+        assert!(Backoff::TEARDOWN.polls_for(3600) <= Backoff::TEARDOWN.max_attempts);
     }
 }

@@ -23,9 +23,9 @@ mod settle;
 pub use backoff::Backoff;
 pub use config::{ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
 pub use documents::{
-    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, JobRef,
-    LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest,
-    TeardownResult, Unchanged, UnchangedRun,
+    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
+    JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument,
+    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun,
 };
 pub use error::PipelineError;
 pub use run_id::{DatasetSource, names, run_id};
