@@ -10,7 +10,10 @@ mod help;
 mod models;
 mod ops;
 mod output;
+mod presets;
+mod report;
 mod run;
+mod sample;
 mod summary;
 mod validate;
 
@@ -74,6 +77,15 @@ enum Command {
     /// What a run spent and what still bills.
     #[command(after_help = ops::help::COST)]
     Cost(ops::cost::CostArgs),
+    /// Show the hyperparameters each preset (conservative, moderate, aggressive) sends for a model.
+    #[command(after_help = help::PRESETS)]
+    Presets(presets::PresetsArgs),
+    /// Write a small valid dataset (support tickets or word problems) in the format a model takes.
+    #[command(after_help = help::SAMPLE)]
+    Sample(sample::SampleArgs),
+    /// Print where a local run's report.html is, or open it (--open).
+    #[command(after_help = help::REPORT)]
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +123,9 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> Result<Exit, CliError> {
         Command::Ask(args) => ops::ask::ask(args, out),
         Command::Compare(args) => ops::ask::compare(args, out),
         Command::Cost(args) => ops::cost::cost(args, out),
+        Command::Presets(args) => presets::presets(args, out),
+        Command::Sample(args) => sample::sample(args, out),
+        Command::Report(args) => report::report(args, out),
     }
 }
 

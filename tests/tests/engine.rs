@@ -152,7 +152,7 @@ async fn console_and_schedule_runs_validate_first() {
     for input in [console(), serde_json::to_value(fixtures::start_request_schedule()).expect("serializes")] {
         let (snap, lambdas) = run(Script::default(), input, |l| l).await;
         assert_eq!(snap.status, ExecutionStatus::Succeeded);
-        assert_eq!(snap.states_entered()[..3], ["IsPrepared", "ValidateSplit", "IsDatasetValid"]);
+        assert_eq!(snap.states_entered()[..4], ["IsPrepared", "ValidateSplit", "IsUnchanged", "IsDatasetValid"]);
         assert_eq!(lambdas.count("validate-split"), 1);
     }
 }

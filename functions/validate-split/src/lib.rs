@@ -10,7 +10,9 @@
 //!   [`NotificationResult`].
 //! - **[`StartRequest`]** (the state machine's ValidateSplit task, from a console or scheduled run):
 //!   a dataset URI, or a prefix whose newest `.jsonl` is used. Returns the prepared run, or raises
-//!   `DatasetInvalid` with the cause (the report is still written) or `ConfigInvalid`.
+//!   `DatasetInvalid` with the cause (the report is still written) or `ConfigInvalid`. A scheduled start
+//!   (`skip_unchanged`) whose data and config are unchanged since the last successful run returns an
+//!   [`UnchangedRun`](shared::pipeline::UnchangedRun) instead, and the execution ends there.
 //!
 //! Configuration: deployment defaults from the environment (see `functions_common`), overridden by the
 //! sidecar `<name>.pipeline.json` beside the upload, overridden by the StartRequest's `config`.
@@ -24,7 +26,7 @@ mod prepare;
 mod request;
 mod upload;
 
-pub use request::on_request;
+pub use request::{Started, on_request, start};
 pub use upload::on_upload;
 
 use aws_lambda_events::event::s3::S3Event;
@@ -95,7 +97,9 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, La
                 "expected an S3 event or {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}: {e}"
             ))
         })?;
-        let run = on_request(deps, request).await?;
-        Ok(to_json(serde_json::to_value(run))?)
+        match start(deps, request).await? {
+            Started::Prepared(run) => Ok(to_json(serde_json::to_value(run))?),
+            Started::Unchanged(unchanged) => Ok(to_json(serde_json::to_value(unchanged))?),
+        }
     }
 }

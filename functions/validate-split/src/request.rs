@@ -1,13 +1,61 @@
 //! Entry (b): a StartRequest (the state machine's ValidateSplit task, from a console or scheduled run):
-//! a dataset URI, or a prefix whose newest `.jsonl` is used.
+//! a dataset URI, or a prefix whose newest `.jsonl` is used. A scheduled start (`skip_unchanged`) whose
+//! newest dataset and effective config are those of its folder's last successful run starts nothing:
+//! the run id is the fingerprint (it hashes the dataset's bucket, key and ETag and the effective config),
+//! and teardown records the last successful run of each folder (`layout::last_success_key`).
 
 use crate::Deps;
-use crate::objects::{head, read_sidecar};
+use crate::objects::{ObjectInfo, head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use functions_common::SdkResultExt;
-use shared::pipeline::{DatasetSource, PipelineError, PreparedRun, StartRequest, layout};
+use shared::pipeline::{
+    DatasetSource, LastSuccess, PipelineConfig, PipelineError, PreparedRun, StartRequest, Unchanged, UnchangedRun,
+    layout, run_id,
+};
 
+/// What a StartRequest leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Started {
+    Prepared(Box<PreparedRun>),
+    /// `skip_unchanged` and nothing changed: no run.
+    Unchanged(UnchangedRun),
+}
+
+/// A StartRequest, prepared (see [`start`] for the scheduled skip).
 pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRun, PipelineError> {
+    let (source, object, config) = resolve(deps, &request).await?;
+    prepare(deps, source, &object, config).await
+}
+
+/// A StartRequest: prepared, or, with `skip_unchanged`, nothing when the data and config are those of
+/// the last successful run of the dataset's folder.
+pub async fn start(deps: &Deps, request: StartRequest) -> Result<Started, PipelineError> {
+    let (source, object, config) = resolve(deps, &request).await?;
+    if request.skip_unchanged {
+        let id = run_id(&source, &config);
+        if let Some(last) = last_success(deps, &source).await?
+            && last.run_id == id
+        {
+            let dataset = layout::s3_uri(&source.bucket, &source.key);
+            tracing::info!(run_id = %id, %dataset, "unchanged since the last successful run; nothing started");
+            let message = format!(
+                "nothing changed since the last successful run {} (finished {}): the newest dataset {dataset} \
+                 (same ETag) and the effective config give the same run id, so no job was started",
+                last.run_id, last.finished_at
+            );
+            return Ok(Started::Unchanged(UnchangedRun {
+                unchanged: Unchanged { run_id: id, dataset, last_success: last, message },
+            }));
+        }
+    }
+    prepare(deps, source, &object, config).await.map(|run| Started::Prepared(Box::new(run)))
+}
+
+/// The dataset (the newest under a prefix), its ETag, and the effective config.
+async fn resolve(
+    deps: &Deps,
+    request: &StartRequest,
+) -> Result<(DatasetSource, ObjectInfo, PipelineConfig), PipelineError> {
     let (bucket, key_or_prefix) = layout::parse_s3_uri(&request.dataset)
         .filter(|(_, k)| !k.is_empty() || request.dataset.ends_with('/'))
         .ok_or_else(|| {
@@ -26,7 +74,16 @@ pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRu
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
     let config = effective_config(&deps.defaults, sidecar.as_ref(), Some(&request.config))?;
-    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag };
+    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone() };
+    Ok((source, object, config))
+}
+
+async fn prepare(
+    deps: &Deps,
+    source: DatasetSource,
+    object: &ObjectInfo,
+    config: PipelineConfig,
+) -> Result<PreparedRun, PipelineError> {
     let run = prepare_run(deps, source, &object.raw_etag, config).await?;
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
@@ -34,8 +91,27 @@ pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRu
     Ok(run)
 }
 
-/// The newest `.jsonl` under a prefix, by LastModified (then key). Run outputs are skipped unless
-/// the prefix itself is under runs/.
+/// The folder's last successful run, if teardown recorded one (an unreadable record counts as none:
+/// the run goes ahead).
+async fn last_success(deps: &Deps, source: &DatasetSource) -> Result<Option<LastSuccess>, PipelineError> {
+    let key = layout::last_success_key(&source.key);
+    match deps.s3.get_object().bucket(&source.bucket).key(&key).send().await {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| PipelineError::Transient(format!("reading {key}: {e}")))?
+                .into_bytes();
+            Ok(serde_json::from_slice(&bytes).ok())
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(functions_common::sdk_error("GetObject (last success)", e)),
+    }
+}
+
+/// The newest `.jsonl` under a prefix, by LastModified (then key). Run outputs and validation files
+/// beside a dataset are skipped (run outputs only unless the prefix itself is under runs/).
 async fn newest_dataset(deps: &Deps, bucket: &str, prefix: &str) -> Result<String, PipelineError> {
     let mut pages = deps.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     let mut newest: Option<(aws_sdk_s3::primitives::DateTime, String)> = None;
@@ -44,7 +120,7 @@ async fn newest_dataset(deps: &Deps, bucket: &str, prefix: &str) -> Result<Strin
         for object in page.contents.unwrap_or_default() {
             let (Some(key), Some(modified)) = (object.key, object.last_modified) else { continue };
             let is_output = key.starts_with(layout::RUNS_PREFIX) && !prefix.starts_with(layout::RUNS_PREFIX);
-            if !key.ends_with(layout::DATASET_SUFFIX) || is_output {
+            if !key.ends_with(layout::DATASET_SUFFIX) || key.ends_with(layout::VALIDATION_SUFFIX) || is_output {
                 continue;
             }
             let candidate = (modified, key);

@@ -2,12 +2,12 @@
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::Object;
-use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_s3::types::error::{NoSuchKey, NotFound};
 use aws_sdk_sfn::error::ErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
 use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
@@ -15,7 +15,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use functions_common::{Env, SdkConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use shared::pipeline::{PipelineError, PreparedRun, StartRequest};
+use shared::pipeline::{PipelineError, PreparedRun, StartRequest, layout};
 use std::sync::{Arc, Mutex};
 use validate_split::{Deps, NotificationResult, handler, on_request};
 
@@ -52,6 +52,10 @@ fn cloud(dataset: Vec<u8>, sidecar: Option<Value>, start: Rule) -> Cloud {
                 .match_requests(|r| r.key() == Some(SIDECAR))
                 .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build())),
         };
+    // No validation file beside the dataset: the split holds records out.
+    let no_validation_file = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key().is_some_and(|k| k.ends_with(layout::VALIDATION_SUFFIX)))
+        .then_error(|| HeadObjectError::NotFound(NotFound::builder().build()));
     let sink = puts.clone();
     let put = mock!(aws_sdk_s3::Client::put_object)
         .match_requests(move |r| {
@@ -68,7 +72,7 @@ fn cloud(dataset: Vec<u8>, sidecar: Option<Value>, start: Rule) -> Cloud {
             false // only records; `start` answers
         })
         .then_output(|| unreachable!());
-    Cloud { s3_rules: vec![head, get, side, put], sfn_rules: vec![record, start], puts, starts }
+    Cloud { s3_rules: vec![head, no_validation_file, get, side, put], sfn_rules: vec![record, start], puts, starts }
 }
 
 fn started() -> Rule {
@@ -116,7 +120,9 @@ async fn an_upload_is_split_under_runs_and_starts_an_execution_named_by_the_run_
     assert!(run.run_id.starts_with("support-tickets-"), "{}", run.run_id);
     assert!(run.prepared && run.data.valid && run.data.cause.is_none());
     assert_eq!((run.source.key.as_str(), run.source.etag.as_str()), (KEY, "abc"));
-    assert_eq!(run.config, defaults());
+    // Settled: the model's deployment and the moderate preset are written into the run.
+    assert_eq!(run.config, defaults().settled());
+    assert_eq!(run.config.preset, Some(shared::presets::Preset::Moderate));
     assert_eq!(run.data.train_records + run.data.validation_records, 200);
     assert!(run.data.validation_records > 0 && run.data.training_tokens > 0);
     let prefix = format!("s3://{BUCKET}/runs/{}/", run.run_id);
@@ -274,6 +280,7 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
     let request = StartRequest {
         dataset: format!("s3://{BUCKET}/incoming/"),
         config: json!({"hyperparameters": {"epochCount": "3"}}),
+        skip_unchanged: false,
     };
     let run = on_request(&deps(&cloud, work.path()), request).await.unwrap();
     assert_eq!(pages.num_calls(), 2);
@@ -289,7 +296,7 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
 async fn a_start_request_with_invalid_data_raises_dataset_invalid_after_writing_the_report() {
     let work = tempfile::tempdir().unwrap();
     let cloud = cloud(with_bad_line_2(), None, started());
-    let request = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null };
+    let request = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null, skip_unchanged: false };
     let event = LambdaEvent::new(serde_json::to_value(&request).unwrap(), Context::default());
     let err = handler(&deps(&cloud, work.path()), event).await.unwrap_err();
     let PipelineError::DatasetInvalid(cause) = &err.0 else { panic!("{err:?}") };
@@ -304,10 +311,17 @@ async fn start_requests_with_bad_uris_or_config_are_config_errors() {
     let cloud = cloud(SAMPLE.to_vec(), None, started());
     let deps = deps(&cloud, work.path());
     for dataset in ["incoming/x.jsonl", "s3://", "s3://bkt"] {
-        let err = on_request(&deps, StartRequest { dataset: dataset.into(), config: Value::Null }).await.unwrap_err();
+        let err =
+            on_request(&deps, StartRequest { dataset: dataset.into(), config: Value::Null, skip_unchanged: false })
+                .await
+                .unwrap_err();
         assert_eq!(err.error_type(), "ConfigInvalid", "{dataset}");
     }
-    let bad = StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: json!({"deployment": "sometimes"}) };
+    let bad = StartRequest {
+        dataset: format!("s3://{BUCKET}/{KEY}"),
+        config: json!({"deployment": "sometimes"}),
+        skip_unchanged: false,
+    };
     let err = on_request(&deps, bad).await.unwrap_err();
     assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains("input")), "{err}");
     let err = handler(&deps, LambdaEvent::new(json!({"hello": 1}), Context::default())).await.unwrap_err();

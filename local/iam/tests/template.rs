@@ -57,14 +57,15 @@ fn every_function_and_the_state_machine_run_as_a_role() {
         })
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(actors.len(), 8, "seven functions and the state machine: {actors:?}");
+    assert_eq!(actors.len(), 9, "six pipeline functions, the reaper, the grader and the state machine: {actors:?}");
     for id in actors {
         let role = stack.role_of(id).unwrap_or_else(|| panic!("{id} has no role"));
         assert_eq!(role.logical_id, format!("{id}Role"));
         assert_eq!(role.arn, format!("arn:aws:iam::{ACCOUNT}:role/finetune-{id}Role"));
         assert!(!role.policies.is_empty(), "{id}");
         let inline = role.policies.iter().filter(|p| p.name.starts_with(&role.logical_id)).count();
-        assert!(inline >= 1, "{id} has its template statements");
+        // The grader calls nothing: it has no statements of its own, only the logging SAM adds.
+        assert!(inline >= 1 || id == "GraderFunction", "{id} has its template statements");
     }
     let function = stack.role_of("StartJobFunction").unwrap();
     assert_eq!(function.session_name, "finetune-StartJobFunction", "Lambda names the session after the function");

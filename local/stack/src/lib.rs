@@ -12,7 +12,7 @@ pub mod iam;
 mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
-pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
+pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, LocalRewards, REWARD_FUNCTION, VirtualTime};
 pub use template::{
     LocalNames, TemplateError, deployed_bucket_name, function_arn, function_environment, function_logical_ids,
     substitutions, template_parameters,
@@ -88,6 +88,9 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
+    /// The emulated Bedrock's region (default [`REGION`]): which models it customizes (Llama and Claude
+    /// are offered in us-west-2 only). The other local services keep [`REGION`].
+    pub bedrock_region: Option<String>,
     /// How long the emulator keeps a new provisioned throughput `Creating` (default: its own, 15
     /// minutes): longer makes teardown's wait loop and the reaper reachable in tests.
     pub throughput_ready_after: Option<Duration>,
@@ -125,6 +128,7 @@ impl Options {
             advance_clock_on_poll: false,
             base_port: None,
             advance_clock_on_bedrock_poll: None,
+            bedrock_region: None,
             throughput_ready_after: None,
             template: TEMPLATE.to_string(),
             definition: DEFINITION.to_string(),
@@ -224,7 +228,11 @@ impl LocalCloud {
             Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
             None => FaultSpec::default(),
         };
-        let mut bedrock_config = local_bedrock::Config { faults, ..local_bedrock::Config::default() };
+        let mut bedrock_config = local_bedrock::Config {
+            faults,
+            region: options.bedrock_region.clone().unwrap_or_else(|| REGION.to_string()),
+            ..local_bedrock::Config::default()
+        };
         if let Some(after) = options.throughput_ready_after {
             bedrock_config.throughput_ready_after = after;
         }
@@ -246,7 +254,7 @@ impl LocalCloud {
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
         let mut environments = BTreeMap::new();
-        for function in FUNCTION_NAMES {
+        for function in FUNCTION_NAMES.into_iter().chain([REWARD_FUNCTION]) {
             let vars = function_env_in(&options.template, function, &options.parameters, &work_dir)?;
             environments.insert(function, Env::from_vars(vars));
         }
@@ -269,6 +277,8 @@ impl LocalCloud {
             },
             authorizer.clone(),
         ));
+        // Bedrock calls the grader Lambda during reinforcement fine-tuning.
+        emulator.set_reward_function(Arc::new(LocalRewards(lambdas.clone())));
 
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
@@ -398,6 +408,20 @@ impl LocalCloud {
 
     /// A local path of an object in the bucket: under the bucket's view `<data_dir>/<bucket>/` where
     /// it could be made, otherwise in S3's store.
+    /// Writes an object to the local bucket through its S3 API, as any writer of the bucket would.
+    pub async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StackError> {
+        self.s3_client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(format!("put {key}: {e}")))?;
+        Ok(())
+    }
+
     pub fn object_path(&self, key: &str) -> PathBuf {
         let view = self.data_dir.join(BUCKET);
         let bucket = if view.is_dir() { view } else { bookkeeping_dir(&self.data_dir).join("s3").join(BUCKET) };

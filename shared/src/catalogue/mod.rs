@@ -14,12 +14,14 @@
 
 mod claude;
 mod cohere;
+pub mod distillation;
 mod format;
 mod hyperparameters;
 mod llama;
 mod model;
 mod nova;
 pub mod pricing;
+pub mod throughput;
 mod titan;
 
 pub use format::DatasetFormat;

@@ -11,6 +11,36 @@ pub struct StartRequest {
     pub dataset: String,
     #[serde(default)]
     pub config: serde_json::Value,
+    /// The schedule sets it: when the newest dataset and the effective config are those of the last
+    /// successful run of that folder (the same run id), nothing is started and the execution says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_unchanged: bool,
+}
+
+/// The last successful run of a folder's datasets (`layout::last_success_key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSuccess {
+    /// The run id: a fingerprint of the dataset (bucket, key, ETag) and the effective config.
+    pub run_id: String,
+    pub dataset: String,
+    pub finished_at: String,
+}
+
+/// validate-split's answer to a StartRequest with `skip_unchanged` whose data and config have not
+/// changed since the last successful run: the execution ends here, with this as its output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnchangedRun {
+    pub unchanged: Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unchanged {
+    /// The run this start would have been (equal to the last success's).
+    pub run_id: String,
+    pub dataset: String,
+    pub last_success: LastSuccess,
+    /// For a person: what was compared and why nothing started.
+    pub message: String,
 }
 
 /// The prepared run: validate-split's output and the state machine's document from then on.
@@ -106,6 +136,10 @@ pub struct JobRef {
     pub training_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_loss: Option<f64>,
+    /// The job's estimated duration from its creation (`catalogue::throughput`): the poll loop's first
+    /// wait and ladder come from it (`Backoff::for_job`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_seconds: Option<u64>,
 }
 
 /// check-status's input: the reference to refresh. It returns the same reference, updated (status,

@@ -18,13 +18,15 @@ mod documents;
 mod error;
 pub mod layout;
 mod run_id;
+mod settle;
 
 pub use backoff::Backoff;
 pub use config::{ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
-    JobRef, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest,
-    TeardownProgress, TeardownResult,
+    JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument,
+    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun,
 };
 pub use error::PipelineError;
 pub use run_id::{DatasetSource, names, run_id};
+pub use settle::MAX_NAME_PREFIX;
