@@ -114,27 +114,7 @@ fn escape(s: &str) -> String {
 
 /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte.
 fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    match std::str::from_utf8(&s[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
+    let decode = |s: &[u8]| shared::aws::decode_form_component(&String::from_utf8_lossy(s));
     body.split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
