@@ -59,6 +59,7 @@ pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct State {
     pub jobs: Vec<Job>,
     pub models: Vec<CustomModel>,

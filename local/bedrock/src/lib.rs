@@ -35,6 +35,7 @@ pub mod http;
 pub mod inventory;
 mod jobs;
 mod names;
+pub mod persist;
 mod resources;
 pub mod reward;
 pub mod runtime;

@@ -35,6 +35,7 @@ impl JobStatus {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Job {
     pub arn: String,
     pub id: String,
@@ -44,6 +45,7 @@ pub(crate) struct Job {
     /// Reserved at creation; the model exists once the job completes.
     pub model_arn: String,
     pub role_arn: String,
+    #[serde(with = "crate::persist::catalogue_model")]
     pub base: &'static Model,
     pub kind: CustomizationType,
     pub hyper_parameters: BTreeMap<String, String>,
@@ -105,12 +107,14 @@ fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct CustomModel {
     pub arn: String,
     pub name: String,
     /// Index into `State::jobs`.
     pub job: usize,
     pub created: i64,
+    #[serde(with = "crate::persist::stand_in")]
     pub stand_in: Arc<TunedModel>,
 }
 
@@ -123,6 +127,7 @@ pub enum ServingStatus {
     Failed,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Throughput {
     pub arn: String,
     pub name: String,
@@ -138,6 +143,7 @@ pub(crate) struct Throughput {
     pub failure: Option<String>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Deployment {
     pub arn: String,
     pub name: String,

@@ -28,7 +28,7 @@ const PROMPTS_PER_POINT: usize = 8;
 const MAX_SAMPLES_PER_PROMPT: u64 = 4;
 
 /// One point of the reward curve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RewardRow {
     pub step: u64,
     pub epoch: u64,

@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Examples voting on an answer.
 const NEIGHBOURS: usize = 5;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Example {
     pub prompt: String,
     pub completion: String,

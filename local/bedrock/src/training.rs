@@ -27,14 +27,14 @@ pub(crate) fn training_duration_ms(
     (ms as f64 * slowdown.max(1.0)).round() as i64
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Row {
     pub step: u64,
     pub epoch: u64,
     pub loss: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Curves {
     pub training: Vec<Row>,
     /// One row per epoch, at the epoch's last step; empty without validation data.
