@@ -27,7 +27,7 @@ pub enum LoadError {
 }
 
 /// The state types this engine runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StateType {
     Task,
     Pass,

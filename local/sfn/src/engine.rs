@@ -52,7 +52,7 @@ pub trait TaskInvoker: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Value, TaskError>> + Send;
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ExecutionStatus {
     Running,
     Succeeded,
@@ -86,7 +86,7 @@ impl ExecutionStatus {
 }
 
 /// Names and ARNs an execution runs under (they feed the `$$` context object).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ExecutionIdentity {
     pub execution_arn: String,
     pub execution_name: String,
@@ -110,7 +110,7 @@ impl ExecutionIdentity {
 }
 
 /// An execution's state at one moment (or at its end).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ExecutionSnapshot {
     pub status: ExecutionStatus,
     pub start_date: Timestamp,
@@ -163,6 +163,13 @@ impl Cell {
             abort: watch::channel(false).0,
             done: watch::channel(false).0,
         }
+    }
+
+    /// A saved execution brought back without a driver (a restarted local cloud): closed ones are
+    /// done; the caller aborts one saved while running, as nothing runs it any more.
+    pub(crate) fn restored(record: ExecutionSnapshot) -> Self {
+        let closed = record.status != ExecutionStatus::Running;
+        Cell { record: Mutex::new(record), abort: watch::channel(closed).0, done: watch::channel(closed).0 }
     }
 
     fn lock(&self) -> MutexGuard<'_, ExecutionSnapshot> {

@@ -25,7 +25,7 @@ impl TaskFlavor {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EventDetails {
     ExecutionStarted { input: Value, role_arn: String },
     StateEntered { state_type: StateType, name: String, input: Value },
@@ -41,7 +41,7 @@ pub enum EventDetails {
     ExecutionTimedOut { error: Option<String>, cause: Option<String> },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryEvent {
     pub id: u64,
     pub previous_event_id: u64,

@@ -59,6 +59,6 @@ pub use engine::{
 };
 pub use history::{EventDetails, HistoryEvent, TaskFlavor, state_transitions, states_entered};
 pub use registry::{
-    ApiError, ApiErrorKind, Config, ExecutionDescription, StartedExecution, StateMachine, StepFunctions,
+    ApiError, ApiErrorKind, Config, ExecutionDescription, SavedExecution, StartedExecution, StateMachine, StepFunctions,
 };
 pub use substitute::{SubstitutionError, substitute_definition};

@@ -385,6 +385,48 @@ impl<I: TaskInvoker> StepFunctions<I> {
     }
 }
 
+/// One execution as a long-running local cloud saves it across restarts.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct SavedExecution {
+    pub identity: ExecutionIdentity,
+    pub record: ExecutionSnapshot,
+}
+
+impl<I: TaskInvoker> StepFunctions<I> {
+    /// Every execution with its history, in start order.
+    pub fn save_executions(&self) -> Vec<SavedExecution> {
+        let reg = self.registry();
+        reg.started
+            .iter()
+            .filter_map(|arn| reg.executions.get(arn))
+            .map(|e| SavedExecution { identity: e.identity.clone(), record: e.cell.snapshot() })
+            .collect()
+    }
+
+    /// Brings saved executions back (histories, statuses, names taken). Nothing drives them: one saved
+    /// while RUNNING is closed as ABORTED with `cause` (its ARN is returned, so the caller can run
+    /// what follows an abort). An ARN already known here is skipped.
+    pub fn restore_executions(&self, saved: Vec<SavedExecution>, cause: &str) -> Vec<String> {
+        let mut aborted = Vec::new();
+        let mut reg = self.registry();
+        for s in saved {
+            let arn = s.identity.execution_arn.clone();
+            if reg.executions.contains_key(&arn) {
+                continue;
+            }
+            let running = s.record.status == ExecutionStatus::Running;
+            let cell = Arc::new(Cell::restored(s.record));
+            if running {
+                cell.abort(&self.inner.clock, Some("States.Runtime".into()), Some(cause.to_string()));
+                aborted.push(arn.clone());
+            }
+            reg.executions.insert(arn.clone(), Arc::new(Execution { identity: s.identity, cell }));
+            reg.started.push(arn);
+        }
+        aborted
+    }
+}
+
 /// A UUID-shaped name, deterministic in (seed, count), for executions started without a name.
 fn generated_name(seed: u64, n: u64) -> String {
     let mix = |mut z: u64| {

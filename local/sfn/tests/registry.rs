@@ -112,3 +112,41 @@ async fn idempotent_start_while_running_and_stop() {
     assert_eq!(sfn.stop_execution(&first.execution_arn, None, None).unwrap(), stop);
     assert_eq!(sfn.list_executions(&m.arn, Some(ExecutionStatus::Aborted)).unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn saved_executions_come_back_with_their_histories_and_a_running_one_comes_back_aborted() {
+    let sfn = service();
+    let fast = sfn.create_state_machine("fast", &gate_definition(LAMBDA), ROLE).unwrap();
+    let slow = sfn.create_state_machine("slow", &gate_definition(SLOW), ROLE).unwrap();
+    let done = sfn.start_execution(&fast.arn, Some("done"), Some(r#"{"a": 1}"#)).unwrap().execution_arn;
+    sfn.wait_for_execution(&done).await.unwrap();
+    let running = sfn.start_execution(&slow.arn, Some("running"), None).unwrap().execution_arn;
+    sfn.invoker().started.notified().await;
+    let saved = sfn.save_executions();
+    let json = serde_json::to_string(&saved).unwrap();
+
+    // A restarted service: the same machines, the saved executions read back from JSON.
+    let again = service();
+    again.create_state_machine("fast", &gate_definition(LAMBDA), ROLE).unwrap();
+    again.create_state_machine("slow", &gate_definition(SLOW), ROLE).unwrap();
+    let aborted = again.restore_executions(serde_json::from_str(&json).unwrap(), "the local cloud stopped");
+    assert_eq!(aborted, [running.clone()]);
+    assert_eq!(again.get_execution_history(&done).unwrap(), sfn.get_execution_history(&done).unwrap());
+    let d = again.describe_execution(&done).unwrap();
+    assert_eq!((d.snapshot.status, d.name.as_str()), (ExecutionStatus::Succeeded, "done"));
+    assert_eq!(again.wait_for_execution(&done).await.unwrap().snapshot.output, d.snapshot.output);
+    let r = again.wait_for_execution(&running).await.unwrap();
+    assert_eq!(r.snapshot.status, ExecutionStatus::Aborted);
+    assert_eq!(r.snapshot.cause.as_deref(), Some("the local cloud stopped"));
+    let history = again.get_execution_history(&running).unwrap();
+    assert_eq!(history.len(), sfn.get_execution_history(&running).unwrap().len() + 1);
+    assert_eq!(history.last().unwrap().type_name(), "ExecutionAborted");
+    // Names stay taken; the list keeps its order; restoring twice adds nothing.
+    assert_eq!(
+        kind(again.start_execution(&fast.arn, Some("done"), Some(r#"{"a": 1}"#))),
+        ApiErrorKind::ExecutionAlreadyExists
+    );
+    assert_eq!(again.list_executions(&slow.arn, None).unwrap()[0].name, "running");
+    assert!(again.restore_executions(saved, "again").is_empty());
+    assert_eq!(again.save_executions().len(), 2);
+}
