@@ -3,9 +3,11 @@
 //! (`local_stack::env_file`), which a shell sources and `--local DIR` reads.
 //!
 //! What persists across a restart in the same DIR: the bucket (datasets, everything runs wrote under
-//! `runs/`, Bedrock's outputs and metric CSVs). What does not: the emulator's jobs, custom models,
-//! throughputs and deployments, and Step Functions' executions, which live in memory; they end with
-//! the server, as nothing local bills.
+//! `runs/`, Bedrock's outputs and metric CSVs), and in `DIR/.finetune/state.json` the emulator's jobs,
+//! custom models, throughputs, deployments and tags, every execution with its history, what was
+//! published to the topic, and the virtual clock (`local_stack::persist`; saved every few seconds
+//! and at Ctrl-C). Ctrl-C first aborts the executions still running and runs their teardown; one
+//! left running by a server that died comes back aborted at the next start, and is torn down then.
 
 use crate::output::progress::Progress;
 use crate::output::{CliError, Exit, Stdout, note};
@@ -20,6 +22,8 @@ pub const DEFAULT_PORT: u16 = 4590;
 /// Virtual time each Bedrock status poll moves: a client polling every second sees a two-hour job end
 /// in about half a minute, and a throughput come into service in three polls.
 pub const POLL_STEP: Duration = Duration::from_secs(5 * 60);
+/// How often the server writes its state (only when it changed): what a crash can lose.
+const SAVE_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -47,6 +51,7 @@ pub fn serve(args: ServeArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         options.faults = args.fault.clone();
         options.base_port = (args.port != 0).then_some(args.port);
         options.advance_clock_on_bedrock_poll = Some(POLL_STEP);
+        options.persist = true;
         let cloud = LocalCloud::start(options).await.map_err(|e| {
             let error = CliError::failure(format!("the local cloud did not start in {}: {e}", data_dir.display()));
             if e.to_string().contains("cannot listen") {
@@ -72,15 +77,28 @@ pub fn serve(args: ServeArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         ));
         let pending = watch_uploads(&cloud);
         tokio::pin!(pending);
-        tokio::select! {
-            signal = tokio::signal::ctrl_c() => {
-                signal.map_err(|e| CliError::failure(format!("cannot wait for Ctrl-C: {e}")))?;
+        let mut saving = tokio::time::interval(SAVE_EVERY);
+        loop {
+            tokio::select! {
+                signal = tokio::signal::ctrl_c() => {
+                    signal.map_err(|e| CliError::failure(format!("cannot wait for Ctrl-C: {e}")))?;
+                    break;
+                }
+                () = &mut pending => break,
+                _ = saving.tick() => {
+                    if let Err(e) = cloud.save_state() {
+                        note(&format!("could not save the local cloud's state: {e}"));
+                    }
+                }
             }
-            () = &mut pending => {}
         }
+        for arn in cloud.stop_running(local_stack::persist::ABORTED_BY_STOP).await {
+            note(&format!("aborted {arn} (still running) and ran its teardown"));
+        }
+        cloud.save_state().map_err(|e| CliError::failure(format!("could not save the local cloud's state: {e}")))?;
         note(&format!(
-            "stopped; the bucket stays in {} for the next start (jobs, models and executions do not)",
-            data_dir.display()
+            "stopped; the bucket and {} (jobs, models, throughputs, executions) stay for the next start",
+            local_stack::persist::path(&data_dir).display()
         ));
         Ok(Exit::Success)
     })

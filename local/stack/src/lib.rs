@@ -9,6 +9,7 @@ pub mod env_file;
 mod external;
 mod functions;
 pub mod iam;
+pub mod persist;
 mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
@@ -73,6 +74,8 @@ pub enum StackError {
     Faults(String),
     #[error("the template's IAM policies: {0}")]
     Iam(#[from] iam::IamError),
+    #[error("{0}")]
+    State(String),
 }
 
 pub struct Options {
@@ -108,6 +111,10 @@ pub struct Options {
     /// GetCustomModelDeployment first moves the virtual clock by this much, so a job of hours
     /// finishes after some dozens of polls. `None` (the default): only Step Functions' Waits move it.
     pub advance_clock_on_bedrock_poll: Option<Duration>,
+    /// Keep the emulated account, the executions and what was published in
+    /// `<data_dir>/.finetune/state.json` ([`persist`]): restored at start, saved by
+    /// [`LocalCloud::save_state`]. Off by default (a `finetune run` starts from nothing).
+    pub persist: bool,
 }
 
 /// The port of each service, from `Options::base_port`: S3, Bedrock (control plane and runtime on
@@ -128,6 +135,7 @@ impl Options {
             advance_clock_on_poll: false,
             base_port: None,
             advance_clock_on_bedrock_poll: None,
+            persist: false,
             bedrock_region: None,
             throughput_ready_after: None,
             template: TEMPLATE.to_string(),
@@ -196,6 +204,10 @@ pub struct LocalCloud {
     /// validate-split's answers to S3 notifications, in order.
     uploads: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Result<Value, FunctionError>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Aborted or timed-out executions whose teardown has been started (by the watcher or a stop).
+    torn_down: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Whether the template lets EventBridge invoke teardown.
+    teardown_on_abort: bool,
 }
 
 impl LocalCloud {
@@ -237,6 +249,11 @@ impl LocalCloud {
             bedrock_config.throughput_ready_after = after;
         }
         let emulator = Emulator::new(FsStore::new(&s3_root), clock.clone(), bedrock_config);
+        let saved = if options.persist { persist::load(&data_dir)? } else { None };
+        if let Some(saved) = &saved {
+            clock.advance_to(local_sfn::Timestamp::from_epoch_millis(saved.clock_millis));
+            emulator.restore(&saved.bedrock_bytes()).map_err(|e| persist::refused(&data_dir, &e))?;
+        }
         let bedrock_listener = bind("Bedrock").await?;
         let sfn_listener = bind("SFN").await?;
         let sns_listener = bind("SNS").await?;
@@ -291,6 +308,20 @@ impl LocalCloud {
             .create_state_machine(STATE_MACHINE_NAME, &definition, ROLE_ARN)
             .map_err(|e| StackError::StateMachine(e.to_string()))?;
         debug_assert_eq!(machine.arn, state_machine_arn);
+        // Executions come back before anything watches them: those that had closed were handled by
+        // the last server; one it left running is aborted now and torn down by the watcher below.
+        let torn_down = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+        if let Some(saved) = saved {
+            let closed: Vec<String> = saved
+                .executions
+                .iter()
+                .filter(|e| e.record.status != local_sfn::ExecutionStatus::Running)
+                .map(|e| e.identity.execution_arn.clone())
+                .collect();
+            sfn.restore_executions(saved.executions, persist::ABORTED_BY_RESTART);
+            persist::lock(&torn_down).extend(closed);
+            persist::lock(&lambdas.notifier.published).extend(saved.published);
+        }
 
         let mut tasks = Vec::new();
         let mut bedrock_router = local_bedrock::router_enforcing(emulator.clone(), authorizer.clone());
@@ -349,11 +380,16 @@ impl LocalCloud {
         }));
 
         // EventBridge's "Step Functions Execution Status Change" for aborted and timed-out runs.
+        // EventBridge invokes teardown through its resource policy, as the template's rule.
+        let teardown = function_arn("teardown");
+        let rule = iam::rule_arn(&authorizer, &teardown).unwrap_or_default();
+        let teardown_on_abort = iam::service_invokes(&authorizer, "events.amazonaws.com", &teardown, &rule).is_ok();
         tasks.push(tokio::spawn(watch_stopped_executions(
             sfn.clone(),
             lambdas.clone(),
             state_machine_arn.clone(),
-            authorizer.clone(),
+            teardown_on_abort,
+            torn_down.clone(),
         )));
 
         Ok(LocalCloud {
@@ -369,6 +405,8 @@ impl LocalCloud {
             lambda_api,
             uploads: tokio::sync::Mutex::new(upload_rx),
             tasks,
+            torn_down,
+            teardown_on_abort,
         })
     }
 
@@ -497,40 +535,44 @@ async fn watch_stopped_executions(
     sfn: StepFunctions<Invoker>,
     lambdas: Arc<Lambdas>,
     machine: String,
-    authorizer: Arc<local_iam::Authorizer>,
+    may_invoke: bool,
+    handled: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 ) {
-    // EventBridge invokes teardown through its resource policy, as the template's rule.
-    let teardown = function_arn("teardown");
-    let rule = iam::rule_arn(&authorizer, &teardown).unwrap_or_default();
-    let may_invoke = iam::service_invokes(&authorizer, "events.amazonaws.com", &teardown, &rule).is_ok();
-    let mut handled = std::collections::HashSet::new();
     loop {
         for status in [local_sfn::ExecutionStatus::Aborted, local_sfn::ExecutionStatus::TimedOut] {
             let Ok(list) = sfn.list_executions(&machine, Some(status)) else { continue };
             for execution in list {
-                if !handled.insert(execution.execution_arn.clone()) {
+                if !persist::lock(&handled).insert(execution.execution_arn.clone()) {
                     continue;
                 }
-                let event = serde_json::json!({
-                    "version": "0",
-                    "detail-type": "Step Functions Execution Status Change",
-                    "source": "aws.states",
-                    "region": REGION,
-                    "resources": [execution.execution_arn],
-                    "detail": {
-                        "executionArn": execution.execution_arn,
-                        "stateMachineArn": machine,
-                        "name": execution.name,
-                        "status": status.as_str(),
-                    }
-                });
                 if may_invoke {
-                    let _ = lambdas.call("teardown", event).await;
+                    let _ = lambdas.call("teardown", stopped_event(&machine, &execution, status)).await;
                 }
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// EventBridge's "Step Functions Execution Status Change" event for one closed execution.
+fn stopped_event(
+    machine: &str,
+    execution: &local_sfn::ExecutionDescription,
+    status: local_sfn::ExecutionStatus,
+) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "region": REGION,
+        "resources": [execution.execution_arn],
+        "detail": {
+            "executionArn": execution.execution_arn,
+            "stateMachineArn": machine,
+            "name": execution.name,
+            "status": status.as_str(),
+        }
+    })
 }
 
 #[cfg(test)]
