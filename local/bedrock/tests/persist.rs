@@ -31,7 +31,7 @@ fn a_restored_account_holds_every_resource_and_goes_on_in_time() {
         .create_provisioned_model_throughput(CreateProvisionedModelThroughputRequest {
             model_units: Some(1),
             provisioned_model_name: Some("pt".into()),
-            model_id: Some(model.clone()),
+            model_id: Some(model),
             tags: Some(vec![Tag { key: "finetune:run-id".into(), value: "r1".into() }]),
             ..Default::default()
         })
@@ -46,7 +46,7 @@ fn a_restored_account_holds_every_resource_and_goes_on_in_time() {
     // The restart: a new emulator over the same bucket, its clock moved to where the old one was.
     let clock2 = VirtualClock::default();
     clock2.advance_to(clock.now());
-    let emu2 = Emulator::new(store.clone(), clock2.clone(), Config::default());
+    let emu2 = Emulator::new(store, clock2.clone(), Config::default());
     emu2.restore(&saved).unwrap();
     assert_eq!(summary(&emu2), before);
     assert_eq!(emu2.get_provisioned_model_throughput(&pt).unwrap().status, "InService");

@@ -130,7 +130,7 @@ async fn saved_executions_come_back_with_their_histories_and_a_running_one_comes
     again.create_state_machine("fast", &gate_definition(LAMBDA), ROLE).unwrap();
     again.create_state_machine("slow", &gate_definition(SLOW), ROLE).unwrap();
     let aborted = again.restore_executions(serde_json::from_str(&json).unwrap(), "the local cloud stopped");
-    assert_eq!(aborted, [running.clone()]);
+    assert_eq!(aborted, std::slice::from_ref(&running));
     assert_eq!(again.get_execution_history(&done).unwrap(), sfn.get_execution_history(&done).unwrap());
     let d = again.describe_execution(&done).unwrap();
     assert_eq!((d.snapshot.status, d.name.as_str()), (ExecutionStatus::Succeeded, "done"));
