@@ -48,6 +48,7 @@ pub(crate) struct RewardRow {
 }
 
 /// The reward curve of an RFT job, grading with `hook`. `records` are the training file's lines.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn reward_curve(
     hook: &dyn RewardFunction,
     caller: RewardCaller<'_>,
