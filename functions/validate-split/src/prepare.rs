@@ -82,15 +82,24 @@ pub(crate) async fn prepare_run(
     let report_path = out_dir.join(REPORT_FILE);
     prepare::write_report(&report, &report_path).map_err(|e| PipelineError::Internal(e.to_string()))?;
 
+    // The run's grader spec travels in its records: Bedrock hands each record's fields to the grader.
+    let (train_file, validation_file) = match (&config.grader, report.valid) {
+        (Some(spec), true) => (
+            embedded(prepared.train.as_deref(), spec, "train")?,
+            embedded(prepared.validation.as_deref(), spec, "validation")?,
+        ),
+        _ => (prepared.train.clone(), prepared.validation.clone()),
+    };
+
     let bucket = &source.bucket;
     let report_key = layout::report_key(&run_id);
     let report_uri = layout::s3_uri(bucket, &report_key);
     upload_file(deps, bucket, &report_key, &report_path, "application/json").await?;
     let train_key = layout::train_key(&run_id);
-    if let Some(train) = &prepared.train {
+    if let Some(train) = &train_file {
         upload_file(deps, bucket, &train_key, train, "application/jsonl").await?;
     }
-    let validation_uri = match &prepared.validation {
+    let validation_uri = match &validation_file {
         Some(path) => {
             let key = layout::validation_key(&run_id);
             upload_file(deps, bucket, &key, path, "application/jsonl").await?;
@@ -116,6 +125,23 @@ pub(crate) async fn prepare_run(
     };
     tracing::info!(%run_id, valid = data.valid, train = data.train_records, validation = data.validation_records, "prepared");
     Ok(PreparedRun { run_id, prepared: true, source, config, data })
+}
+
+/// `file` (a prepared split) with the grader spec in every record, beside it as `<name>.graded`.
+fn embedded(
+    file: Option<&std::path::Path>,
+    spec: &shared::grader::GraderSpec,
+    which: &str,
+) -> Result<Option<std::path::PathBuf>, PipelineError> {
+    let Some(file) = file else { return Ok(None) };
+    let to = file.with_extension("graded.jsonl");
+    shared::grader::embed_in_file(file, &to, spec).map_err(|(line, e)| match e {
+        shared::grader::EmbedFileError::Record(e) => PipelineError::ConfigInvalid(format!(
+            "grader: record {line} of the prepared {which} file cannot carry the run's grader spec: {e}"
+        )),
+        shared::grader::EmbedFileError::Io(e) => PipelineError::Internal(e),
+    })?;
+    Ok(Some(to))
 }
 
 /// The user's validation file, downloaded: the config's `validation_file`, else

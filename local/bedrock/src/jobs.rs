@@ -301,6 +301,7 @@ impl Emulator {
             let samples_per_prompt = effective.get("trainingSamplePerPrompt").and_then(|v| v.parse().ok()).unwrap_or(4);
             match self.grade_training(
                 config,
+                checked.role,
                 checked.job_name,
                 &train_bytes,
                 epochs,
@@ -351,6 +352,7 @@ impl Emulator {
     fn grade_training(
         &self,
         config: Option<&serde_json::Value>,
+        role_arn: &str,
         job_name: &str,
         train_bytes: &[u8],
         epochs: u64,
@@ -374,8 +376,12 @@ impl Emulator {
         let lines: Vec<serde_json::Value> =
             train_bytes.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect();
         let steps_per_epoch = records.max(1).div_ceil(batch_size.max(1));
+        // As the trust policy saw the job when Bedrock assumed the role (the job's id is not made yet).
+        let job_arn = self.arn(&format!("model-customization-job/{job_name}"));
+        let caller = crate::reward::RewardCaller { role_arn, job_arn: &job_arn };
         Ok(crate::reward::reward_curve(
             hook.as_ref(),
+            caller,
             arn,
             job_name,
             &lines,

@@ -53,7 +53,7 @@ pub use gate::{router_enforcing, serve_enforcing};
 pub use http::{router, serve};
 pub use inventory::{Live, LiveKind};
 pub use resources::{JobStatus, ServingStatus};
-pub use reward::RewardFunction;
+pub use reward::{RewardCaller, RewardFunction};
 pub use runtime::{ConverseRequest, ConverseResponse, StandIn};
 pub use store::{FsStore, MemoryStore, ObjectStore, S3Uri, StoreError};
 

@@ -11,11 +11,21 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use xxhash_rust::xxh3::xxh3_64;
 
+/// Who calls the reward function: Bedrock, as the job's service role, for the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RewardCaller<'a> {
+    /// The job's `roleArn`: Bedrock invokes the grader with this role's credentials, so the role needs
+    /// `lambda:InvokeFunction` on the function.
+    pub role_arn: &'a str,
+    /// The job's ARN (the role's trust policy sees it as `aws:SourceArn`).
+    pub job_arn: &'a str,
+}
+
 /// How the emulator reaches a Lambda function: the local cloud gives it its Lambda functions.
 pub trait RewardFunction: Send + Sync {
-    /// Invokes `function_arn` synchronously with `payload`; the function's JSON answer, or why the
-    /// call failed (function not found, function error), as Lambda would say it.
-    fn invoke(&self, function_arn: &str, payload: &Value) -> Result<Value, String>;
+    /// Invokes `function_arn` synchronously with `payload` as `caller`; the function's JSON answer, or
+    /// why the call failed (access denied, function not found, function error), as Lambda would say it.
+    fn invoke(&self, caller: RewardCaller<'_>, function_arn: &str, payload: &Value) -> Result<Value, String>;
 }
 
 pub(crate) type RewardHook = Arc<dyn RewardFunction>;
@@ -38,8 +48,10 @@ pub(crate) struct RewardRow {
 }
 
 /// The reward curve of an RFT job, grading with `hook`. `records` are the training file's lines.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn reward_curve(
     hook: &dyn RewardFunction,
+    caller: RewardCaller<'_>,
     function_arn: &str,
     job_name: &str,
     records: &[Value],
@@ -69,7 +81,7 @@ pub(crate) fn reward_curve(
                 batch.push(sample(record, format!("{job_name}-{point}-{p}-{s}"), answer));
             }
         }
-        let answer = hook.invoke(function_arn, &Value::Array(batch.clone()))?;
+        let answer = hook.invoke(caller, function_arn, &Value::Array(batch.clone()))?;
         let scores = scores(&answer, batch.len())?;
         rows.push(RewardRow {
             step,
@@ -158,7 +170,8 @@ mod tests {
     /// Exact match, in-test: 1 when the answer equals the reference.
     struct Exact;
     impl RewardFunction for Exact {
-        fn invoke(&self, arn: &str, payload: &Value) -> Result<Value, String> {
+        fn invoke(&self, caller: RewardCaller<'_>, arn: &str, payload: &Value) -> Result<Value, String> {
+            assert_eq!(caller, CALLER);
             assert_eq!(arn, "arn:aws:lambda:us-east-1:123456789012:function:grader");
             Ok(Value::Array(
                 payload
@@ -179,7 +192,7 @@ mod tests {
 
     struct Broken;
     impl RewardFunction for Broken {
-        fn invoke(&self, _: &str, _: &Value) -> Result<Value, String> {
+        fn invoke(&self, _: RewardCaller<'_>, _: &str, _: &Value) -> Result<Value, String> {
             Err("ResourceNotFoundException: Function not found".into())
         }
     }
@@ -191,17 +204,21 @@ mod tests {
     }
 
     const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:grader";
+    const CALLER: RewardCaller<'static> = RewardCaller {
+        role_arn: "arn:aws:iam::123456789012:role/bedrock",
+        job_arn: "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/job",
+    };
 
     #[test]
     fn the_reward_curve_is_the_graders_mean_and_rises_with_training() {
-        let rows = reward_curve(&Exact, ARN, "job", &records(), 2, 10, 4).unwrap();
+        let rows = reward_curve(&Exact, CALLER, ARN, "job", &records(), 2, 10, 4).unwrap();
         assert_eq!(rows.len(), 12);
         assert_eq!((rows[0].step, rows[11].step, rows[11].epoch), (0, 19, 1));
         assert!(rows.iter().all(|r| r.graded == 32 && (0.0..=1.0).contains(&r.mean_reward)));
         let first: f64 = rows[..3].iter().map(|r| r.mean_reward).sum();
         let last: f64 = rows[9..].iter().map(|r| r.mean_reward).sum();
         assert!(last > first + 0.5, "{rows:?}");
-        assert_eq!(rows, reward_curve(&Exact, ARN, "job", &records(), 2, 10, 4).unwrap());
+        assert_eq!(rows, reward_curve(&Exact, CALLER, ARN, "job", &records(), 2, 10, 4).unwrap());
         let csv = reward_csv(&rows);
         assert!(csv.starts_with("step_number,epoch_number,mean_reward,graded,emulated\n0,0,"), "{csv}");
     }
@@ -211,7 +228,7 @@ mod tests {
         let s = sample(&records()[3], "x".into(), "6".into());
         assert_eq!(s["metadata"], json!({"reference_answer": "6", "difficulty": "easy"}));
         assert_eq!(s["messages"][1], json!({"role": "assistant", "content": "6"}));
-        let err = reward_curve(&Broken, ARN, "job", &records(), 1, 5, 4).unwrap_err();
+        let err = reward_curve(&Broken, CALLER, ARN, "job", &records(), 1, 5, 4).unwrap_err();
         assert!(err.contains("Function not found"));
         assert!(emulated_answer(&json!("12"), 0.0, 0.99).parse::<f64>().unwrap() != 12.0);
         assert_eq!(emulated_answer(&json!("the cat sat"), 1.0, 0.1), "the cat sat");

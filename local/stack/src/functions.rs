@@ -343,7 +343,15 @@ impl Functions for Lambdas {
 pub struct LocalRewards(pub Arc<Lambdas>);
 
 impl local_bedrock::RewardFunction for LocalRewards {
-    fn invoke(&self, function_arn: &str, payload: &Value) -> Result<Value, String> {
+    fn invoke(
+        &self,
+        caller: local_bedrock::RewardCaller<'_>,
+        function_arn: &str,
+        payload: &Value,
+    ) -> Result<Value, String> {
+        // Decided by the same policies as the Lambda endpoint's Invoke, before the function runs.
+        crate::iam::bedrock_invokes(&self.0.authorizer, caller, function_arn)
+            .map_err(|(error, message)| format!("{error}: {message}"))?;
         self.0.invoke_reward(function_arn, payload).map_err(|e| format!("{}: {}", e.error_type, e.error_message))
     }
 }

@@ -77,6 +77,24 @@ pub fn state_machine_invokes(authorizer: &Authorizer, function_arn: &str) -> Res
     })
 }
 
+/// Bedrock invoking a reward function during reinforcement fine-tuning: as the job's service role
+/// (assumed through its trust policy, the job as `aws:SourceArn`), which needs `lambda:InvokeFunction`
+/// on the function. Refused as Lambda refuses: `AccessDeniedException` with IAM's sentence.
+pub fn bedrock_invokes(
+    authorizer: &Authorizer,
+    caller: local_bedrock::RewardCaller<'_>,
+    function_arn: &str,
+) -> Result<(), (String, String)> {
+    let context = Context::new().with("aws:SourceAccount", ACCOUNT_ID).with("aws:SourceArn", caller.job_arn);
+    let role = authorizer
+        .assume("bedrock.amazonaws.com", caller.role_arn, &context)
+        .map_err(|r| ("AccessDeniedException".to_string(), r.message()))?;
+    let parameters = [("function_arn", function_arn)];
+    authorizer
+        .authorize(role, &Call::new("lambda", "Invoke", &parameters))
+        .map_err(|denied| ("AccessDeniedException".to_string(), denied.to_string()))
+}
+
 /// A service invoking a function through the function's resource policy: S3 for a bucket
 /// notification (`aws:SourceAccount`, `aws:SourceArn` = the bucket), EventBridge for a rule.
 pub fn service_invokes(

@@ -191,4 +191,36 @@ async fn reinforcement_fine_tuning_calls_the_stacks_grader_whose_scores_shape_th
     let lenient = rewards(&numeric, &run_id);
     let mean = |c: &[(u64, f64)]| c.iter().map(|(_, r)| r).sum::<f64>() / c.len() as f64;
     assert!(mean(&lenient) > mean(&strict), "numeric {lenient:?} vs exact {strict:?}");
+
+    // The uploader picks the mode in the sidecar, on the stack whose operator left exact as default:
+    // the spec travels in the prepared records and the same grader function applies it.
+    let sidecar = json!({"grader": {"mode": "numeric", "rel_tolerance": 0.05, "partial_credit": true}});
+    let (run_id, status, output) =
+        run(&exact, dir.path(), lite, CustomizationType::ReinforcementFineTuning, Task::Qa, sidecar).await;
+    assert_eq!(status, "SUCCEEDED", "{output}");
+    let train = std::fs::read_to_string(exact.object_path(&layout::train_key(&run_id))).unwrap();
+    let first: Value = serde_json::from_str(train.lines().next().unwrap()).unwrap();
+    assert_eq!(first["finetune_grader"]["mode"], "numeric", "{first}");
+    let chosen = rewards(&exact, &run_id);
+    assert!(mean(&chosen) > mean(&strict), "sidecar numeric {chosen:?} vs exact {strict:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grader_the_bedrock_role_may_not_invoke_fails_the_job_as_aws_would_and_never_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // The template without the service role's lambda:InvokeFunction on the grader (the function's
+    // resource policy for bedrock.amazonaws.com stays: Bedrock calls as the role, which it does not name).
+    let statement = "              - Sid: CallTheRewardGrader\n                # Reinforcement fine-tuning: Bedrock calls the stack's grader as this role.\n                Effect: Allow\n                Action: lambda:InvokeFunction\n                Resource: !GetAtt GraderFunction.Arn\n";
+    assert!(local_stack::TEMPLATE.contains(statement), "the template's grader statement moved; update this test");
+    let mut options = Options::new(dir.path().join("denied"));
+    options.template = local_stack::TEMPLATE.replace(statement, "");
+    let cloud = LocalCloud::start(options).await.expect("local cloud starts");
+    let lite = "amazon.nova-2-lite-v1:0:256k";
+    let (_, status, output) =
+        run(&cloud, dir.path(), lite, CustomizationType::ReinforcementFineTuning, Task::Qa, json!({})).await;
+    assert_eq!(status, "FAILED", "{output}");
+    let cause = output["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("AccessDeniedException") && cause.contains("lambda:InvokeFunction"), "{output}");
+    assert!(cause.contains(&function_arn("grader")), "{output}");
+    assert_eq!(cloud.lambdas.invocation_count("grader"), 0, "the grader never ran");
 }

@@ -633,5 +633,44 @@ pub fn embed_in_record(record: &[u8], spec_json: &str, out: &mut Vec<u8>) -> Res
     Ok(())
 }
 
+/// Copies the JSON Lines file `from` to `to` with the spec embedded in every record
+/// ([`embed_in_record`]); blank lines are dropped. The records written, or the first line (from 1)
+/// that cannot carry it and why.
+pub fn embed_in_file(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    spec: &GraderSpec,
+) -> Result<u64, (u64, EmbedFileError)> {
+    use std::io::{BufRead, Write};
+    let io = |e: std::io::Error| (0, EmbedFileError::Io(e.to_string()));
+    let spec_json = serde_json::to_string(spec).map_err(|e| (0, EmbedFileError::Io(e.to_string())))?;
+    let reader = std::io::BufReader::new(std::fs::File::open(from).map_err(io)?);
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(to).map_err(io)?);
+    let (mut line_no, mut written, mut out) = (0u64, 0u64, Vec::new());
+    for line in reader.split(b'\n') {
+        line_no += 1;
+        let line = line.map_err(io)?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.clear();
+        embed_in_record(&line, &spec_json, &mut out).map_err(|e| (line_no, EmbedFileError::Record(e)))?;
+        out.push(b'\n');
+        writer.write_all(&out).map_err(io)?;
+        written += 1;
+    }
+    writer.flush().map_err(io)?;
+    Ok(written)
+}
+
+/// Why [`embed_in_file`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmbedFileError {
+    #[error("{0}")]
+    Record(EmbedError),
+    #[error("reading or writing the prepared file: {0}")]
+    Io(String),
+}
+
 #[cfg(test)]
 mod tests;

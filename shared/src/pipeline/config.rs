@@ -177,6 +177,11 @@ pub struct PipelineConfig {
     /// Prepended to the custom model's name (`<prefix>-<run id>`; default `model`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_name_prefix: Option<String>,
+    /// REINFORCEMENT_FINE_TUNING: how the stack's grader scores this run's responses (`exact`,
+    /// `numeric`, `rubric`; see [`crate::grader`]). It travels in the prepared records; the operator's
+    /// `GraderSpec` parameter is the default and the template decides which function runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader: Option<crate::grader::GraderSpec>,
 }
 
 impl Default for PipelineConfig {
@@ -201,6 +206,7 @@ impl Default for PipelineConfig {
             validation_file: None,
             job_name_prefix: None,
             model_name_prefix: None,
+            grader: None,
         }
     }
 }

@@ -125,6 +125,9 @@ impl PipelineConfig {
             (_, Some(_)) => problem("teacher_model", format!("applies only to DISTILLATION, not {kind}; remove it")),
             (_, None) => {}
         }
+        if self.grader.is_some() && kind != CustomizationType::ReinforcementFineTuning {
+            problem("grader", format!("applies only to REINFORCEMENT_FINE_TUNING, not {kind}; remove it"));
+        }
         if self.teacher_max_response_tokens.is_some() && kind != CustomizationType::Distillation {
             problem("teacher_max_response_tokens", "applies only to DISTILLATION; remove it".to_string());
         }
