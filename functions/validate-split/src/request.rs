@@ -1,19 +1,27 @@
-//! Entry (b): a StartRequest (the state machine's ValidateSplit task, from a console or scheduled run):
-//! a dataset URI, or a prefix whose newest `.jsonl` is used.
+//! The run itself, as the state machine's first task (ValidateSplit) for every entry: the execution
+//! input is checked to be a [`StartRequest`] (nothing else is trusted), the dataset is found (a URI, or
+//! the newest `.jsonl` under a prefix), the config is layered and checked against the catalogue and the
+//! operator's caps, and the run is named after the execution.
 
 use crate::Deps;
 use crate::objects::{head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use functions_common::SdkResultExt;
-use shared::pipeline::{DatasetSource, PipelineError, PreparedRun, StartRequest, layout};
+use serde_json::Value;
+use shared::pipeline::{
+    DatasetSource, PipelineError, PreparedRun, StartRequest, ValidateRequest, clip, config_invalid, layout,
+    run_id_for_execution,
+};
 
-pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRun, PipelineError> {
-    let (bucket, key_or_prefix) = layout::parse_s3_uri(&request.dataset)
-        .filter(|(_, k)| !k.is_empty() || request.dataset.ends_with('/'))
+pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<PreparedRun, PipelineError> {
+    let run_id = run_id_for_execution(&request.execution_name);
+    let start = start_request(request.input)?;
+    let (bucket, key_or_prefix) = layout::parse_s3_uri(&start.dataset)
+        .filter(|(_, k)| !k.is_empty() || start.dataset.ends_with('/'))
         .ok_or_else(|| {
             PipelineError::ConfigInvalid(format!(
                 "`dataset` must be s3://bucket/key.jsonl or a prefix s3://bucket/folder/, not `{}`",
-                request.dataset
+                clip(&start.dataset, 200)
             ))
         })?;
     let key = if key_or_prefix.ends_with(layout::DATASET_SUFFIX) {
@@ -25,13 +33,43 @@ pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRu
         PipelineError::ConfigInvalid(format!("dataset {} does not exist", layout::s3_uri(bucket, &key)))
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
-    let config = effective_config(&deps.defaults, sidecar.as_ref(), Some(&request.config))?;
+    let config = effective_config(&deps.defaults, &deps.caps, sidecar.as_ref(), Some(&start.config))?;
     let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag };
-    let run = prepare_run(deps, source, &object.raw_etag, config).await?;
+    let run = prepare_run(deps, &run_id, source, &object.raw_etag, config).await?;
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }
     Ok(run)
+}
+
+/// The execution input as a [`StartRequest`]; any other field (a prepared run, a job, a deployment, an
+/// outcome) is refused by name, since acting on it would skip validation or touch what the run did not
+/// create.
+fn start_request(input: Value) -> Result<StartRequest, PipelineError> {
+    let Some(fields) = input.as_object() else {
+        return Err(PipelineError::ConfigInvalid(format!(
+            "the execution input must be {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}, not {}",
+            clip(&input.to_string(), 200)
+        )));
+    };
+    let refused: Vec<String> =
+        fields.keys().filter(|k| !StartRequest::FIELDS.contains(&k.as_str())).map(|k| clip(k, 40)).collect();
+    if !refused.is_empty() {
+        let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+        let more = refused.len().saturating_sub(shown.len());
+        return Err(PipelineError::ConfigInvalid(format!(
+            "the execution input may hold only `dataset` and `config`; refused: {}{}. The pipeline always validates \
+             the dataset itself and acts only on resources it created",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        )));
+    }
+    serde_json::from_value(input).map_err(|e| {
+        config_invalid(&[shared::pipeline::ConfigProblem {
+            field: "input".to_string(),
+            message: format!("{e}; expected {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}"),
+        }])
+    })
 }
 
 /// The newest `.jsonl` under a prefix, by LastModified (then key). Run outputs are skipped unless

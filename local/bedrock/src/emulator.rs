@@ -66,6 +66,8 @@ pub(crate) struct State {
     pub job_tokens: HashMap<String, String>,
     pub throughput_tokens: HashMap<String, String>,
     pub deployment_tokens: HashMap<String, String>,
+    /// Resource ARN -> its tags (see [`crate::tags`]).
+    pub tags: HashMap<String, Vec<crate::wire::Tag>>,
     pub ids: u64,
 }
 
@@ -101,6 +103,7 @@ impl Emulator {
             job_tokens: HashMap::new(),
             throughput_tokens: HashMap::new(),
             deployment_tokens: HashMap::new(),
+            tags: HashMap::new(),
             ids: 0,
         };
         let inner = Inner {

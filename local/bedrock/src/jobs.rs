@@ -48,6 +48,8 @@ struct PlannedJob {
     epochs: u64,
     batch_size: u64,
     examples: Vec<Example>,
+    /// jobTags and customModelTags, recorded once the job exists.
+    tags: (Option<Vec<Tag>>, Option<Vec<Tag>>),
 }
 
 /// The field constraints of the service model, reported as its front end reports them.
@@ -293,6 +295,7 @@ impl Emulator {
         let mut examples = inherited;
         examples.extend(examples_from_jsonl(&train_bytes));
         Ok(PlannedJob {
+            tags: (req.job_tags.clone(), req.custom_model_tags.clone()),
             name: checked.job_name.to_string(),
             token: req.client_request_token.clone(),
             model_name: checked.model_name.to_string(),
@@ -316,6 +319,7 @@ impl Emulator {
 
     /// Records a planned job, judged against the state as it is now.
     fn commit_job(&self, plan: PlannedJob) -> Result<CreateModelCustomizationJobResponse, BedrockError> {
+        let req_tags = plan.tags;
         let (mut st, now) = self.state();
         // The same token finished first while this one was validating: that job is this one.
         if let Some(job_arn) = replayed(&st, plan.token.as_deref()) {
@@ -379,6 +383,8 @@ impl Emulator {
         if let Some(token) = &job.token {
             st.job_tokens.insert(token.clone(), arn.clone());
         }
+        crate::tags::record(&mut st, &arn, req_tags.0.as_deref());
+        crate::tags::record(&mut st, &job.model_arn, req_tags.1.as_deref());
         st.jobs.push(job);
         Ok(CreateModelCustomizationJobResponse { job_arn: arn })
     }

@@ -131,6 +131,7 @@ impl Emulator {
         if let Some(token) = &req.client_request_token {
             st.throughput_tokens.insert(token.clone(), arn.clone());
         }
+        crate::tags::record(&mut st, &arn, req.tags.as_deref());
         st.throughputs.push(t);
         Ok(CreateProvisionedModelThroughputResponse { provisioned_model_arn: arn })
     }
@@ -237,6 +238,7 @@ impl Emulator {
         if let Some(token) = &req.client_request_token {
             st.deployment_tokens.insert(token.clone(), arn.clone());
         }
+        crate::tags::record(&mut st, &arn, req.tags.as_deref());
         st.deployments.push(d);
         Ok(CreateCustomModelDeploymentResponse { custom_model_deployment_arn: arn })
     }

@@ -4,8 +4,10 @@
 use super::{DatasetSource, DeploymentMode, Metric, PipelineConfig};
 use serde::{Deserialize, Serialize};
 
-/// The execution input from the console or the schedule (validate-split's second entry).
+/// The execution input of every run: from the S3 upload entry, the console or the schedule. Nothing
+/// else is accepted: a prepared run, a job or a deployment in the input is refused, never trusted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// `s3://bucket/key.jsonl`, or a prefix `s3://bucket/incoming/team/` (its newest .jsonl is used).
     pub dataset: String,
@@ -13,11 +15,25 @@ pub struct StartRequest {
     pub config: serde_json::Value,
 }
 
+impl StartRequest {
+    /// The only fields an execution input may have.
+    pub const FIELDS: [&'static str; 2] = ["dataset", "config"];
+}
+
+/// ValidateSplit's task input, made by the state machine: the execution input as the caller gave it
+/// (checked to be a [`StartRequest`]), and the execution's name from the context object, which the
+/// run id derives from (`run_id_for_execution`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateRequest {
+    pub input: serde_json::Value,
+    pub execution_name: String,
+}
+
 /// The prepared run: validate-split's output and the state machine's document from then on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedRun {
     pub run_id: String,
-    /// Always true: the first Choice state tests it to skip ValidateSplit.
+    /// Always true: made by ValidateSplit (an execution input saying so is refused).
     pub prepared: bool,
     pub source: DatasetSource,
     pub config: PipelineConfig,
