@@ -584,7 +584,7 @@ fn the_run_id_of_an_event_derives_from_the_execution_name_as_validate_split_deri
     let mut event = status_event("ABORTED", None);
     event["detail"]["name"] = json!("My Retrain");
     let Input::Execution(e) = parse_input(event).unwrap() else { panic!("an execution event") };
-    assert_eq!(e.run_id, shared::pipeline::run_id_for_execution("My Retrain"));
+    assert_eq!(e.run_id, run_id_for_execution("My Retrain"));
     assert!(e.run_id.starts_with("id-my-retrain-"), "{}", e.run_id);
 }
 

@@ -412,7 +412,7 @@ fn from_env_reads_the_state_machine_the_defaults_and_the_work_folder() {
     let deps = Deps::from_env(&sdk, &env);
     assert_eq!(deps.state_machine_arn, Ok(SM_ARN.to_string()));
     assert_eq!(deps.work_dir, std::path::PathBuf::from("/mnt/work"));
-    assert_eq!(deps.defaults.unwrap().deployment, shared::pipeline::DeploymentMode::None);
+    assert_eq!(deps.defaults.unwrap().deployment, DeploymentMode::None);
     let capped = Deps::from_env(&sdk, &Env::from_vars([("MAX_MODEL_UNITS", "4"), ("COMMITMENT_ALLOWED", "true")]));
     let caps = capped.caps.unwrap();
     assert_eq!((caps.max_model_units, caps.commitment_allowed), (4, true));
