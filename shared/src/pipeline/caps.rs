@@ -12,8 +12,8 @@ use serde_json::Value;
 /// input that names one is refused, whatever the value.
 pub const OPERATOR_ONLY: [(&str, &str); 3] = [
     ("role_arn", "the Bedrock service role the stack creates"),
-    ("kms_key_id", "template parameter KmsKeyId"),
-    ("vpc", "template parameters VpcSubnetIds and VpcSecurityGroupIds"),
+    ("kms_key_id", "validate-split's KMS_KEY_ID in template.yaml"),
+    ("vpc", "validate-split's VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS in template.yaml"),
 ];
 
 /// Tags an uploader may add to a run's resources (the run tag and the operator's `RUN_TAGS` come on
