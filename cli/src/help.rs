@@ -50,6 +50,8 @@ Examples:
   finetune run data.jsonl --config examples/pipeline.json --json > outcome.json
   finetune run data.jsonl --fault deployment-failed     # see the teardown after a failed deployment
   finetune run data.jsonl --force                       # a new run, the earlier ones kept
+  finetune run data.jsonl --template my-template.yaml   # try a changed stack; IAM is enforced as on AWS
+  finetune run data.jsonl --parameter DeploymentMode=none   # play operator: a template parameter
 
 The same file with the same settings in the same --data-dir shows the earlier run and starts no
 second job; a different --fault, or a config (file or flags) that changes what runs, is a new run. Times are the local cloud's virtual
@@ -58,8 +60,10 @@ deterministic stand-ins, and everything showing their answers says so.
 
 Exit status:
   0    the run SUCCEEDED
-  1    the run FAILED (or TIMED_OUT, ABORTED): the errors say why, e.g. the dataset's lines
-  2    usage error: bad flags, a missing file, an invalid config or fault spec (nothing was started)
+  1    the run FAILED (or TIMED_OUT, ABORTED): the errors say why, e.g. the dataset's lines, or
+       AccessDenied naming the action a role of the template is not allowed
+  2    usage error: bad flags, a missing file, an invalid config or fault spec, an unknown
+       --parameter (nothing was started)
   3    the run could not be completed or shown (the local cloud failed, output not writable)
   141  stdout was closed by its reader (`| head`)";
 

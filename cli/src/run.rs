@@ -25,6 +25,7 @@ use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, Ru
 use shared::pipeline::{DeploymentMode, PipelineConfig, layout};
 use shared::report::Report;
 use shared::summary::RunSummary;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,19 @@ pub struct RunArgs {
     /// Start a new run even if this file with these flags already ran in DIR (earlier runs are kept).
     #[arg(long)]
     pub force: bool,
+    /// The SAM template the local cloud is built from: each function's environment and role, every
+    /// policy (IAM is enforced as on AWS), the definition's substitutions. Default: the template.yaml
+    /// this build ships.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// The state machine definition (ASL JSON). Default: the statemachine/pipeline.asl.json this build
+    /// ships.
+    #[arg(long, value_name = "FILE")]
+    pub definition: Option<PathBuf>,
+    /// Override a template parameter, as `sam deploy --parameter-overrides` (repeatable): the
+    /// operator's settings, e.g. `--parameter DeploymentMode=none`.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
     /// Print the run's outcome as one JSON object (README: "run --json").
     #[arg(long)]
     pub json: bool,
@@ -83,6 +97,8 @@ struct Request {
     config: PipelineConfig,
     /// The fault spec in canonical form.
     fault: Option<String>,
+    /// The stack: template and definition text, parameter overrides.
+    stack: Stack,
     data_dir: PathBuf,
     /// What the config implies that a person may not expect.
     notes: Vec<String>,
@@ -91,7 +107,8 @@ struct Request {
 pub fn run(args: RunArgs, out: &mut Stdout) -> Result<Exit, CliError> {
     let started = Instant::now();
     let request = check(&args)?;
-    let memo_path = memo::path(&request.data_dir, &request.upload_name, &request.dataset, &request.config);
+    let memo_path =
+        memo::path(&request.data_dir, &request.upload_name, &request.dataset, &request.config, &request.stack);
     let mut memo = Memo::load(&memo_path);
     if let Some(earlier) = memo.find(request.fault.as_deref()).filter(|_| !args.force) {
         note(&format!(
@@ -144,6 +161,44 @@ fn show(
     wall: Option<Duration>,
 ) -> Result<(), CliError> {
     if json { out.json(&RunOutput { outcome, repeated }) } else { out.text(&text::render(outcome, wall)) }
+}
+
+/// The stack a run is made on: what `--template`, `--definition` and `--parameter` give, or what
+/// this build ships.
+pub struct Stack {
+    pub template: String,
+    pub definition: String,
+    pub parameters: BTreeMap<String, String>,
+    /// How messages name the template (`template.yaml` or the file given).
+    pub template_name: String,
+}
+
+fn stack(args: &RunArgs) -> Result<Stack, CliError> {
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| CliError::unreadable(path, &e));
+    let template = match &args.template {
+        Some(path) => read(path)?,
+        None => local_stack::TEMPLATE.to_string(),
+    };
+    let definition = match &args.definition {
+        Some(path) => read(path)?,
+        None => local_stack::DEFINITION.to_string(),
+    };
+    let template_name = args.template.as_ref().map_or("template.yaml".to_string(), |p| p.display().to_string());
+    let known = local_stack::template_parameters(&template);
+    let mut parameters = BTreeMap::new();
+    for given in &args.parameters {
+        let Some((name, value)) = given.split_once('=').filter(|(name, _)| !name.trim().is_empty()) else {
+            return Err(CliError::usage(format!("--parameter `{given}` is not NAME=VALUE"))
+                .with_hint("e.g. --parameter DeploymentMode=none"));
+        };
+        let name = name.trim();
+        if !known.iter().any(|k| k == name) {
+            return Err(CliError::usage(format!("--parameter {name}: {template_name} has no parameter `{name}`"))
+                .with_hint(format!("its parameters: {}", known.join(", "))));
+        }
+        parameters.insert(name.to_string(), value.to_string());
+    }
+    Ok(Stack { template, definition, parameters, template_name })
 }
 
 /// Everything checked before anything runs: the file, its name, the config and the flags over it,
@@ -211,8 +266,10 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         (Some(path), false) => format!("{} with {}", path.display(), flags.join(", ")),
         (None, _) => flags.join(", "),
     };
-    let defaults = local_stack::default_config()
-        .map_err(|e| CliError::failure(format!("the local cloud's defaults (template.yaml) are unusable: {e}")))?;
+    let stack = stack(args)?;
+    let defaults = local_stack::default_config_in(&stack.template, &stack.parameters).map_err(|e| {
+        CliError::usage(format!("the local cloud's defaults ({}) are unusable: {e}", stack.template_name))
+    })?;
     let merged: PipelineConfig = defaults.merge_checked(&sidecar).map_err(|problems| {
         let n = problems.len();
         CliError::usage(format!("the config ({source}) is invalid: {n} problem{}", if n == 1 { "" } else { "s" }))
@@ -235,6 +292,7 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         dataset,
         sidecar,
         fault,
+        stack,
         data_dir: PathBuf::from(absolute(&args.data_dir)),
         notes: merged.notes(),
         config: merged,
@@ -246,6 +304,9 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
 async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) -> Result<RunOutcome, CliError> {
     let mut options = Options::new(&request.data_dir);
     options.faults = request.fault.clone();
+    options.template = request.stack.template.clone();
+    options.definition = request.stack.definition.clone();
+    options.parameters = request.stack.parameters.clone();
     let cloud = LocalCloud::start(options).await.map_err(|e| {
         CliError::failure(format!("the local cloud did not start in {}: {e}", request.data_dir.display()))
     })?;
@@ -265,11 +326,19 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         .map_err(|e| failed("the upload to the local bucket failed", &e))?;
     progress.line(&format!("Uploaded s3://{}/{key}", local_stack::BUCKET));
 
-    let result = cloud
+    let answer = cloud
         .next_upload_result(Duration::from_secs(120))
         .await
-        .ok_or_else(|| CliError::failure("validate-split did not answer the upload notification"))?
-        .map_err(|e| failed("validate-split failed on the upload", &e))?;
+        .ok_or_else(|| CliError::failure("validate-split did not answer the upload notification"))?;
+    let result = match answer {
+        Ok(result) => result,
+        // As on AWS, a failure before the execution starts (a permission the template lacks, say)
+        // starts nothing: the run failed with validate-split's error.
+        Err(e) => {
+            progress.line(&format!("validate-split failed on the upload: {e}"));
+            return Ok(failed_before_execution(&e.error_type, &e.error_message, &cloud));
+        }
+    };
     let started_run = &result["started"][0];
     let execution_arn = started_run["execution_arn"]
         .as_str()
@@ -299,6 +368,31 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         validation: validation.as_ref(),
         virtual_clock: true,
     }))
+}
+
+/// The outcome of a run whose upload started no execution: failed with the handler's error.
+fn failed_before_execution(error: &str, cause: &str, cloud: &LocalCloud) -> RunOutcome {
+    let at_ms = cloud.clock.now().epoch_millis();
+    let history = [ExecutionEvent {
+        at_ms,
+        kind: EventKind::ExecutionEnded {
+            status: ExecutionStatus::Failed,
+            error: Some(error.to_string()),
+            cause: Some(cause.to_string()),
+            output: None,
+        },
+    }];
+    let notifications = cloud.lambdas.notifier.published.lock().ok().map(|p| p.len() as u64);
+    RunOutcome::build(&RunSources {
+        run_id: "",
+        history: &history,
+        summary: None,
+        locate: &|_: &str| None::<String>,
+        notifications,
+        emulated: true,
+        validation: None,
+        virtual_clock: true,
+    })
 }
 
 /// Shows each state as it is entered, until the execution ends; returns the full history, in the

@@ -64,7 +64,8 @@ pub fn evaluate_template(template: &Value, doc: &Value) -> Result<Value, String>
                 if let Some(name) = key.strip_suffix(".$") {
                     let expr = value.as_str().ok_or_else(|| format!("`{key}` must hold a string"))?;
                     let resolved = if let Some(context) = expr.strip_prefix("$$.") {
-                        context_value(context).ok_or_else(|| format!("`{key}`: `{expr}` is not in the context object"))?
+                        context_value(context)
+                            .ok_or_else(|| format!("`{key}`: `{expr}` is not in the context object"))?
                     } else if is_intrinsic(expr) {
                         for p in intrinsic_paths(expr) {
                             resolve(doc, &p)?.ok_or_else(|| format!("`{key}`: `{p}` names nothing"))?;

@@ -7,6 +7,7 @@
 //! execution name) derives from the dataset and its config, and StartExecution refuses a used name;
 //! the local cloud's services live in one process, so this file plays that part across commands.
 
+use super::Stack;
 use serde::{Deserialize, Serialize};
 use shared::outcome::RunOutcome;
 use shared::pipeline::PipelineConfig;
@@ -26,8 +27,16 @@ pub struct Entry {
 }
 
 /// Where the memo of an input lives.
-pub fn path(data_dir: &Path, upload_name: &str, dataset: &[u8], config: &PipelineConfig) -> PathBuf {
+pub fn path(data_dir: &Path, upload_name: &str, dataset: &[u8], config: &PipelineConfig, stack: &Stack) -> PathBuf {
     let mut identity = Vec::with_capacity(dataset.len() + 512);
+    // The stack it runs on: another template, definition or parameter is another deployment.
+    for part in [&stack.template, &stack.definition] {
+        identity.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(part.as_bytes()).to_le_bytes());
+    }
+    for (name, value) in &stack.parameters {
+        identity.extend_from_slice(format!("{name}={value}").as_bytes());
+        identity.push(0);
+    }
     identity.extend_from_slice(upload_name.as_bytes());
     identity.push(0);
     // Fields in declaration order and maps sorted: the same config gives the same bytes.

@@ -23,9 +23,10 @@ pub fn caps_from(env: &Env, defaults: &PipelineConfig) -> Result<Caps, PipelineE
             Err(_) => bad("ALLOWED_DEPLOYMENT_MODES", &v, "a comma-separated list of none, on-demand, provisioned"),
         }
     }
-    for (var, slot) in
-        [("COMMITMENT_ALLOWED", &mut caps.commitment_allowed), ("KEEP_ON_GATE_FAILURE_ALLOWED", &mut caps.keep_on_gate_failure_allowed)]
-    {
+    for (var, slot) in [
+        ("COMMITMENT_ALLOWED", &mut caps.commitment_allowed),
+        ("KEEP_ON_GATE_FAILURE_ALLOWED", &mut caps.keep_on_gate_failure_allowed),
+    ] {
         match env.get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
             None => {}
             Some("true" | "yes" | "1") => *slot = true,
@@ -62,7 +63,10 @@ pub fn caps_from(env: &Env, defaults: &PipelineConfig) -> Result<Caps, PipelineE
     if problems.is_empty() {
         Ok(caps)
     } else {
-        Err(PipelineError::ConfigInvalid(format!("the operator's caps in the environment are invalid: {}", problems.join("; "))))
+        Err(PipelineError::ConfigInvalid(format!(
+            "the operator's caps in the environment are invalid: {}",
+            problems.join("; ")
+        )))
     }
 }
 
@@ -104,8 +108,9 @@ mod tests {
 
     #[test]
     fn a_bad_variable_is_a_config_error_naming_it_and_its_parameter() {
-        let err = caps(&[("ALLOWED_DEPLOYMENT_MODES", "always"), ("MAX_MODEL_UNITS", "-1"), ("MIN_IMPROVEMENT_FLOOR", "2")])
-            .unwrap_err();
+        let err =
+            caps(&[("ALLOWED_DEPLOYMENT_MODES", "always"), ("MAX_MODEL_UNITS", "-1"), ("MIN_IMPROVEMENT_FLOOR", "2")])
+                .unwrap_err();
         let PipelineError::ConfigInvalid(msg) = err else { panic!("{err:?}") };
         for needle in ["AllowedDeploymentModes", "MaxModelUnits", "MIN_IMPROVEMENT_FLOOR", "`2`"] {
             assert!(msg.contains(needle), "{needle}: {msg}");

@@ -61,6 +61,8 @@ const QUOTA: &[&str] = &["ServiceQuotaExceededException", "LimitExceededExceptio
 const DENIED: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",
+    // SNS's name for an IAM denial.
+    "AuthorizationError",
     "UnrecognizedClientException",
     "InvalidSignatureException",
     "ExpiredToken",

@@ -6,20 +6,19 @@ use aws_sdk_bedrock::operation::delete_custom_model_deployment::{
 use aws_sdk_bedrock::operation::delete_provisioned_model_throughput::{
     DeleteProvisionedModelThroughputError, DeleteProvisionedModelThroughputOutput,
 };
+use aws_sdk_bedrock::operation::get_custom_model_deployment::GetCustomModelDeploymentError;
 use aws_sdk_bedrock::operation::get_model_customization_job::{
     GetModelCustomizationJobError, GetModelCustomizationJobOutput,
 };
-use aws_sdk_bedrock::operation::get_custom_model_deployment::GetCustomModelDeploymentError;
 use aws_sdk_bedrock::operation::get_provisioned_model_throughput::{
     GetProvisionedModelThroughputError, GetProvisionedModelThroughputOutput,
 };
 use aws_sdk_bedrock::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_bedrock::operation::stop_model_customization_job::StopModelCustomizationJobOutput;
-use aws_sdk_bedrock::types::{ProvisionedModelStatus, Tag};
-use shared::aws::RUN_ID_TAG;
 use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::ModelCustomizationJobStatus;
 use aws_sdk_bedrock::types::error::{AccessDeniedException, ResourceNotFoundException};
+use aws_sdk_bedrock::types::{ProvisionedModelStatus, Tag};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::error::NoSuchKey;
@@ -30,6 +29,7 @@ use functions_common::FixedClock;
 use lambda_runtime::Context;
 use notify::{NoNotifier, SnsNotifier};
 use serde_json::json;
+use shared::aws::RUN_ID_TAG;
 use shared::pipeline::DeploymentRef;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -537,8 +537,11 @@ fn inputs_are_told_apart_by_shape() {
 #[tokio::test]
 async fn a_recorded_deployment_tagged_for_another_run_is_refused_and_reported() {
     let (s3, written) = s3_with(None);
-    let (get, foreign, delete) =
-        (job_in(ModelCustomizationJobStatus::Completed), tagged("someone-elses-run"), delete_throughput(THROUGHPUT_ARN));
+    let (get, foreign, delete) = (
+        job_in(ModelCustomizationJobStatus::Completed),
+        tagged("someone-elses-run"),
+        delete_throughput(THROUGHPUT_ARN),
+    );
     let deps = deps(&[&get, &foreign, &delete], s3, Recorder::default());
     let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
     let out = handler(&deps, finalize_event(d)).await.unwrap();
@@ -559,7 +562,10 @@ async fn an_untagged_job_is_not_stopped() {
     assert_eq!(stop.num_calls(), 0);
     assert!(out.stopped.is_empty());
     let failures = summary_of(&written).failures;
-    assert!(failures.iter().any(|f| f.starts_with(JOB_ARN) && f.contains("has no finetune-run-id tag")), "{failures:?}");
+    assert!(
+        failures.iter().any(|f| f.starts_with(JOB_ARN) && f.contains("has no finetune-run-id tag")),
+        "{failures:?}"
+    );
 }
 
 #[tokio::test]
@@ -576,7 +582,11 @@ async fn an_aborted_execution_named_after_another_run_touches_none_of_its_resour
     assert_eq!((stop.num_calls(), delete.num_calls()), (0, 0));
     assert!(out.stopped.is_empty() && out.deleted.is_empty());
     let failures = summary_of(&written).failures;
-    assert_eq!(failures.iter().filter(|f| f.contains("refused") && f.contains("victim-run")).count(), 2, "{failures:?}");
+    assert_eq!(
+        failures.iter().filter(|f| f.contains("refused") && f.contains("victim-run")).count(),
+        2,
+        "{failures:?}"
+    );
 }
 
 #[test]

@@ -42,7 +42,8 @@ async fn start_execution(deps: &Deps, record: &S3EventRecord, key: &str) -> Resu
     let object = &record.s3.object;
     let version = object.version_id.as_deref().or(object.e_tag.as_deref()).unwrap_or_default();
     let event_time = record.event_time.to_rfc3339();
-    let name = upload_execution_name(bucket, key, version, object.sequencer.as_deref().unwrap_or_default(), &event_time);
+    let name =
+        upload_execution_name(bucket, key, version, object.sequencer.as_deref().unwrap_or_default(), &event_time);
     let dataset = layout::s3_uri(bucket, key);
     let input = StartRequest { dataset: dataset.clone(), config: serde_json::Value::Null };
     let input = serde_json::to_string(&input).map_err(|e| PipelineError::Internal(e.to_string()))?;

@@ -243,7 +243,8 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
     let work = tempfile::tempdir().unwrap();
     let mut cloud = cloud(SAMPLE.to_vec(), Some(json!({"seed": 7})), started());
     let pages = listing(&mut cloud);
-    let input = json!({"dataset": format!("s3://{BUCKET}/incoming/"), "config": {"hyperparameters": {"epochCount": "3"}}});
+    let input =
+        json!({"dataset": format!("s3://{BUCKET}/incoming/"), "config": {"hyperparameters": {"epochCount": "3"}}});
     let run = on_request(&deps(&cloud, work.path()), task(CONSOLE_NAME, input)).await.unwrap();
     assert_eq!(pages.num_calls(), 2);
     assert_eq!(run.source.key, KEY);
@@ -262,7 +263,11 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
     let id = CONSOLE_NAME;
     assert_eq!(
         puts,
-        [format!("runs/{id}/train.jsonl"), format!("runs/{id}/validation-report.json"), format!("runs/{id}/validation.jsonl")]
+        [
+            format!("runs/{id}/train.jsonl"),
+            format!("runs/{id}/validation-report.json"),
+            format!("runs/{id}/validation.jsonl")
+        ]
     );
     // The temporary copy is gone.
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
@@ -368,12 +373,32 @@ async fn a_sidecar_setting_what_only_the_operator_sets_is_refused() {
 #[tokio::test]
 async fn each_cap_refuses_a_sidecar_or_input_beyond_it_naming_field_value_and_cap() {
     let cases = [
-        (json!({"deployment": "provisioned"}), "deployment: `provisioned` is beyond the operator's cap", "AllowedDeploymentModes"),
-        (json!({"deployment": "provisioned", "commitment": "SixMonths"}), "commitment: `SixMonths`", "CommitmentAllowed"),
-        (json!({"evaluation": {"min_improvement": -1}}), "evaluation.min_improvement: -1 is beyond", "MinImprovementFloor"),
-        (json!({"evaluation": {"keep_on_gate_failure": true}}), "evaluation.keep_on_gate_failure: true", "KeepOnGateFailureAllowed"),
+        (
+            json!({"deployment": "provisioned"}),
+            "deployment: `provisioned` is beyond the operator's cap",
+            "AllowedDeploymentModes",
+        ),
+        (
+            json!({"deployment": "provisioned", "commitment": "SixMonths"}),
+            "commitment: `SixMonths`",
+            "CommitmentAllowed",
+        ),
+        (
+            json!({"evaluation": {"min_improvement": -1}}),
+            "evaluation.min_improvement: -1 is beyond",
+            "MinImprovementFloor",
+        ),
+        (
+            json!({"evaluation": {"keep_on_gate_failure": true}}),
+            "evaluation.keep_on_gate_failure: true",
+            "KeepOnGateFailureAllowed",
+        ),
         (json!({"evaluation": {"sample_size": 100000}}), "evaluation.sample_size: 100000", "MaxEvaluationSamples"),
-        (json!({"base_model": "meta.llama3-1-8b-instruct-v1:0:128k"}), "base_model: `meta.llama3-1-8b-instruct-v1:0:128k`", "AllowedBaseModels"),
+        (
+            json!({"base_model": "meta.llama3-1-8b-instruct-v1:0:128k"}),
+            "base_model: `meta.llama3-1-8b-instruct-v1:0:128k`",
+            "AllowedBaseModels",
+        ),
     ];
     for (overrides, needle, parameter) in cases {
         for (sidecar, input) in [(Some(overrides.clone()), console(Value::Null)), (None, console(overrides.clone()))] {
@@ -394,7 +419,10 @@ async fn tags_beyond_their_bounds_are_refused() {
     assert!(message.contains("20 tags in the sidecar: at most 10"), "{message}");
     let claim = json!({"tags": {"finetune-run-id": "another-run", "aws:x": "y", "big": "v".repeat(300)}});
     let message = refused(None, console(claim), None).await;
-    assert!(message.contains("tags.finetune-run-id") && message.contains("tags.aws:x") && message.contains("tags.big"), "{message}");
+    assert!(
+        message.contains("tags.finetune-run-id") && message.contains("tags.aws:x") && message.contains("tags.big"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -150,7 +150,10 @@ async fn list_tags(State(emu): State<Emulator>, body: Bytes) -> Response {
 }
 
 async fn tag_resource(State(emu): State<Emulator>, body: Bytes) -> Response {
-    reply(StatusCode::OK, emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.tag_resource(req)).map(|_| Empty {}))
+    reply(
+        StatusCode::OK,
+        emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.tag_resource(req)).map(|_| Empty {}),
+    )
 }
 
 async fn untag_resource(State(emu): State<Emulator>, body: Bytes) -> Response {

@@ -80,7 +80,8 @@ impl Emulator {
         let (mut st, _) = self.state();
         let arn = resource(req.resource_arn.as_deref(), &st)?.to_string();
         let tags = req.tags.unwrap_or_default();
-        let mut keys: Vec<&str> = st.tags.get(&arn).map(|h| h.iter().map(|t| t.key.as_str()).collect()).unwrap_or_default();
+        let mut keys: Vec<&str> =
+            st.tags.get(&arn).map(|h| h.iter().map(|t| t.key.as_str()).collect()).unwrap_or_default();
         keys.extend(tags.iter().map(|t| t.key.as_str()));
         keys.sort_unstable();
         keys.dedup();

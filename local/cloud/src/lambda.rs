@@ -126,11 +126,22 @@ struct LambdaState<F> {
     functions: Arc<F>,
     region: String,
     request_ids: AtomicU64,
+    /// IAM: who signed the request and what its policies allow; `None` grants every call.
+    authorizer: Option<Arc<local_iam::Authorizer>>,
 }
 
 /// The Invoke route over `functions`; ARNs in errors name `region` and [`ACCOUNT_ID`].
 pub fn router<F: Functions>(functions: Arc<F>, region: &str) -> Router {
-    let state = Arc::new(LambdaState { functions, region: region.to_string(), request_ids: AtomicU64::new(1) });
+    router_with(functions, region, None)
+}
+
+fn router_with<F: Functions>(
+    functions: Arc<F>,
+    region: &str,
+    authorizer: Option<Arc<local_iam::Authorizer>>,
+) -> Router {
+    let state =
+        Arc::new(LambdaState { functions, region: region.to_string(), request_ids: AtomicU64::new(1), authorizer });
     Router::new()
         .route("/2015-03-31/functions/{function}/invocations", post(invoke::<F>))
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
@@ -173,6 +184,12 @@ async fn respond<F: Functions>(
     let qualifier = target.qualifier.or_else(|| query_param(uri, "Qualifier"));
     if qualifier.is_some_and(|q| q != "$LATEST" && q != "%24LATEST") || !state.functions.contains(target.name) {
         return not_found();
+    }
+    if let Some(authorizer) = &state.authorizer {
+        let arn = format!("arn:aws:lambda:{}:{ACCOUNT_ID}:function:{}", state.region, target.name);
+        if let Some(refused) = authorize(authorizer, headers, uri, &arn) {
+            return refused;
+        }
     }
     // Lambda hands an empty payload to the function as an empty object.
     let payload = if body.iter().all(u8::is_ascii_whitespace) {
@@ -218,6 +235,35 @@ async fn respond<F: Functions>(
     with_version(response)
 }
 
+/// The caller's `lambda:InvokeFunction` on `arn`, decided; the refusal as Lambda answers it.
+fn authorize(authorizer: &local_iam::Authorizer, headers: &HeaderMap, uri: &Uri, arn: &str) -> Option<Response> {
+    let signature = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let caller = match authorizer.caller(signature, uri.query()) {
+        Ok(caller) => caller,
+        Err(e) => {
+            let message = format!("The security token included in the request is invalid ({e}).");
+            return Some(user_error(StatusCode::FORBIDDEN, "UnrecognizedClientException", &message));
+        }
+    };
+    let parameters = [("function_arn", arn)];
+    let call = local_iam::Call::new("lambda", "Invoke", &parameters);
+    let denial = match authorizer.authorize(caller, &call) {
+        Ok(()) => return None,
+        Err(local_iam::Denied::Refused(r)) => r.lambda(),
+        Err(local_iam::Denied::Unmodelled(e)) => {
+            return Some(user_error(StatusCode::FORBIDDEN, "AccessDeniedException", &e.to_string()));
+        }
+    };
+    let mut response =
+        (StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN), denial.body).into_response();
+    for (name, value) in denial.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Some(response)
+}
+
 fn with_version(mut response: Response) -> Response {
     response.headers_mut().insert("X-Amz-Executed-Version", HeaderValue::from_static("$LATEST"));
     response
@@ -249,6 +295,16 @@ impl LocalLambda {
     /// Serves the Invoke API for `functions` on 127.0.0.1 with a free port.
     pub async fn start<F: Functions>(functions: Arc<F>, region: &str) -> io::Result<(SocketAddr, LocalLambda)> {
         let server = ServerHandle::spawn(router(functions, region)).await?;
+        Ok((server.local_addr(), LocalLambda { server }))
+    }
+
+    /// As [`LocalLambda::start`], with IAM: the signer's policies decide each `lambda:InvokeFunction`.
+    pub async fn start_enforcing<F: Functions>(
+        functions: Arc<F>,
+        region: &str,
+        authorizer: Arc<local_iam::Authorizer>,
+    ) -> io::Result<(SocketAddr, LocalLambda)> {
+        let server = ServerHandle::spawn(router_with(functions, region, Some(authorizer))).await?;
         Ok((server.local_addr(), LocalLambda { server }))
     }
 

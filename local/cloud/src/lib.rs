@@ -39,6 +39,7 @@
 mod endpoints;
 mod lambda;
 mod s3;
+pub mod s3_iam;
 mod server;
 
 pub use endpoints::{Endpoints, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_client, sdk_config, test_credentials};

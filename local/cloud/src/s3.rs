@@ -344,7 +344,25 @@ impl LocalS3 {
     /// Requests must be signed with [`TEST_ACCESS_KEY_ID`] / [`TEST_SECRET_ACCESS_KEY`] (what
     /// [`crate::sdk_config`] sets); uploads matching [`NotificationRule::pipeline`] notify subscribers.
     pub async fn start(root: impl Into<PathBuf>, region: &str) -> io::Result<(SocketAddr, LocalS3)> {
-        let root = root.into();
+        LocalS3::start_with(root.into(), region, None).await
+    }
+
+    /// As [`LocalS3::start`], with IAM: requests must be signed by one of `authorizer`'s callers (a
+    /// role's key, or the administrator's, which should be [`TEST_ACCESS_KEY_ID`]) and are decided by
+    /// its policies before anything is read or written (see [`crate::s3_iam`]).
+    pub async fn start_enforcing(
+        root: impl Into<PathBuf>,
+        region: &str,
+        authorizer: Arc<local_iam::Authorizer>,
+    ) -> io::Result<(SocketAddr, LocalS3)> {
+        LocalS3::start_with(root.into(), region, Some(authorizer)).await
+    }
+
+    async fn start_with(
+        root: PathBuf,
+        region: &str,
+        authorizer: Option<Arc<local_iam::Authorizer>>,
+    ) -> io::Result<(SocketAddr, LocalS3)> {
         std::fs::create_dir_all(&root)?;
         // s3s-fs canonicalizes its root; do the same so notification sizes read the same files.
         let root = root.canonicalize()?;
@@ -358,7 +376,14 @@ impl LocalS3 {
         });
         let mut builder = S3ServiceBuilder::new(NotifyingFs { fs, notifier: Arc::clone(&notifier) });
         // The SDK always signs; s3s checks signatures only against keys it knows, so it knows the test pair.
-        builder.set_auth(s3s::auth::SimpleAuth::from_single(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY));
+        let mut auth = s3s::auth::SimpleAuth::from_single(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY);
+        if let Some(authorizer) = authorizer {
+            for caller in authorizer.identities().iter() {
+                auth.register(caller.access_key_id.clone(), caller.secret_access_key.as_str().into());
+            }
+            builder.set_access(crate::s3_iam::S3Gate { authorizer, root: notifier.root.clone() });
+        }
+        builder.set_auth(auth);
         let router = Router::new().fallback(serve_s3).with_state(builder.build());
         let server = ServerHandle::spawn(router).await?;
         Ok((server.local_addr(), LocalS3 { notifier, server }))

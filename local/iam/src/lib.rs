@@ -4,6 +4,7 @@
 //! denied, answered in the shape the service answers with. See README.md for what is and is not
 //! evaluated.
 
+pub mod authorizer;
 pub mod caller;
 pub mod denial;
 pub mod eval;
@@ -14,6 +15,7 @@ pub mod stack;
 pub mod template;
 pub mod wildcard;
 
+pub use authorizer::{Authorizer, Denied, Refusal};
 pub use caller::{CallerError, Identities, Identity, access_key_id, role_access_key_id};
 pub use denial::{Denial, MissingKey};
 pub use eval::{Context, Decision, Matched, PolicyKind, Principal, Request, Verdict, assume_role, decide};

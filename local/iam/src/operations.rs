@@ -176,6 +176,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         service: "bedrock",
+        name: "ListFoundationModels",
+        checks: &[check("bedrock:ListFoundationModels", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
         name: "GetFoundationModel",
         checks: &[check("bedrock:GetFoundationModel", "{model_arn}")],
         note: "",

@@ -5,6 +5,7 @@
 use functions_common::{Clock, Env, LambdaError, SdkConfig};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use local_cloud::{FunctionError, FunctionRef, Functions};
+use local_iam::Authorizer;
 use local_sfn::{TaskContext, TaskError, TaskInvoker, VirtualClock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,13 +34,21 @@ pub struct LocalNotifier {
     pub published: Mutex<Vec<(String, String)>>,
 }
 
-/// The notifier handed to teardown (a newtype: the port's trait and `Arc` are both foreign here).
+/// The notifier handed to teardown: what SNS would take, kept, once teardown's role may publish to
+/// the topic it is given.
 #[derive(Clone)]
-pub struct SharedNotifier(pub Arc<LocalNotifier>);
+pub struct SharedNotifier {
+    pub published: Arc<LocalNotifier>,
+    authorizer: Arc<Authorizer>,
+    /// The topic teardown's environment names.
+    topic_arn: String,
+}
 
 impl Notifier for SharedNotifier {
     async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
-        self.0
+        crate::iam::publish(&self.authorizer, "TeardownFunction", &self.topic_arn)
+            .map_err(PipelineError::AccessDenied)?;
+        self.published
             .published
             .lock()
             .map_err(|e| PipelineError::Internal(e.to_string()))?
@@ -56,6 +65,8 @@ pub struct Lambdas {
     evaluate: evaluate::Deps<VirtualTime>,
     teardown: teardown::Deps<VirtualTime, SharedNotifier>,
     pub notifier: Arc<LocalNotifier>,
+    /// The stack's IAM: the state machine's invokes are decided by its role.
+    pub authorizer: Arc<Authorizer>,
     /// Invocations per function, in order (name, errorType or None).
     pub invocations: Mutex<Vec<(String, Option<String>)>>,
     holds: Holds,
@@ -68,16 +79,30 @@ impl Lambdas {
     /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
     /// environment `env` gives that function (see [`crate::LocalCloud::start`]) and the local ports: the
     /// virtual clock, and the notifier that stands in for SNS.
-    pub fn new(sdk: &SdkConfig, clock: VirtualTime, env: impl Fn(&str) -> Env) -> Lambdas {
+    /// `sdk` gives each function (by name) its SDK settings: the local endpoints and its role's
+    /// credentials.
+    pub fn new(
+        sdk: impl Fn(&str) -> SdkConfig,
+        clock: VirtualTime,
+        env: impl Fn(&str) -> Env,
+        authorizer: Arc<Authorizer>,
+    ) -> Lambdas {
         let notifier = Arc::new(LocalNotifier::default());
+        let teardown_env = env("teardown");
+        let shared = SharedNotifier {
+            published: notifier.clone(),
+            authorizer: authorizer.clone(),
+            topic_arn: teardown_env.get("TOPIC_ARN").unwrap_or_default().to_string(),
+        };
         Lambdas {
-            validate_split: validate_split::Deps::from_env(sdk, &env("validate-split")),
-            start_job: start_job::Deps::from_env(sdk, &env("start-job"), clock.clone()),
-            check_status: check_status::Deps::from_env(sdk, &env("check-status"), clock.clone()),
-            provision: provision::Deps::from_env(sdk, &env("provision"), clock.clone()),
-            evaluate: evaluate::Deps::from_env(sdk, &env("evaluate"), clock.clone()),
-            teardown: teardown::Deps::from_env(sdk, &env("teardown"), clock, SharedNotifier(notifier.clone())),
+            validate_split: validate_split::Deps::from_env(&sdk("validate-split"), &env("validate-split")),
+            start_job: start_job::Deps::from_env(&sdk("start-job"), &env("start-job"), clock.clone()),
+            check_status: check_status::Deps::from_env(&sdk("check-status"), &env("check-status"), clock.clone()),
+            provision: provision::Deps::from_env(&sdk("provision"), &env("provision"), clock.clone()),
+            evaluate: evaluate::Deps::from_env(&sdk("evaluate"), &env("evaluate"), clock.clone()),
+            teardown: teardown::Deps::from_env(&sdk("teardown"), &teardown_env, clock, shared),
             notifier,
+            authorizer,
             invocations: Mutex::new(Vec::new()),
             holds: Holds::default(),
         }
@@ -226,6 +251,9 @@ impl TaskInvoker for Invoker {
         let Some(function) = FunctionRef::parse(resource) else {
             return Err(TaskError::new("States.Runtime", format!("not a Lambda function ARN: {resource}")));
         };
+        // Step Functions invokes as the state machine's role.
+        crate::iam::state_machine_invokes(&self.0.authorizer, resource)
+            .map_err(|(error, cause)| TaskError::new(error, cause))?;
         self.0.call(function.name, input).await.map_err(|e| TaskError::new(e.error_type, e.error_message))
     }
 }

@@ -7,16 +7,20 @@
 
 mod external;
 mod functions;
+pub mod iam;
 mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
 pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
-pub use template::{LocalNames, TemplateError, function_arn, function_environment, substitutions};
+pub use template::{
+    LocalNames, TemplateError, deployed_bucket_name, function_arn, function_environment, function_logical_ids,
+    substitutions, template_parameters,
+};
 
 use functions_common::{Env, defaults_from};
 use local_bedrock::{Emulator, FsStore};
 pub use local_bedrock::{FaultSpec, FaultSpecError};
-use local_cloud::{Endpoints, LocalLambda, LocalS3};
+use local_cloud::{Endpoints, FunctionError, LocalLambda, LocalS3};
 use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
 use serde_json::Value;
 use shared::pipeline::PipelineConfig;
@@ -65,6 +69,8 @@ pub enum StackError {
     StateMachine(String),
     #[error("bad --fault spec: {0}")]
     Faults(String),
+    #[error("the template's IAM policies: {0}")]
+    Iam(#[from] iam::IamError),
 }
 
 pub struct Options {
@@ -80,11 +86,23 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
+    /// The SAM template the local stack is made from (each function's environment, the definition's
+    /// substitutions, every role and resource policy): by default [`TEMPLATE`], the one that deploys.
+    pub template: String,
+    /// The state machine definition: by default [`DEFINITION`].
+    pub definition: String,
 }
 
 impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Options {
-        Options { data_dir: data_dir.into(), faults: None, parameters: BTreeMap::new(), advance_clock_on_poll: false }
+        Options {
+            data_dir: data_dir.into(),
+            faults: None,
+            parameters: BTreeMap::new(),
+            advance_clock_on_poll: false,
+            template: TEMPLATE.to_string(),
+            definition: DEFINITION.to_string(),
+        }
     }
 }
 
@@ -102,7 +120,17 @@ pub fn function_env(
     parameters: &BTreeMap<String, String>,
     work_dir: &Path,
 ) -> Result<BTreeMap<String, String>, TemplateError> {
-    let mut vars = function_environment(TEMPLATE, &LocalNames::default(), parameters, function)?;
+    function_env_in(TEMPLATE, function, parameters, work_dir)
+}
+
+/// [`function_env`] from another template (`finetune run --template`).
+pub fn function_env_in(
+    template: &str,
+    function: &str,
+    parameters: &BTreeMap<String, String>,
+    work_dir: &Path,
+) -> Result<BTreeMap<String, String>, TemplateError> {
+    let mut vars = function_environment(template, &LocalNames::default(), parameters, function)?;
     vars.extend(LOCAL_ENVIRONMENT.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     vars.insert("TMPDIR".into(), work_dir.display().to_string());
     Ok(vars)
@@ -112,7 +140,13 @@ pub fn function_env(
 /// environment template.yaml gives it, with the parameters' defaults (the sample's model, on-demand
 /// deployment, the local service role).
 pub fn default_config() -> Result<PipelineConfig, StackError> {
-    let vars = function_environment(TEMPLATE, &LocalNames::default(), &BTreeMap::new(), "validate-split")?;
+    default_config_in(TEMPLATE, &BTreeMap::new())
+}
+
+/// [`default_config`] from another template and parameter overrides (`finetune run --template
+/// --parameter`).
+pub fn default_config_in(template: &str, parameters: &BTreeMap<String, String>) -> Result<PipelineConfig, StackError> {
+    let vars = function_environment(template, &LocalNames::default(), parameters, "validate-split")?;
     defaults_from(&Env::from_vars(vars)).map_err(|e| StackError::Config(e.to_string()))
 }
 
@@ -130,7 +164,7 @@ pub struct LocalCloud {
     /// The Lambda Invoke API, for engines outside this process.
     pub lambda_api: LocalLambda,
     /// validate-split's answers to S3 notifications, in order.
-    uploads: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Result<Value, String>>>,
+    uploads: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Result<Value, FunctionError>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -142,8 +176,10 @@ impl LocalCloud {
         std::fs::create_dir_all(&s3_root)?;
         std::fs::create_dir_all(&work_dir)?;
         let clock = VirtualClock::starting_now();
+        // Resolved once: every request of the run is decided against these policies.
+        let authorizer = Arc::new(iam::authorizer(&options.template, &options.parameters)?);
 
-        let (_, s3) = LocalS3::start(&s3_root, REGION).await?;
+        let (_, s3) = LocalS3::start_enforcing(&s3_root, REGION, authorizer.clone()).await?;
         s3.create_bucket(BUCKET)?;
         bucket_view(&data_dir, &s3_root)?;
 
@@ -167,23 +203,41 @@ impl LocalCloud {
         endpoints.sfn = Some(format!("http://{}", sfn_listener.local_addr()?));
 
         let sdk = local_sdk_config(&endpoints).await;
+        let logical_ids = function_logical_ids(&options.template)?;
         let s3_client =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
         let mut environments = BTreeMap::new();
         for function in FUNCTION_NAMES {
-            environments.insert(function, Env::from_vars(function_env(function, &options.parameters, &work_dir)?));
+            let vars = function_env_in(&options.template, function, &options.parameters, &work_dir)?;
+            environments.insert(function, Env::from_vars(vars));
         }
-        let lambdas = Arc::new(Lambdas::new(&sdk, VirtualTime(clock.clone()), |function| {
-            environments.get(function).cloned().unwrap_or_else(|| Env::from_vars(BTreeMap::<String, String>::new()))
-        }));
+        // Each function's clients sign as its role, as Lambda hands a function its role's credentials.
+        let role_sdk = |function: &str| {
+            let logical = logical_ids.get(function).map_or(function, String::as_str);
+            sdk.clone()
+                .into_builder()
+                .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(iam::credentials(
+                    &authorizer,
+                    logical,
+                )))
+                .build()
+        };
+        let lambdas = Arc::new(Lambdas::new(
+            role_sdk,
+            VirtualTime(clock.clone()),
+            |function| {
+                environments.get(function).cloned().unwrap_or_else(|| Env::from_vars(BTreeMap::<String, String>::new()))
+            },
+            authorizer.clone(),
+        ));
 
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
             clock.clone(),
             SfnConfig { region: REGION.into(), account_id: ACCOUNT_ID.into(), seed: 0 },
         );
-        let definition = local_sfn::substitute_definition(DEFINITION, &substitutions(TEMPLATE)?)
+        let definition = local_sfn::substitute_definition(&options.definition, &substitutions(&options.template)?)
             .map_err(|e| StackError::StateMachine(e.to_string()))?;
         let machine = sfn
             .create_state_machine(STATE_MACHINE_NAME, &definition, ROLE_ARN)
@@ -192,18 +246,19 @@ impl LocalCloud {
 
         let mut tasks = Vec::new();
         let served = emulator.clone();
+        let gate = authorizer.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = local_bedrock::serve(bedrock_listener, served).await;
+            let _ = local_bedrock::serve_enforcing(bedrock_listener, served, gate).await;
         }));
-        let served = sfn.clone();
+        let served = iam::sfn_router(sfn.clone(), authorizer.clone());
         tasks.push(tokio::spawn(async move {
-            let _ = local_sfn::api::serve(sfn_listener, served).await;
+            let _ = axum::serve(sfn_listener, served).await;
         }));
         let (_, lambda_api) = if options.advance_clock_on_poll {
-            LocalLambda::start(Arc::new(AdvanceOnPoll { lambdas: lambdas.clone(), clock: clock.clone() }), REGION)
-                .await?
+            let functions = Arc::new(AdvanceOnPoll { lambdas: lambdas.clone(), clock: clock.clone() });
+            LocalLambda::start_enforcing(functions, REGION, authorizer.clone()).await?
         } else {
-            LocalLambda::start(lambdas.clone(), REGION).await?
+            LocalLambda::start_enforcing(lambdas.clone(), REGION, authorizer.clone()).await?
         };
         endpoints.lambda = Some(lambda_api.url());
 
@@ -211,9 +266,18 @@ impl LocalCloud {
         let (upload_tx, upload_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut notifications = s3.subscribe();
         let notified = lambdas.clone();
+        let gate = authorizer.clone();
         tasks.push(tokio::spawn(async move {
+            // S3 invokes the function through the function's resource policy, as the bucket's service.
+            let bucket_arn = format!("arn:aws:s3:::{}", gate.deployed_bucket(BUCKET));
             while let Some(event) = notifications.recv().await {
-                let answer = notified.call("validate-split", event).await.map_err(|e| e.error_message);
+                let invoked =
+                    iam::service_invokes(&gate, "s3.amazonaws.com", &function_arn("validate-split"), &bucket_arn);
+                let answer = match invoked {
+                    Ok(()) => notified.call("validate-split", event).await,
+                    // Lambda refuses S3's invoke: no function runs, the upload starts nothing.
+                    Err(refused) => Err(FunctionError::new("AccessDeniedException", refused.message())),
+                };
                 if upload_tx.send(answer).is_err() {
                     break;
                 }
@@ -221,7 +285,12 @@ impl LocalCloud {
         }));
 
         // EventBridge's "Step Functions Execution Status Change" for aborted and timed-out runs.
-        tasks.push(tokio::spawn(watch_stopped_executions(sfn.clone(), lambdas.clone(), state_machine_arn.clone())));
+        tasks.push(tokio::spawn(watch_stopped_executions(
+            sfn.clone(),
+            lambdas.clone(),
+            state_machine_arn.clone(),
+            authorizer.clone(),
+        )));
 
         Ok(LocalCloud {
             clock,
@@ -268,7 +337,7 @@ impl LocalCloud {
     }
 
     /// validate-split's answer to the next S3 notification (`NotificationResult` as JSON).
-    pub async fn next_upload_result(&self, timeout: Duration) -> Option<Result<Value, String>> {
+    pub async fn next_upload_result(&self, timeout: Duration) -> Option<Result<Value, FunctionError>> {
         let mut rx = self.uploads.lock().await;
         tokio::time::timeout(timeout, rx.recv()).await.ok().flatten()
     }
@@ -325,14 +394,25 @@ fn json_or_null(text: Option<String>) -> Value {
 
 /// Invokes teardown once for each execution that was aborted, timed out or failed, with the event EventBridge
 /// would deliver; it tears down by the names derived from the run id.
-async fn watch_stopped_executions(sfn: StepFunctions<Invoker>, lambdas: Arc<Lambdas>, machine: String) {
+async fn watch_stopped_executions(
+    sfn: StepFunctions<Invoker>,
+    lambdas: Arc<Lambdas>,
+    machine: String,
+    authorizer: Arc<local_iam::Authorizer>,
+) {
+    // EventBridge invokes teardown through its resource policy, as the template's rule.
+    let teardown = function_arn("teardown");
+    let rule = iam::rule_arn(&authorizer, &teardown).unwrap_or_default();
+    let may_invoke = iam::service_invokes(&authorizer, "events.amazonaws.com", &teardown, &rule).is_ok();
     let mut handled = std::collections::HashSet::new();
     loop {
         // The template's rule: ABORTED, TIMED_OUT and FAILED (a run that failed in ValidateSplit never
         // reached Finalize; one that did is left as Finalize left it).
-        for status in
-            [local_sfn::ExecutionStatus::Aborted, local_sfn::ExecutionStatus::TimedOut, local_sfn::ExecutionStatus::Failed]
-        {
+        for status in [
+            local_sfn::ExecutionStatus::Aborted,
+            local_sfn::ExecutionStatus::TimedOut,
+            local_sfn::ExecutionStatus::Failed,
+        ] {
             let Ok(list) = sfn.list_executions(&machine, Some(status)) else { continue };
             for execution in list {
                 if !handled.insert(execution.execution_arn.clone()) {
@@ -356,7 +436,9 @@ async fn watch_stopped_executions(sfn: StepFunctions<Invoker>, lambdas: Arc<Lamb
                     event["detail"]["error"] = json_or_null(described.snapshot.error);
                     event["detail"]["cause"] = json_or_null(described.snapshot.cause);
                 }
-                let _ = lambdas.call("teardown", event).await;
+                if may_invoke {
+                    let _ = lambdas.call("teardown", event).await;
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -92,6 +92,38 @@ pub fn function_environment(
     Ok(env)
 }
 
+/// The template's parameter names, in the template's order (what `--parameter NAME=VALUE` may set).
+pub fn template_parameters(template: &str) -> Vec<String> {
+    let yaml = Yaml { lines: template.lines().collect() };
+    match yaml.path(&["Parameters"]) {
+        Some(at) => yaml.children(Some(at)).into_iter().map(|(name, _, _)| name.to_string()).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Each function's binary -> its logical id (`validate-split` -> `ValidateSplitFunction`).
+pub fn function_logical_ids(template: &str) -> Result<BTreeMap<String, String>, TemplateError> {
+    let template = Template::new(template, LocalNames::default(), &BTreeMap::new())?;
+    Ok(template.binaries.iter().map(|(logical, binary)| (binary.clone(), logical.clone())).collect())
+}
+
+/// The name the template gives its bucket on AWS (`<prefix>-<account>-<region>`): what its policies
+/// name, where the local cloud keeps the bucket as [`LocalNames::bucket`].
+pub fn deployed_bucket_name(template: &str, parameters: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+    let template = Template::new(template, LocalNames::default(), parameters)?;
+    let expression = template.bucket_name.clone().ok_or_else(|| TemplateError::Unresolvable {
+        key: "BucketName".into(),
+        value: String::new(),
+        why: "the template's AWS::S3::Bucket has no BucketName".into(),
+    })?;
+    let fail = |why: String| TemplateError::Unresolvable { key: "BucketName".into(), value: expression.clone(), why };
+    match expression.strip_prefix("!Sub ") {
+        Some(text) => template.sub(unquote(text.trim())).map_err(fail),
+        None if !expression.starts_with('!') => Ok(unquote(&expression).to_string()),
+        None => Err(fail("only a literal or !Sub names the bucket".into())),
+    }
+}
+
 struct Template<'a> {
     yaml: Yaml<'a>,
     names: LocalNames,

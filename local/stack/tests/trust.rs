@@ -34,7 +34,12 @@ async fn upload_run(cloud: &LocalCloud, name: &str, sidecar: Option<&Value>) -> 
 }
 
 fn job_count(cloud: &LocalCloud) -> usize {
-    cloud.emulator.list_model_customization_jobs(&Default::default()).expect("list").model_customization_job_summaries.len()
+    cloud
+        .emulator
+        .list_model_customization_jobs(&Default::default())
+        .expect("list")
+        .model_customization_job_summaries
+        .len()
 }
 
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
@@ -99,7 +104,8 @@ async fn hostile_execution_inputs_and_names_touch_nothing_another_run_made() {
     forged["dataset"] = json!(dataset);
     forged["outcome"] = json!("FAILED");
     forged["error"] = json!({"Error": "JobFailed", "Cause": "forged"});
-    let started = cloud.sfn.start_execution(&cloud.state_machine_arn, Some("forged-1"), Some(&forged.to_string())).unwrap();
+    let started =
+        cloud.sfn.start_execution(&cloud.state_machine_arn, Some("forged-1"), Some(&forged.to_string())).unwrap();
     let forged_run = finished(&cloud, &started.execution_arn).await;
     assert_eq!(forged_run.snapshot.error.as_deref(), Some("ConfigInvalid"));
     let cause = forged_run.snapshot.cause.clone().unwrap_or_default();

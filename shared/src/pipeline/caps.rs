@@ -130,7 +130,8 @@ impl Caps {
                     format!("a tag key of {} characters: 1 to {MAX_TAG_KEY_CHARS}", key.chars().count()),
                 ));
             } else if key.to_ascii_lowercase().starts_with("aws:") {
-                problems.push(ConfigProblem::new(&field, "the `aws:` prefix is reserved for AWS's own tags".to_string()));
+                problems
+                    .push(ConfigProblem::new(&field, "the `aws:` prefix is reserved for AWS's own tags".to_string()));
             } else if key == RUN_ID_TAG {
                 problems.push(ConfigProblem::new(
                     &field,
@@ -164,10 +165,7 @@ impl Caps {
         let mut beyond = |field: &str, value: String, cap: String, env: &str| {
             problems.push(ConfigProblem::new(
                 field,
-                format!(
-                    "{value} is beyond the operator's cap: {cap} (template parameter {})",
-                    Self::parameter(env)
-                ),
+                format!("{value} is beyond the operator's cap: {cap} (template parameter {})", Self::parameter(env)),
             ));
         };
         if !self.allowed_base_models.iter().any(|m| m == &config.base_model) {

@@ -437,7 +437,10 @@ impl PipelineConfig {
         }
         // Bedrock's modelUnits is a 32-bit signed Integer.
         if i32::try_from(self.model_units).is_err() {
-            problem("model_units", format!("{} is beyond what Bedrock accepts (at most {})", self.model_units, i32::MAX));
+            problem(
+                "model_units",
+                format!("{} is beyond what Bedrock accepts (at most {})", self.model_units, i32::MAX),
+            );
         }
         if !(self.validation_ratio.is_finite() && (0.0..1.0).contains(&self.validation_ratio)) {
             problem(

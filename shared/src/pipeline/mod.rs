@@ -23,7 +23,10 @@ mod run_id;
 
 pub use backoff::Backoff;
 pub use caps::{CapSetting, Caps, MAX_UPLOADER_TAGS, OPERATOR_ONLY, clip};
-pub use config::{MAX_EVALUATION_TOKENS, ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
+pub use config::{
+    ConfigProblem, DeploymentMode, EvaluationConfig, MAX_EVALUATION_TOKENS, Metric, PipelineConfig, VpcConfig,
+    config_invalid,
+};
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, JobRef,
     ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest, TeardownResult,

@@ -51,9 +51,9 @@ pub fn run_id_for_execution(execution_name: &str) -> String {
     let canonical = !execution_name.is_empty()
         && execution_name.len() <= MAX_RUN_ID_CHARS
         && !execution_name.starts_with(HASHED_PREFIX)
-        && execution_name.split('-').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
+        && execution_name
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if canonical {
         return execution_name.to_string();
     }
@@ -66,7 +66,13 @@ pub fn run_id_for_execution(execution_name: &str) -> String {
 /// The execution name validate-split gives the run of one S3 `ObjectCreated` event: the same for a
 /// duplicate delivery of that event (same bucket, key, version or ETag, sequencer and event time), a new
 /// one for every new upload, even of the same bytes. It is its own run id ([`run_id_for_execution`]).
-pub fn upload_execution_name(bucket: &str, key: &str, version_or_etag: &str, sequencer: &str, event_time: &str) -> String {
+pub fn upload_execution_name(
+    bucket: &str,
+    key: &str,
+    version_or_etag: &str,
+    sequencer: &str,
+    event_time: &str,
+) -> String {
     let identity = format!("{bucket}\n{key}\n{version_or_etag}\n{sequencer}\n{event_time}");
     let hash = xxhash_rust::xxh3::xxh3_128(identity.as_bytes());
     let file = key.rsplit('/').next().unwrap_or("").trim_end_matches(layout::DATASET_SUFFIX);
@@ -160,12 +166,19 @@ mod tests {
 
     #[test]
     fn an_upload_execution_name_is_idempotent_per_event_and_new_per_upload() {
-        let name = upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0A", "2026-01-01T00:00:00.000Z");
+        let name =
+            upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0A", "2026-01-01T00:00:00.000Z");
         assert!(name.starts_with("support-tickets-") && name.len() <= MAX_RUN_ID_CHARS, "{name}");
         assert_eq!(run_id_for_execution(&name), name);
-        assert_eq!(name, upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0A", "2026-01-01T00:00:00.000Z"));
+        assert_eq!(
+            name,
+            upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0A", "2026-01-01T00:00:00.000Z")
+        );
         // The same bytes uploaded again: a new event, a new run.
-        assert_ne!(name, upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0B", "2026-01-01T00:00:05.000Z"));
+        assert_ne!(
+            name,
+            upload_execution_name("b", "incoming/Support Tickets!.jsonl", "e1", "0B", "2026-01-01T00:00:05.000Z")
+        );
         for key in ["incoming/id.jsonl", "incoming/id-cards.jsonl", "incoming/.jsonl", "incoming/!!!.jsonl"] {
             let n = upload_execution_name("b", key, "e", "1", "t");
             assert_eq!(run_id_for_execution(&n), n, "{key} -> {n}");
