@@ -372,7 +372,7 @@ mod tests {
         assert!(!condition("StringEquals", key, json!("RUN-1"), &ctx));
         assert!(condition("StringEqualsIgnoreCase", key, json!("RUN-1"), &ctx));
         assert!(
-            condition("StringEquals", "AWS:RESOURCETAG/FINETUNE:RUN-ID", json!(["x", "run-1"]), &ctx),
+            condition("StringEquals", "AWS:RESOURCETAG/FINETUNE-RUN-ID", json!(["x", "run-1"]), &ctx),
             "key names are case-insensitive"
         );
         assert!(!condition("StringNotEquals", key, json!("run-1"), &ctx));
@@ -458,7 +458,7 @@ mod tests {
         assert!(condition("ForAnyValue:StringNotEquals", "aws:TagKeys", json!(["team"]), &tags));
         assert!(!condition("ForAllValues:StringNotEquals", "aws:TagKeys", json!(["team"]), &tags));
         assert!(condition("ForAllValues:StringNotLike", "aws:TagKeys", json!(["aws:*"]), &tags));
-        assert!(condition("ForAnyValue:StringLike", "aws:TagKeys", json!(["finetune:*"]), &tags));
+        assert!(condition("ForAnyValue:StringLike", "aws:TagKeys", json!(["finetune-*"]), &tags));
     }
 
     #[test]
