@@ -216,7 +216,10 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
     for (who, service, operation, parameters, expect) in calls {
         let identity = identities.of(who, stack).unwrap_or_else(|| panic!("no identity for {who}"));
         let parameters: Vec<(&str, &str)> = parameters.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let call = Call { service, operation, parameters: &parameters, request_tags: &[], resource_tags: &[] };
+        // Every create carries the run tag and every stop or delete targets a run-tagged resource, as the
+        // pipeline's own calls do (the tag conditions are checked with and without it in template.rs).
+        let run_tag = [("finetune-run-id", "r1")];
+        let call = Call { service, operation, parameters: &parameters, request_tags: &run_tag, resource_tags: &run_tag };
         let checks = authorizations("aws", REGION, ACCOUNT, &call).unwrap();
         // An operation is allowed when every check is; the denied one is the case that shows it.
         let mut any_denied = false;
