@@ -219,7 +219,8 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
         // Every create carries the run tag and every stop or delete targets a run-tagged resource, as the
         // pipeline's own calls do (the tag conditions are checked with and without it in template.rs).
         let run_tag = [("finetune-run-id", "r1")];
-        let call = Call { service, operation, parameters: &parameters, request_tags: &run_tag, resource_tags: &run_tag };
+        let call =
+            Call { service, operation, parameters: &parameters, request_tags: &run_tag, resource_tags: &run_tag };
         let checks = authorizations("aws", REGION, ACCOUNT, &call).unwrap();
         // An operation is allowed when every check is; the denied one is the case that shows it.
         let mut any_denied = false;
@@ -282,7 +283,7 @@ fn edge_cases() -> Vec<Case> {
     let any_tag = policy(
         "AnyTag",
         json!([{"Effect": "Allow", "Action": "bedrock:TagResource", "Resource": "*",
-        "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["finetune:*"]}}}]),
+        "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["finetune-*"]}}}]),
     );
     let pass_role = policy(
         "PassRole",

@@ -380,7 +380,7 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
         "DateLessThan:\n                  iam:PassedToService",
     );
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
-    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[1].Condition.DateLessThan");
+    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[2].Condition.DateLessThan");
 
     // A resource nothing in a policy refers to, so the type is the only problem.
     let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::KMS::Key");
