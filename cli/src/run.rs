@@ -358,6 +358,14 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         path.exists().then(|| path.display().to_string())
     };
     let notifications = cloud.lambdas.notifier.published.lock().ok().map(|p| p.len() as u64);
+    // What bills is read from the account (the emulator's inventory, by the run's tag), not assumed.
+    let live: Vec<String> = cloud
+        .emulator
+        .inventory()
+        .into_iter()
+        .filter(|l| l.tag(shared::aws::RUN_ID_TAG) == Some(run_id.as_str()))
+        .map(|l| l.arn)
+        .collect();
     Ok(RunOutcome::build(&RunSources {
         run_id: &run_id,
         history: &history,
@@ -367,6 +375,7 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         emulated: true,
         validation: validation.as_ref(),
         virtual_clock: true,
+        live: Some(&live),
     }))
 }
 
@@ -392,6 +401,8 @@ fn failed_before_execution(error: &str, cause: &str, cloud: &LocalCloud) -> RunO
         emulated: true,
         validation: None,
         virtual_clock: true,
+        // Nothing was started: nothing of the run can exist.
+        live: Some(&[]),
     })
 }
 

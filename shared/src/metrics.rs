@@ -4,7 +4,7 @@
 //! Text is compared after [`normalize`]: lowercase, whitespace collapsed, punctuation stripped at the
 //! ends (of the whole answer, and of each token), so `"Paris."` and `" paris"` are the same answer.
 
-use crate::pipeline::{ClassScores, Metric, ModelScores};
+use crate::pipeline::{ClassScores, GateVerdict, Metric, ModelScores};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One sample's outcome for one model.
@@ -230,6 +230,51 @@ pub fn gate(primary: Metric, base: &ModelScores, custom: &ModelScores, min_impro
     (improvement, improvement + GATE_EPSILON >= min_improvement)
 }
 
+/// Share of the samples both models must have answered for the gate to judge: below it, what is
+/// missing (throttled or failed calls, the deadline) could change the verdict either way.
+pub const MIN_GATE_COVERAGE: f64 = 0.8;
+
+/// The quality gate on the samples both models answered: a call that failed is missing, not wrong,
+/// so it is left out of both models' scores rather than scored 0 (which would bias the gate towards
+/// whichever model was throttled less). Each side's `errors` still counts its failed calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedGate {
+    pub base: ModelScores,
+    pub custom: ModelScores,
+    /// Samples both answered / samples asked (1 when none were asked).
+    pub coverage: f64,
+    pub improvement: f64,
+    pub verdict: GateVerdict,
+}
+
+pub fn paired_gate(
+    primary: Metric,
+    (base_id, base): (&str, &[Prediction]),
+    (custom_id, custom): (&str, &[Prediction]),
+    min_improvement: f64,
+    min_coverage: f64,
+) -> PairedGate {
+    let both: Vec<usize> =
+        (0..base.len().min(custom.len())).filter(|&i| base[i].answer.is_some() && custom[i].answer.is_some()).collect();
+    let pick = |p: &[Prediction]| both.iter().map(|&i| p[i].clone()).collect::<Vec<_>>();
+    let errors = |p: &[Prediction]| p.iter().filter(|p| p.answer.is_none()).count() as u32;
+    let mut base_scores = score(base_id, &pick(base));
+    let mut custom_scores = score(custom_id, &pick(custom));
+    base_scores.errors = errors(base);
+    custom_scores.errors = errors(custom);
+    let asked = base.len().max(custom.len());
+    let coverage = if asked == 0 { 1.0 } else { both.len() as f64 / asked as f64 };
+    let (improvement, passed) = gate(primary, &base_scores, &custom_scores, min_improvement);
+    let verdict = if both.is_empty() || coverage + GATE_EPSILON < min_coverage {
+        GateVerdict::Inconclusive
+    } else if passed {
+        GateVerdict::Passed
+    } else {
+        GateVerdict::Failed
+    };
+    PairedGate { base: base_scores, custom: custom_scores, coverage, improvement, verdict }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,5 +401,32 @@ mod tests {
         base.exact_match = 0.5;
         custom.exact_match = 0.5;
         assert_eq!(gate(Metric::ExactMatch, &base, &custom, 0.0), (0.0, true));
+    }
+
+    #[test]
+    fn the_gate_judges_only_what_both_models_answered_and_needs_enough_of_it() {
+        let answered = |r: &str, a: &str| pred(r, Some(a), 1.0);
+        let missing = |r: &str| Prediction { reference: r.into(), answer: None, latency_ms: None };
+        // The base model was throttled on the samples the custom model got wrong: scoring its misses
+        // as 0 would make the custom model look better than it is.
+        let base = vec![answered("a", "a"), answered("b", "b"), answered("c", "c"), answered("d", "d"), missing("e")];
+        let custom =
+            vec![answered("a", "a"), answered("b", "b"), answered("c", "c"), answered("d", "d"), answered("e", "e")];
+        let g = paired_gate(Metric::ExactMatch, ("b", &base), ("c", &custom), 0.0, MIN_GATE_COVERAGE);
+        assert!(close(g.coverage, 0.8) && close(g.improvement, 0.0), "{g:?}");
+        assert_eq!((g.verdict, g.base.errors, g.custom.errors), (GateVerdict::Passed, 1, 0));
+        assert!(close(g.base.exact_match, 1.0), "a missing answer is not a wrong one");
+        // Half the samples missing: neither a pass nor a failure, however the rest compare.
+        let half: Vec<Prediction> = custom
+            .iter()
+            .enumerate()
+            .map(|(i, p)| if i % 2 == 0 { missing(&p.reference) } else { p.clone() })
+            .collect();
+        let g = paired_gate(Metric::ExactMatch, ("b", &base), ("c", &half), -1.0, MIN_GATE_COVERAGE);
+        assert_eq!(g.verdict, GateVerdict::Inconclusive, "{g:?}");
+        let g = paired_gate(Metric::ExactMatch, ("b", &base), ("c", &custom), 0.5, MIN_GATE_COVERAGE);
+        assert_eq!(g.verdict, GateVerdict::Failed);
+        let none = paired_gate(Metric::ExactMatch, ("b", &[missing("a")]), ("c", &[missing("a")]), -1.0, 0.0);
+        assert_eq!(none.verdict, GateVerdict::Inconclusive, "nothing answered proves nothing");
     }
 }

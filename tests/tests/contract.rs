@@ -66,6 +66,16 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
             (format!("{l}, torn down"), v(with_teardown(doc)))
         })
         .collect();
+    // Finalize's wait loop: a throughput still Creating, then the loop's bound reached.
+    let teardown_with = |progress: fn() -> shared::pipeline::TeardownResult, label: &str| -> Docs {
+        let doc = failed(after_provision(DeploymentMode::Provisioned), "GateFailed");
+        vec![(
+            format!("after Provision (Provisioned), FAILED, {label}"),
+            v(RunDocument { teardown: Some(progress()), ..doc }),
+        )]
+    };
+    let teardown_pending = teardown_with(teardown_pending, "teardown pending");
+    let teardown_incomplete = teardown_with(teardown_incomplete, "teardown incomplete");
     let waiting_job = {
         let mut d = job_polls(&[Poll::InProgress]);
         d.push(("after StartJob".into(), v(after_start_job())));
@@ -121,7 +131,15 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
         ("DeploymentEnded", deployment_polls(&[Poll::FailedSilently, Poll::Stopped])),
         ("DeploymentPollingExhausted", deployment_polls(&[Poll::Exhausted])),
         ("Evaluate", deployment_polls(&[Poll::Ready])),
-        ("QualityGate", docs(vec![("passed", v(after_evaluate(true))), ("gate failed", v(after_evaluate(false)))])),
+        (
+            "QualityGate",
+            docs(vec![
+                ("passed", v(after_evaluate(true))),
+                ("gate failed", v(after_evaluate(false))),
+                ("inconclusive", v(after_evaluate_inconclusive())),
+            ]),
+        ),
+        ("GateInconclusive", docs(vec![("inconclusive", v(after_evaluate_inconclusive()))])),
         ("GateFailed", docs(vec![("gate failed", v(after_evaluate(false)))])),
         (
             "MarkSucceeded",
@@ -131,7 +149,10 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
             ]),
         ),
         ("MarkFailed", errored),
-        ("Finalize", with_outcomes),
+        ("Finalize", [with_outcomes.clone(), teardown_pending.clone()].concat()),
+        ("TeardownPending", [torn_down.clone(), teardown_pending.clone(), teardown_incomplete.clone()].concat()),
+        ("WaitForTeardown", teardown_pending),
+        ("TeardownIncomplete", teardown_incomplete),
         ("TeardownFailed", teardown_failed),
         ("ReportOutcome", torn_down.clone()),
         ("Succeeded", torn_down.iter().filter(|(_, d)| d["outcome"] == json!("SUCCEEDED")).cloned().collect()),

@@ -37,7 +37,7 @@ pub fn caps_from(env: &Env, defaults: &PipelineConfig) -> Result<Caps, PipelineE
     for (var, slot) in [
         ("MAX_MODEL_UNITS", &mut caps.max_model_units),
         ("MAX_EVALUATION_SAMPLES", &mut caps.max_evaluation_samples),
-        ("THROUGHPUT_TTL_HOURS", &mut caps.throughput_ttl_hours),
+        ("RESOURCE_TTL_HOURS", &mut caps.resource_ttl_hours),
     ] {
         if let Some(v) = env.get(var) {
             match v.parse::<u32>() {
@@ -94,7 +94,7 @@ mod tests {
             ("KEEP_ON_GATE_FAILURE_ALLOWED", "yes"),
             ("MAX_MODEL_UNITS", "3"),
             ("MAX_EVALUATION_SAMPLES", "40"),
-            ("THROUGHPUT_TTL_HOURS", "6"),
+            ("RESOURCE_TTL_HOURS", "6"),
             ("MAX_TRAINING_COST_USD", "12.5"),
             ("MIN_IMPROVEMENT_FLOOR", "-0.05"),
         ])
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(c.allowed_base_models, ["a", "b"]);
         assert_eq!(c.allowed_deployments, [DeploymentMode::Provisioned, DeploymentMode::None]);
         assert!(c.commitment_allowed && c.keep_on_gate_failure_allowed);
-        assert_eq!((c.max_model_units, c.max_evaluation_samples, c.throughput_ttl_hours), (3, 40, 6));
+        assert_eq!((c.max_model_units, c.max_evaluation_samples, c.resource_ttl_hours), (3, 40, 6));
         assert_eq!((c.max_training_cost_usd, c.min_improvement_floor), (12.5, -0.05));
     }
 

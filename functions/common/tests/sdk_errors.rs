@@ -69,6 +69,7 @@ fn lambda_errors_become_diagnostics_with_the_pipeline_name() {
             "DeploymentFailed" => PipelineError::DeploymentFailed("m".into()),
             "PollingExhausted" => PipelineError::PollingExhausted("m".into()),
             "GateFailed" => PipelineError::GateFailed("m".into()),
+            "GateInconclusive" => PipelineError::GateInconclusive("m".into()),
             "TeardownFailed" => PipelineError::TeardownFailed("m".into()),
             _ => PipelineError::Internal("m".into()),
         };

@@ -8,16 +8,24 @@
 //! The first `evaluation.sample_size` records of `runs/<id>/validation.jsonl` are read as a stream;
 //! each model gets at most `evaluation.concurrency` requests in flight, temperature 0 and
 //! `evaluation.max_tokens`. A throttled call is retried with capped exponential backoff a bounded number
-//! of times, then counts as an error for that model (an error scores 0 on every metric). A model that
-//! answers no sample at all fails the step with that model's error, so a run never "passes" against a
-//! base model nobody could call.
+//! of times, then counts as an error for that model. An error is missing, not wrong: both models are
+//! scored, and the gate judged, only on the samples both answered (`shared::metrics::paired_gate`); when
+//! fewer than `MIN_GATE_COVERAGE` of them were, the verdict is INCONCLUSIVE (neither pass nor fail). A
+//! model that answers no sample at all fails the step with that model's error, so a run never "passes"
+//! against a base model nobody could call.
+//!
+//! A deadline below the Lambda's timeout (`EVALUATION_DEADLINE_SECONDS`, and never later than the
+//! invocation's own deadline less a margin): once reached no new call starts and calls in flight are
+//! abandoned; what was answered is scored and reported, and coverage decides the verdict. The step
+//! never runs into the Lambda timeout.
 //!
 //! Answers are labelled emulated when a response carries `x-local-emulated: true` (the local Bedrock
 //! emulator's stand-in models) or when `FINETUNE_LOCAL_CLOUD=1` is set.
 //!
 //! Environment ([`Deps::from_env`]): `FINETUNE_LOCAL_CLOUD`; `CONVERSE_TIMEOUT_SECONDS` (one Converse
 //! call, default 120); `CONVERSE_MAX_ATTEMPTS`, `CONVERSE_RETRY_BASE_MILLIS`, `CONVERSE_RETRY_MAX_MILLIS`
-//! (the handler's own retry of throttled calls, default [`RetryPolicy::DEFAULT`]); the SDK's variables.
+//! (the handler's own retry of throttled calls, default [`RetryPolicy::DEFAULT`]); `EVALUATION_DEADLINE_SECONDS`
+//! (default 780: the template's 900 s timeout less two minutes to write the report); the SDK's variables.
 
 pub mod converse;
 pub mod report;
@@ -32,8 +40,8 @@ use futures_util::StreamExt;
 use lambda_runtime::LambdaEvent;
 use sample::{Sample, Skip};
 use shared::catalogue::{self, Family};
-use shared::metrics::{Prediction, gate, score};
-use shared::pipeline::{DeploymentMode, EvaluationResult, PipelineError, RunDocument, layout};
+use shared::metrics::{MIN_GATE_COVERAGE, Prediction, paired_gate};
+use shared::pipeline::{DeploymentMode, EvaluationResult, GateVerdict, PipelineError, RunDocument, layout};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +51,10 @@ use std::time::Duration;
 pub const LOCAL_CLOUD_ENV: &str = "FINETUNE_LOCAL_CLOUD";
 /// Generating up to max_tokens takes longer than a control-plane call.
 const DEFAULT_CONVERSE_TIMEOUT_SECONDS: u64 = 120;
+/// The template gives evaluate 900 s; the report needs a few seconds, the margin is generous.
+const DEFAULT_DEADLINE_SECONDS: u64 = 780;
+/// Kept free before the invocation's own deadline (Lambda's context), to write the report.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Built once per Lambda instance.
 pub struct Deps<C> {
@@ -52,6 +64,8 @@ pub struct Deps<C> {
     pub retry: RetryPolicy,
     /// `FINETUNE_LOCAL_CLOUD=1`: every answer comes from the local emulator.
     pub local_cloud: bool,
+    /// How long asking may take, from the start of the invocation (`EVALUATION_DEADLINE_SECONDS`).
+    pub deadline: Duration,
 }
 
 impl<C: Clock> Deps<C> {
@@ -83,6 +97,9 @@ impl<C: Clock> Deps<C> {
             clock,
             retry,
             local_cloud: env.flag(LOCAL_CLOUD_ENV).unwrap_or(false),
+            deadline: Duration::from_secs(
+                env.positive("EVALUATION_DEADLINE_SECONDS").unwrap_or(DEFAULT_DEADLINE_SECONDS),
+            ),
         }
     }
 }
@@ -91,10 +108,26 @@ pub async fn handler<C: Clock>(
     deps: &Deps<C>,
     event: LambdaEvent<RunDocument>,
 ) -> Result<EvaluationResult, LambdaError> {
-    Ok(evaluate(deps, &event.payload).await?)
+    // Lambda's own deadline (epoch milliseconds; 0 when none is known, as in tests).
+    let invocation = Some(event.context.deadline)
+        .filter(|d| *d > 0)
+        .and_then(|d| std::time::UNIX_EPOCH.checked_add(Duration::from_millis(d)))
+        .and_then(|d| d.duration_since(std::time::SystemTime::now()).ok())
+        .map(|left| left.saturating_sub(DEADLINE_MARGIN));
+    let deadline = invocation.map_or(deps.deadline, |left| left.min(deps.deadline));
+    Ok(evaluate_until(deps, &event.payload, tokio::time::Instant::now() + deadline).await?)
 }
 
 pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<EvaluationResult, PipelineError> {
+    evaluate_until(deps, doc, tokio::time::Instant::now() + deps.deadline).await
+}
+
+/// [`evaluate`], asking no model anything after `deadline`.
+pub async fn evaluate_until<C: Clock>(
+    deps: &Deps<C>,
+    doc: &RunDocument,
+    deadline: tokio::time::Instant,
+) -> Result<EvaluationResult, PipelineError> {
     let run_id = doc.run.run_id.as_str();
     let config = &doc.run.config;
     let eval = &config.evaluation;
@@ -147,7 +180,21 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
             futures_util::stream::iter(0..samples.len())
                 .map(|i| {
                     let model_id = model_id.clone();
-                    async move { asker.ask(&model_id, &samples[i]).await }
+                    async move {
+                        let late = || Answer {
+                            text: Err(PipelineError::Transient(
+                                "not asked: the evaluation's deadline was reached (EVALUATION_DEADLINE_SECONDS)".into(),
+                            )),
+                            latency_ms: None,
+                            attempts: 0,
+                        };
+                        if tokio::time::Instant::now() >= deadline {
+                            return late();
+                        }
+                        tokio::time::timeout_at(deadline, asker.ask(&model_id, &samples[i]))
+                            .await
+                            .unwrap_or_else(|_| late())
+                    }
                 })
                 .buffered(concurrency)
                 .collect::<Vec<Answer>>()
@@ -172,9 +219,15 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
             })
             .collect()
     };
-    let base = score(base_id, &predictions(&base_answers));
-    let custom = score(&custom_id, &predictions(&custom_answers));
-    let (improvement, passed) = gate(eval.primary_metric, &base, &custom, eval.min_improvement);
+    let judged = paired_gate(
+        eval.primary_metric,
+        (base_id, &predictions(&base_answers)),
+        (&custom_id, &predictions(&custom_answers)),
+        eval.min_improvement,
+        MIN_GATE_COVERAGE,
+    );
+    let (base, custom, improvement) = (judged.base, judged.custom, judged.improvement);
+    let passed = judged.verdict == GateVerdict::Passed;
 
     let mut evidence = Vec::new();
     if emulated_header.load(Ordering::Relaxed) {
@@ -192,6 +245,9 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
         improvement,
         min_improvement: eval.min_improvement,
         passed,
+        verdict: judged.verdict,
+        coverage: judged.coverage,
+        min_coverage: MIN_GATE_COVERAGE,
         report_uri: layout::s3_uri(out_bucket, &layout::evaluation_report_key(run_id)),
         markdown_uri: layout::s3_uri(out_bucket, &layout::evaluation_markdown_key(run_id)),
         predictions_uri: layout::s3_uri(out_bucket, &layout::predictions_key(run_id)),
@@ -225,7 +281,7 @@ pub async fn evaluate<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Eva
     put(&deps.s3, out_bucket, &layout::evaluation_markdown_key(run_id), report::markdown(&report), "text/markdown")
         .await?;
     put(&deps.s3, out_bucket, &layout::evaluation_report_key(run_id), json, "application/json").await?;
-    tracing::info!(run_id, improvement, passed, emulated = result.emulated, "evaluation written");
+    tracing::info!(run_id, improvement, verdict = ?result.verdict, coverage = result.coverage, emulated = result.emulated, "evaluation written");
     Ok(result)
 }
 

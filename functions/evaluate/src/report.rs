@@ -6,7 +6,7 @@ use crate::sample::Sample;
 use serde::Serialize;
 use serde_json::json;
 use shared::metrics::{SampleScores, metric_value, sample_scores};
-use shared::pipeline::{EvaluationResult, Metric, ModelScores};
+use shared::pipeline::{EvaluationResult, GateVerdict, Metric, ModelScores};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -135,14 +135,27 @@ pub fn markdown(report: &Report<'_>) -> String {
         r.custom.errors,
         r.custom.errors as i64 - r.base.errors as i64
     );
-    let verdict = if r.passed { "PASSED" } else { "FAILED" };
-    let _ = writeln!(
-        md,
-        "\n**Quality gate: {verdict}.** The custom model scores {:+.3} against its base model on {} (required: at least {:+.3}).",
-        r.improvement,
-        metric_name(r.primary_metric),
-        r.min_improvement
-    );
+    if r.verdict == GateVerdict::Inconclusive {
+        let _ = writeln!(
+            md,
+            "\n**Quality gate: INCONCLUSIVE.** Both models answered {:.0}% of the samples, below the {:.0}% needed to judge; on those the custom model scores {:+.3} against its base model on {} (required: at least {:+.3}).",
+            r.coverage * 100.0,
+            r.min_coverage * 100.0,
+            r.improvement,
+            metric_name(r.primary_metric),
+            r.min_improvement
+        );
+    } else {
+        let verdict = if r.passed { "PASSED" } else { "FAILED" };
+        let _ = writeln!(
+            md,
+            "\n**Quality gate: {verdict}.** The custom model scores {:+.3} against its base model on {} (required: at least {:+.3}), on the {:.0}% of samples both models answered.",
+            r.improvement,
+            metric_name(r.primary_metric),
+            r.min_improvement,
+            r.coverage * 100.0
+        );
+    }
     if !r.custom.per_class.is_empty() {
         let _ = writeln!(
             md,

@@ -118,6 +118,7 @@ fn deps(s3: aws_sdk_s3::Client, runtime: aws_sdk_bedrockruntime::Client) -> Deps
             max_delay: Duration::from_millis(2),
         },
         local_cloud: false,
+        deadline: Duration::from_secs(60),
     }
 }
 
@@ -234,7 +235,10 @@ async fn a_throttled_call_is_retried_and_one_that_stays_throttled_counts_as_an_e
     let result = evaluate(&deps(s3, runtime(&[&base, &custom])), &d).await.unwrap();
     assert_eq!(custom.num_calls(), 6);
     assert_eq!((result.samples, result.custom.errors, result.base.errors), (2, 1, 0));
-    assert_eq!(result.custom.exact_match, 0.5);
+    // The unanswered sample is left out, not scored 0: the custom model got the one it answered right;
+    // with half the samples unanswered by one side the gate cannot judge.
+    assert_eq!(result.custom.exact_match, 1.0);
+    assert_eq!((result.coverage, result.verdict, result.passed), (0.5, GateVerdict::Inconclusive, false));
     let written = written.lock().unwrap();
     let report: serde_json::Value = serde_json::from_str(&written[&key("report.json")].1).unwrap();
     assert_eq!(report["models"]["custom"]["retries"], 4);
@@ -346,4 +350,18 @@ fn from_env_reads_the_retry_policy_and_the_local_cloud_flag() {
     let expected =
         RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
     assert_eq!((local.retry, local.local_cloud), (expected, true));
+}
+
+#[tokio::test]
+async fn past_its_deadline_evaluation_asks_nothing_more_and_says_why() {
+    let (s3, _) = s3_with(VALIDATION);
+    let base = base_wrong();
+    let custom = mock!(aws_sdk_bedrockruntime::Client::converse)
+        .match_requests(|r| r.model_id() == Some(CUSTOM))
+        .then_compute_output(|_| reply("Paris", 10));
+    let deps = deps(s3, runtime(&[&base, &custom]));
+    let err = evaluate_until(&deps, &doc(), tokio::time::Instant::now()).await.unwrap_err();
+    assert_eq!(err.error_type(), "TransientError");
+    assert!(err.to_string().contains("deadline was reached"), "{err}");
+    assert_eq!((base.num_calls(), custom.num_calls()), (0, 0), "nothing is asked after the deadline");
 }

@@ -32,6 +32,8 @@ pub struct Done {
     pub kept: Vec<String>,
     pub failures: Vec<String>,
     pub notes: Vec<String>,
+    /// Deletions refused for now (ConflictException: still Creating): tried again after a wait.
+    pub pending: Vec<String>,
     /// The first throttled or transient failure: the whole teardown is retried.
     pub retryable: Option<PipelineError>,
 }
@@ -157,6 +159,10 @@ pub async fn remove_deployment(
         match result {
             Deletion::Deleted => done.deleted.push(arn),
             Deletion::Gone => done.notes.push(format!("{arn} does not exist: nothing to delete")),
+            Deletion::Busy(why) => {
+                done.notes.push(format!("{arn} cannot be deleted yet: {why}"));
+                done.pending.push(arn);
+            }
             Deletion::Failed(err) => done.failed(&arn, err),
         }
     }
@@ -203,6 +209,8 @@ async fn resolve(bedrock: &aws_sdk_bedrock::Client, kind: Kind, name: &str) -> R
 enum Deletion {
     Deleted,
     Gone,
+    /// ConflictException: still Creating (or Updating); deletable once it settles.
+    Busy(String),
     Failed(PipelineError),
 }
 
@@ -214,11 +222,9 @@ where
     match sent {
         Ok(()) => Deletion::Deleted,
         Err(e) if code(&e) == "ResourceNotFoundException" => Deletion::Gone,
-        // Still Creating (or Updating): deletable in a moment, so let the state machine retry.
-        Err(e) if code(&e) == "ConflictException" => Deletion::Failed(PipelineError::Transient(format!(
-            "{operation}: busy, retry later: {}",
-            sdk_error(operation, e)
-        ))),
+        // Still Creating (or Updating): deletable once it settles, which can take an hour; the state
+        // machine's wait loop (or, after its bound, the reaper) tries again.
+        Err(e) if code(&e) == "ConflictException" => Deletion::Busy(sdk_error(operation, e).to_string()),
         Err(e) => Deletion::Failed(sdk_error(operation, e)),
     }
 }

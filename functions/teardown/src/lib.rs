@@ -26,6 +26,7 @@
 mod actions;
 pub mod notify;
 pub mod ownership;
+pub mod wait;
 
 use aws_sdk_s3::primitives::ByteStream;
 use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, s3_client};
@@ -34,7 +35,7 @@ use notify::Notifier;
 use serde_json::Value;
 use shared::pipeline::{
     CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,
-    TeardownResult, layout, names, run_id_for_execution,
+    TeardownProgress, TeardownResult, layout, names, run_id_for_execution,
 };
 use shared::summary::{RunSummary, Trigger};
 
@@ -134,6 +135,9 @@ struct Plan<'a> {
     deployment: actions::Target,
     /// Why the deployment is kept on a failed run, if it is.
     keep_reason: Option<String>,
+    /// What an earlier pass of Finalize's wait loop did (see [`wait`]).
+    previous: Option<&'a TeardownResult>,
+    entry: wait::Entry,
 }
 
 async fn finalize<C: Clock, N: Notifier>(
@@ -144,7 +148,11 @@ async fn finalize<C: Clock, N: Notifier>(
     let config = &doc.run.config;
     // Finalize always sets it; a hand-made input without it is judged by its error.
     let outcome = doc.outcome.unwrap_or(if doc.error.is_some() { Outcome::Failed } else { Outcome::Succeeded });
-    let gate_failed = doc.error.as_ref().is_some_and(|e| e.error == PipelineError::GATE_FAILED);
+    // An inconclusive gate is no pass either: the same keep rule as a failed one.
+    let gate_failed = doc
+        .error
+        .as_ref()
+        .is_some_and(|e| e.error == PipelineError::GATE_FAILED || e.error == PipelineError::GATE_INCONCLUSIVE);
     let deployment = match &doc.deployment {
         Some(d) => match (&d.arn, d.mode) {
             (Some(arn), mode) => actions::Target::Recorded { mode, arn: arn.clone() },
@@ -162,6 +170,8 @@ async fn finalize<C: Clock, N: Notifier>(
         job: doc.job.as_ref().map_or_else(|| names::job_name(run_id), |j| j.job_arn.clone()),
         deployment,
         keep_reason,
+        previous: doc.teardown.as_ref(),
+        entry: wait::Entry::Finalize,
     };
     let summary =
         RunSummary::new(run_id, outcome, Trigger::StateMachine, format_rfc3339(deps.clock.now())).with_document(doc);
@@ -184,6 +194,7 @@ async fn on_execution_event<C: Clock, N: Notifier>(
             kept: vec![],
             summary_uri: String::new(),
             notified: false,
+            progress: TeardownProgress::default(),
         });
     }
     let prepared: Option<PreparedRun> = event.input.clone().and_then(|v| serde_json::from_value(v).ok());
@@ -206,6 +217,7 @@ async fn on_execution_event<C: Clock, N: Notifier>(
             kept: done.kept,
             summary_uri: layout::s3_uri(bucket, &layout::summary_key(run_id)),
             notified: false,
+            progress: TeardownProgress::default(),
         });
     }
     let config = prepared.as_ref().map(|p| &p.config);
@@ -216,6 +228,8 @@ async fn on_execution_event<C: Clock, N: Notifier>(
         job: names::job_name(run_id),
         deployment: actions::Target::ByName(config.map_or(DeploymentMode::Provisioned, |c| c.deployment)),
         keep_reason: None,
+        previous: None,
+        entry: wait::Entry::Event,
     };
     let mut summary =
         RunSummary::new(run_id, Outcome::Failed, Trigger::ExecutionEvent, format_rfc3339(deps.clock.now()));
@@ -249,6 +263,11 @@ async fn finish<C: Clock, N: Notifier>(
     bucket: Option<&str>,
 ) -> Result<TeardownResult, PipelineError> {
     let mut done = actions::Done::default();
+    if let Some(previous) = plan.previous {
+        // Earlier passes of the wait loop: the one summary lists everything.
+        done.deleted.clone_from(&previous.deleted);
+        done.stopped.clone_from(&previous.stopped);
+    }
     if plan.outcome == Outcome::Failed {
         actions::stop_job(&deps.bedrock, plan.run_id, &plan.job, &mut done).await;
         let committed = plan.config.and_then(|c| c.commitment.clone());
@@ -268,6 +287,20 @@ async fn finish<C: Clock, N: Notifier>(
     // A retry repeats everything idempotently; writing or publishing now would do it twice.
     if let Some(err) = done.retryable.take() {
         return Err(err);
+    }
+    let progress = wait::progress(plan.previous.map(|p| &p.progress), plan.entry, &mut done);
+    if !progress.pending.is_empty() {
+        // Nothing is written or published until the loop ends: one summary per run.
+        tracing::info!(run_id = plan.run_id, pending = ?progress.pending, attempt = progress.attempt, "waiting to delete");
+        return Ok(TeardownResult {
+            outcome: plan.outcome,
+            deleted: done.deleted,
+            stopped: done.stopped,
+            kept: done.kept,
+            summary_uri: String::new(),
+            notified: false,
+            progress,
+        });
     }
     summary.deleted = done.deleted.clone();
     summary.stopped = done.stopped.clone();
@@ -307,6 +340,12 @@ async fn finish<C: Clock, N: Notifier>(
         }
     };
     tracing::info!(run_id = plan.run_id, deleted = ?summary.deleted, stopped = ?summary.stopped, kept = ?summary.kept, notified, "run finalized");
+    if let (Some(why), wait::Entry::Event) = (&progress.incomplete, plan.entry) {
+        // Summarised and published; failing the invocation as well makes Lambda's Errors metric (and
+        // its alarm) and the dead-letter queue see it. From Finalize the state machine fails instead.
+        tracing::error!(run_id = plan.run_id, incomplete = %why, "teardown incomplete");
+        return Err(PipelineError::TeardownFailed(why.clone()));
+    }
     Ok(TeardownResult {
         outcome: plan.outcome,
         deleted: summary.deleted,
@@ -314,6 +353,7 @@ async fn finish<C: Clock, N: Notifier>(
         kept: summary.kept,
         summary_uri,
         notified,
+        progress,
     })
 }
 

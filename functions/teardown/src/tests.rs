@@ -30,7 +30,7 @@ use lambda_runtime::Context;
 use notify::{NoNotifier, SnsNotifier};
 use serde_json::json;
 use shared::aws::RUN_ID_TAG;
-use shared::pipeline::DeploymentRef;
+use shared::pipeline::{Backoff, DeploymentRef};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -377,17 +377,51 @@ async fn a_failed_run_where_nothing_exists_tears_down_nothing_and_still_reports(
 }
 
 #[tokio::test]
-async fn a_busy_throughput_fails_retryably_before_anything_is_written_or_sent() {
+async fn a_throughput_still_creating_is_waited_for_and_the_one_summary_comes_when_it_is_gone() {
     let (s3, written) = s3_with(None);
-    let get = job_in(ModelCustomizationJobStatus::Completed);
+    let get = job_in(ModelCustomizationJobStatus::InProgress);
+    let stopped = stop();
+    let busy = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
+        .then_error(|| DeleteProvisionedModelThroughputError::generic(meta("ConflictException", "still Creating")));
+    let first_deps = deps(&[&get, &stopped, &busy], s3, Recorder::default());
+    let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
+    let first = handler(&first_deps, finalize_event(d.clone())).await.unwrap();
+    // Not an error: the state machine waits (WaitForTeardown) and calls again; nothing written or sent yet.
+    assert_eq!(first.progress.pending, vec![THROUGHPUT_ARN]);
+    assert_eq!((first.progress.attempt, first.progress.next_wait_seconds), (1, Backoff::TEARDOWN.initial_seconds));
+    assert!(first.progress.incomplete.is_none() && !first.notified && first.summary_uri.is_empty());
+    assert_eq!(first.stopped.len(), 1, "the job was stopped in the first pass");
+    assert!(written.lock().unwrap().is_empty());
+    assert!(first_deps.notifier.sent.lock().unwrap().is_empty());
+
+    // The next pass finds it InService: deleted, and the summary lists what both passes did.
+    let (s3, written) = s3_with(None);
+    let (get, delete) = (job_in(ModelCustomizationJobStatus::Stopping), delete_throughput(THROUGHPUT_ARN));
+    let deps = deps(&[&get, &delete], s3, Recorder::default());
+    let again = RunDocument { teardown: Some(first), ..d };
+    let second = handler(&deps, finalize_event(again)).await.unwrap();
+    assert!(second.progress.pending.is_empty() && second.progress.incomplete.is_none());
+    assert_eq!(second.deleted, vec![THROUGHPUT_ARN]);
+    let summary = summary_of(&written);
+    assert_eq!((summary.deleted.len(), summary.stopped.len()), (1, 1), "{summary:?}");
+    assert!(second.notified);
+}
+
+#[tokio::test]
+async fn from_an_execution_event_a_creating_throughput_is_reported_and_the_invocation_fails_for_the_alarm() {
+    let (s3, written) = s3_with(None);
+    let get = no_job();
     let busy = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
         .then_error(|| DeleteProvisionedModelThroughputError::generic(meta("ConflictException", "still Creating")));
     let deps = deps(&[&get, &busy], s3, Recorder::default());
-    let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
-    let err = handler(&deps, finalize_event(d)).await.unwrap_err();
-    assert_eq!(err.error_type(), "TransientError");
-    assert!(written.lock().unwrap().is_empty());
-    assert!(deps.notifier.sent.lock().unwrap().is_empty());
+    let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
+    let event = LambdaEvent::new(status_event("ABORTED", Some(input)), Context::default());
+    let err = handler(&deps, event).await.unwrap_err();
+    assert_eq!(err.error_type(), "TeardownFailed");
+    assert!(err.to_string().contains("left to the reaper"), "{err}");
+    let summary = summary_of(&written);
+    assert!(summary.failures.iter().any(|f| f.contains("the reaper deletes it")), "{:?}", summary.failures);
+    assert_eq!(deps.notifier.sent.lock().unwrap().len(), 1, "the operator is told before the invocation fails");
 }
 
 #[tokio::test]

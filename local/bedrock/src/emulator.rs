@@ -66,8 +66,10 @@ pub(crate) struct State {
     pub job_tokens: HashMap<String, String>,
     pub throughput_tokens: HashMap<String, String>,
     pub deployment_tokens: HashMap<String, String>,
-    /// Resource ARN -> its tags (see [`crate::tags`]).
+    /// Tags by resource ARN, as created or tagged (see [`crate::inventory`]).
     pub tags: HashMap<String, Vec<crate::wire::Tag>>,
+    /// Custom models deleted (kept in `models` so indices stay valid; invisible to every operation).
+    pub deleted_models: std::collections::HashSet<String>,
     pub ids: u64,
 }
 
@@ -104,6 +106,7 @@ impl Emulator {
             throughput_tokens: HashMap::new(),
             deployment_tokens: HashMap::new(),
             tags: HashMap::new(),
+            deleted_models: Default::default(),
             ids: 0,
         };
         let inner = Inner {
@@ -245,7 +248,7 @@ impl Emulator {
     }
 
     pub(crate) fn find_model(st: &State, id: &str) -> Option<usize> {
-        st.models.iter().position(|m| m.arn == id || m.name == id)
+        st.models.iter().position(|m| (m.arn == id || m.name == id) && !st.deleted_models.contains(&m.arn))
     }
 
     pub(crate) fn find_throughput(st: &State, id: &str) -> Option<usize> {

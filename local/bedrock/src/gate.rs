@@ -48,8 +48,6 @@ struct Operation {
     name: &'static str,
     parameters: Vec<(&'static str, String)>,
     request_tags: Vec<(String, String)>,
-    /// The existing resource whose tags are `aws:ResourceTag/*` (read from the emulator).
-    resource: Option<String>,
 }
 
 async fn decide(State(gate): State<Gate>, request: Request, next: Next) -> Response {
@@ -71,14 +69,15 @@ async fn decide(State(gate): State<Gate>, request: Request, next: Next) -> Respo
         let service = if parts.uri.path().starts_with("/model/") { "bedrock-runtime" } else { "bedrock" };
         let parameters: Vec<(&str, &str)> = operation.parameters.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let tags: Vec<(&str, &str)> = operation.request_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let held = operation.resource.as_deref().map(|arn| gate.emulator.resource_tags(arn)).unwrap_or_default();
-        let resource_tags: Vec<(&str, &str)> = held.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // aws:ResourceTag/* from the tags the resource carries now (none when it does not exist).
+        let held = resource_tags(&gate.emulator, &operation);
+        let held: Vec<(&str, &str)> = held.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
         let call = Call {
             service,
             operation: operation.name,
             parameters: &parameters,
             request_tags: &tags,
-            resource_tags: &resource_tags,
+            resource_tags: &held,
         };
         if let Err(denied) = gate.authorizer.authorize(caller, &call) {
             return refused(denied);
@@ -122,16 +121,7 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
     let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let text = |field: &str| body.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
-    let op = |name, parameters| Some(Operation { name, parameters, request_tags: Vec::new(), resource: None });
-    // An operation on an existing resource, whose tags its conditions may read.
-    let on = |name, key: &'static str, resource: String| {
-        Some(Operation {
-            name,
-            parameters: vec![(key, resource.clone())],
-            request_tags: Vec::new(),
-            resource: Some(resource),
-        })
-    };
+    let op = |name, parameters| Some(Operation { name, parameters, request_tags: Vec::new() });
     let config = emu.config();
     let arn = |kind: &str, id: &str| {
         if id.starts_with("arn:") {
@@ -152,7 +142,6 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
                     ("role_arn", text("roleArn")),
                 ],
                 request_tags: tags,
-                resource: None,
             })
         }
         ("GET", ["model-customization-jobs"]) => op("ListModelCustomizationJobs", vec![]),
@@ -160,55 +149,70 @@ fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Optio
             op("GetModelCustomizationJob", vec![("job_arn", job_arn(emu, id, &arn))])
         }
         ("POST", ["model-customization-jobs", id, "stop"]) => {
-            on("StopModelCustomizationJob", "job_arn", job_arn(emu, id, &arn))
+            op("StopModelCustomizationJob", vec![("job_arn", job_arn(emu, id, &arn))])
         }
         ("GET", ["custom-models", id]) => op("GetCustomModel", vec![("model_arn", arn("custom-model", id))]),
+        ("GET", ["custom-models"]) => op("ListCustomModels", vec![]),
+        ("DELETE", ["custom-models", id]) => op("DeleteCustomModel", vec![("model_arn", arn("custom-model", id))]),
+        ("GET", ["provisioned-model-throughputs"]) => op("ListProvisionedModelThroughputs", vec![]),
+        ("GET", ["model-customization", "custom-model-deployments"]) => op("ListCustomModelDeployments", vec![]),
+        ("POST", ["listTagsForResource"]) => op("ListTagsForResource", vec![("resource_arn", text("resourceARN"))]),
         ("POST", ["provisioned-model-throughput"]) => Some(Operation {
             name: "CreateProvisionedModelThroughput",
             parameters: vec![("model", text("modelId"))],
             request_tags: tags(body.get("tags")),
-            resource: None,
         }),
         ("GET", ["provisioned-model-throughput", id]) => {
             op("GetProvisionedModelThroughput", vec![("provisioned_model_arn", arn("provisioned-model", id))])
         }
         ("DELETE", ["provisioned-model-throughput", id]) => {
-            let real = emu.get_provisioned_model_throughput(id).map(|t| t.provisioned_model_arn);
-            on(
-                "DeleteProvisionedModelThroughput",
-                "provisioned_model_arn",
-                real.unwrap_or_else(|_| arn("provisioned-model", id)),
-            )
+            op("DeleteProvisionedModelThroughput", vec![("provisioned_model_arn", arn("provisioned-model", id))])
         }
         ("POST", ["model-customization", "custom-model-deployments"]) => Some(Operation {
             name: "CreateCustomModelDeployment",
             parameters: vec![("model", text("modelArn"))],
             request_tags: tags(body.get("tags")),
-            resource: None,
         }),
         ("GET", ["model-customization", "custom-model-deployments", id]) => {
             op("GetCustomModelDeployment", vec![("deployment_arn", arn("custom-model-deployment", id))])
         }
         ("DELETE", ["model-customization", "custom-model-deployments", id]) => {
-            let real = emu.get_custom_model_deployment(id).map(|d| d.custom_model_deployment_arn);
-            on(
-                "DeleteCustomModelDeployment",
-                "deployment_arn",
-                real.unwrap_or_else(|_| arn("custom-model-deployment", id)),
-            )
+            op("DeleteCustomModelDeployment", vec![("deployment_arn", arn("custom-model-deployment", id))])
         }
-        ("POST", ["listTagsForResource"]) => op("ListTagsForResource", vec![("resource_arn", text("resourceARN"))]),
+        ("GET", ["foundation-models"]) => op("ListFoundationModels", vec![]),
         ("POST", ["tagResource"]) => Some(Operation {
             name: "TagResource",
             parameters: vec![("resource_arn", text("resourceARN"))],
             request_tags: tags(body.get("tags")),
-            resource: Some(text("resourceARN")),
         }),
-        ("GET", ["foundation-models"]) => op("ListFoundationModels", vec![]),
+        ("POST", ["untagResource"]) => op("UntagResource", vec![("resource_arn", text("resourceARN"))]),
         ("POST", ["model", id, "converse"]) => op("Converse", vec![("model", id.to_string())]),
         ("POST", ["model", id, "invoke"]) => op("InvokeModel", vec![("model", id.to_string())]),
         _ => None,
     }
+}
+
+/// The tags of the resource an operation names by ARN, as the emulator holds them.
+fn resource_tags(emu: &Emulator, operation: &Operation) -> Vec<crate::wire::Tag> {
+    let arn = operation.parameters.iter().find_map(|(name, value)| {
+        matches!(*name, "job_arn" | "model_arn" | "provisioned_model_arn" | "deployment_arn" | "resource_arn")
+            .then_some(value.as_str())
+            .filter(|v| v.starts_with("arn:"))
+    });
+    let Some(arn) = arn else { return Vec::new() };
+    // A resource named by its name (teardown's derived names) is the resource of that name.
+    let id = arn.rsplit('/').next().unwrap_or(arn);
+    let real = if arn.contains(":provisioned-model/") {
+        emu.get_provisioned_model_throughput(id).map(|t| t.provisioned_model_arn).ok()
+    } else if arn.contains(":custom-model-deployment/") {
+        emu.get_custom_model_deployment(id).map(|d| d.custom_model_deployment_arn).ok()
+    } else if arn.contains(":custom-model/") {
+        emu.get_custom_model(id).map(|m| m.model_arn).ok()
+    } else {
+        None
+    };
+    let request = crate::inventory::ListTagsForResourceRequest { resource_arn: Some(real.unwrap_or(arn.to_string())) };
+    emu.list_tags_for_resource(&request).map(|r| r.tags).unwrap_or_default()
 }
 
 /// A job named by name or ARN: its ARN as the emulator made it (a job that does not exist is

@@ -27,10 +27,12 @@ pub fn router(emulator: Emulator) -> Router {
         .route("/model-customization-jobs", post(create_job).get(list_jobs))
         .route("/model-customization-jobs/{id}", get(get_job))
         .route("/model-customization-jobs/{id}/stop", post(stop_job))
-        .route("/custom-models/{id}", get(get_custom_model))
+        .route("/custom-models", get(list_custom_models))
+        .route("/custom-models/{id}", get(get_custom_model).delete(delete_custom_model))
+        .route("/provisioned-model-throughputs", get(list_throughputs))
         .route("/provisioned-model-throughput", post(create_throughput))
         .route("/provisioned-model-throughput/{id}", get(get_throughput).delete(delete_throughput))
-        .route("/model-customization/custom-model-deployments", post(create_deployment))
+        .route("/model-customization/custom-model-deployments", post(create_deployment).get(list_deployments))
         .route("/model-customization/custom-model-deployments/{id}", get(get_deployment).delete(delete_deployment))
         .route("/foundation-models", get(list_foundation_models))
         .route("/listTagsForResource", post(list_tags))
@@ -145,10 +147,6 @@ async fn list_foundation_models(
     reply(StatusCode::OK, r)
 }
 
-async fn list_tags(State(emu): State<Emulator>, body: Bytes) -> Response {
-    reply(StatusCode::OK, emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.list_tags_for_resource(req)))
-}
-
 async fn tag_resource(State(emu): State<Emulator>, body: Bytes) -> Response {
     reply(
         StatusCode::OK,
@@ -180,6 +178,32 @@ async fn invoke_model(State(emu): State<Emulator>, Path(id): Path<String>, body:
         Ok((resp, stand_in)) => with_stand_in(reply(StatusCode::OK, Ok(resp)), &stand_in),
         Err(e) => error_response(&e),
     }
+}
+
+type ListQuery = Result<Query<crate::inventory::ListRequest>, QueryRejection>;
+
+async fn list_throughputs(State(emu): State<Emulator>, q: ListQuery) -> Response {
+    let r = emu.admit().and_then(|_| query(q)).and_then(|req| emu.list_provisioned_model_throughputs(&req));
+    reply(StatusCode::OK, r)
+}
+
+async fn list_deployments(State(emu): State<Emulator>, q: ListQuery) -> Response {
+    let r = emu.admit().and_then(|_| query(q)).and_then(|req| emu.list_custom_model_deployments(&req));
+    reply(StatusCode::OK, r)
+}
+
+async fn list_custom_models(State(emu): State<Emulator>, q: ListQuery) -> Response {
+    let r = emu.admit().and_then(|_| query(q)).and_then(|req| emu.list_custom_models(&req));
+    reply(StatusCode::OK, r)
+}
+
+async fn delete_custom_model(State(emu): State<Emulator>, Path(id): Path<String>) -> Response {
+    reply(StatusCode::OK, emu.admit().and_then(|_| emu.delete_custom_model(&id)).map(|_| Empty {}))
+}
+
+async fn list_tags(State(emu): State<Emulator>, body: Bytes) -> Response {
+    let r = emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.list_tags_for_resource(&req));
+    reply(StatusCode::OK, r)
 }
 
 async fn unknown_operation() -> Response {

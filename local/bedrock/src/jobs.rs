@@ -48,8 +48,6 @@ struct PlannedJob {
     epochs: u64,
     batch_size: u64,
     examples: Vec<Example>,
-    /// jobTags and customModelTags, recorded once the job exists.
-    tags: (Option<Vec<Tag>>, Option<Vec<Tag>>),
 }
 
 /// The field constraints of the service model, reported as its front end reports them.
@@ -165,7 +163,16 @@ impl Emulator {
             self.resolve_base(&st, checked.base_id)?
         };
         let plan = self.plan_job(&req, &checked, base, inherited)?;
-        self.commit_job(plan)
+        let created = self.commit_job(plan)?;
+        // Tags of the job, and of the custom model it will make (kept by ARN until it exists).
+        let (mut st, _) = self.state();
+        if !st.tags.contains_key(&created.job_arn)
+            && let Some(model_arn) = st.jobs.iter().find(|j| j.arn == created.job_arn).map(|j| j.model_arn.clone())
+        {
+            st.tags.insert(created.job_arn.clone(), req.job_tags.clone().unwrap_or_default());
+            st.tags.insert(model_arn, req.custom_model_tags.clone().unwrap_or_default());
+        }
+        Ok(created)
     }
 
     /// The model's rules, then the data: read, validated, sized. Runs without the state lock.
@@ -295,7 +302,6 @@ impl Emulator {
         let mut examples = inherited;
         examples.extend(examples_from_jsonl(&train_bytes));
         Ok(PlannedJob {
-            tags: (req.job_tags.clone(), req.custom_model_tags.clone()),
             name: checked.job_name.to_string(),
             token: req.client_request_token.clone(),
             model_name: checked.model_name.to_string(),
@@ -319,7 +325,6 @@ impl Emulator {
 
     /// Records a planned job, judged against the state as it is now.
     fn commit_job(&self, plan: PlannedJob) -> Result<CreateModelCustomizationJobResponse, BedrockError> {
-        let req_tags = plan.tags;
         let (mut st, now) = self.state();
         // The same token finished first while this one was validating: that job is this one.
         if let Some(job_arn) = replayed(&st, plan.token.as_deref()) {
@@ -383,18 +388,14 @@ impl Emulator {
         if let Some(token) = &job.token {
             st.job_tokens.insert(token.clone(), arn.clone());
         }
-        crate::tags::record(&mut st, &arn, req_tags.0.as_deref());
-        crate::tags::record(&mut st, &job.model_arn, req_tags.1.as_deref());
         st.jobs.push(job);
         Ok(CreateModelCustomizationJobResponse { job_arn: arn })
     }
 
     fn resolve_base(&self, st: &State, id: &str) -> Result<(&'static Model, Vec<Example>), BedrockError> {
         if id.contains(":custom-model/") || st.models.iter().any(|m| m.name == id) {
-            let m = st
-                .models
-                .iter()
-                .find(|m| m.arn == id || m.name == id)
+            let m = Self::find_model(st, id)
+                .map(|i| &st.models[i])
                 .ok_or_else(|| BedrockError::not_found(format!("The custom model {id} was not found.")))?;
             return Ok((st.jobs[m.job].base, m.stand_in.examples().to_vec()));
         }

@@ -131,7 +131,7 @@ impl Emulator {
         if let Some(token) = &req.client_request_token {
             st.throughput_tokens.insert(token.clone(), arn.clone());
         }
-        crate::tags::record(&mut st, &arn, req.tags.as_deref());
+        st.tags.insert(arn.clone(), req.tags.clone().unwrap_or_default());
         st.throughputs.push(t);
         Ok(CreateProvisionedModelThroughputResponse { provisioned_model_arn: arn })
     }
@@ -161,11 +161,19 @@ impl Emulator {
         })
     }
 
+    /// A throughput still `Creating` cannot be deleted yet: ConflictException (the operation lists it;
+    /// which states it covers is undocumented, so this is the cautious reading: wait and retry).
     pub fn delete_provisioned_model_throughput(&self, id: &str) -> Result<(), BedrockError> {
-        let (mut st, _) = self.state();
+        let (mut st, now) = self.state();
         let i = Self::find_throughput(&st, id)
             .ok_or_else(|| BedrockError::not_found(format!("The provisioned model {id} was not found.")))?;
-        st.throughputs.remove(i);
+        if st.throughputs[i].status_at(now).0 == ServingStatus::Creating {
+            return Err(BedrockError::conflict(format!(
+                "The provisioned model {id} is in the Creating state and cannot be deleted until it is InService or Failed. Try again later."
+            )));
+        }
+        let t = st.throughputs.remove(i);
+        st.tags.remove(&t.arn);
         Ok(())
     }
 
@@ -238,7 +246,7 @@ impl Emulator {
         if let Some(token) = &req.client_request_token {
             st.deployment_tokens.insert(token.clone(), arn.clone());
         }
-        crate::tags::record(&mut st, &arn, req.tags.as_deref());
+        st.tags.insert(arn.clone(), req.tags.clone().unwrap_or_default());
         st.deployments.push(d);
         Ok(CreateCustomModelDeploymentResponse { custom_model_deployment_arn: arn })
     }
@@ -265,7 +273,8 @@ impl Emulator {
         let (mut st, _) = self.state();
         let i = Self::find_deployment(&st, id)
             .ok_or_else(|| BedrockError::not_found(format!("The custom model deployment {id} was not found.")))?;
-        st.deployments.remove(i);
+        let d = st.deployments.remove(i);
+        st.tags.remove(&d.arn);
         Ok(())
     }
 }

@@ -1,9 +1,8 @@
-//! Resource tags: what each create call tagged (jobTags, customModelTags, tags), and
-//! ListTagsForResource / TagResource / UntagResource over them, with Bedrock's shapes
-//! (`{"resourceARN": ...}`, `{"tags": [{"key", "value"}]}`). A resource that does not exist (or no
-//! longer: a deleted throughput or deployment) is ResourceNotFoundException, as on AWS.
+//! TagResource / UntagResource over the tags the create calls recorded (ListTagsForResource is in
+//! `inventory`), with Bedrock's shapes (`{"resourceARN": ...}`, `{"tags": [{"key", "value"}]}`). A
+//! resource that does not exist (or no longer) is ResourceNotFoundException, as on AWS.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::emulator::{Emulator, State};
 use crate::error::{BedrockError, ErrorKind};
@@ -11,18 +10,6 @@ use crate::wire::Tag;
 
 /// The most tags a resource may carry.
 const MAX_TAGS: usize = 50;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListTagsForResourceRequest {
-    #[serde(rename = "resourceARN")]
-    pub resource_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ListTagsForResourceResponse {
-    pub tags: Vec<Tag>,
-}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TagResourceRequest {
@@ -39,9 +26,8 @@ pub struct UntagResourceRequest {
     pub tag_keys: Option<Vec<String>>,
 }
 
-/// Records the tags a create call gave `arn` (later keys replace earlier ones, as TagResource does).
-pub(crate) fn record(st: &mut State, arn: &str, tags: Option<&[Tag]>) {
-    let Some(tags) = tags else { return };
+/// Adds `tags` to `arn`'s (a key already held gets the new value, as on AWS).
+fn record(st: &mut State, arn: &str, tags: &[Tag]) {
     let held = st.tags.entry(arn.to_string()).or_default();
     for tag in tags {
         held.retain(|t| t.key != tag.key);
@@ -51,7 +37,7 @@ pub(crate) fn record(st: &mut State, arn: &str, tags: Option<&[Tag]>) {
 
 fn exists(st: &State, arn: &str) -> bool {
     st.jobs.iter().any(|j| j.arn == arn)
-        || st.models.iter().any(|m| m.arn == arn)
+        || st.models.iter().any(|m| m.arn == arn && !st.deleted_models.contains(arn))
         || st.throughputs.iter().any(|t| t.arn == arn)
         || st.deployments.iter().any(|d| d.arn == arn)
 }
@@ -67,15 +53,6 @@ fn resource<'a>(arn: Option<&'a str>, st: &State) -> Result<&'a str, BedrockErro
 }
 
 impl Emulator {
-    pub fn list_tags_for_resource(
-        &self,
-        req: ListTagsForResourceRequest,
-    ) -> Result<ListTagsForResourceResponse, BedrockError> {
-        let (st, _) = self.state();
-        let arn = resource(req.resource_arn.as_deref(), &st)?;
-        Ok(ListTagsForResourceResponse { tags: st.tags.get(arn).cloned().unwrap_or_default() })
-    }
-
     pub fn tag_resource(&self, req: TagResourceRequest) -> Result<(), BedrockError> {
         let (mut st, _) = self.state();
         let arn = resource(req.resource_arn.as_deref(), &st)?.to_string();
@@ -88,7 +65,7 @@ impl Emulator {
         if keys.len() > MAX_TAGS {
             return Err(BedrockError::new(ErrorKind::TooManyTags, "A resource can have at most 50 tags."));
         }
-        record(&mut st, &arn, Some(&tags));
+        record(&mut st, &arn, &tags);
         Ok(())
     }
 

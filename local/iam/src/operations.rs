@@ -182,6 +182,24 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         service: "bedrock",
+        name: "ListProvisionedModelThroughputs",
+        checks: &[check("bedrock:ListProvisionedModelThroughputs", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListCustomModelDeployments",
+        checks: &[check("bedrock:ListCustomModelDeployments", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
+        name: "ListCustomModels",
+        checks: &[check("bedrock:ListCustomModels", "*")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
         name: "GetFoundationModel",
         checks: &[check("bedrock:GetFoundationModel", "{model_arn}")],
         note: "",

@@ -57,7 +57,7 @@ fn every_function_and_the_state_machine_run_as_a_role() {
         })
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(actors.len(), 7, "six functions and the state machine: {actors:?}");
+    assert_eq!(actors.len(), 8, "six pipeline functions, the reaper and the state machine: {actors:?}");
     for id in actors {
         let role = stack.role_of(id).unwrap_or_else(|| panic!("{id} has no role"));
         assert_eq!(role.logical_id, format!("{id}Role"));
@@ -362,8 +362,12 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
     assert_eq!(&TEMPLATE.lines().nth(e.line - 1).unwrap().trim()[..9], "Resource:", "{e}");
     assert!(e.message.contains("Fn::ImportValue is not resolved"), "{e}");
 
-    let dangling =
-        TEMPLATE.replace("TopicName: !GetAtt NotificationTopic.TopicName", "TopicName: !GetAtt NoSuchTopic.TopicName");
+    // The first reference (the teardown's), not the reaper's too.
+    let dangling = TEMPLATE.replacen(
+        "TopicName: !GetAtt NotificationTopic.TopicName",
+        "TopicName: !GetAtt NoSuchTopic.TopicName",
+        1,
+    );
     let e = resolve_template("template.yaml", &dangling, &settings()).unwrap_err();
     assert!(
         e.path.starts_with("Resources.TeardownFunction.Properties.Policies[1].SNSPublishMessagePolicy.TopicName"),
@@ -383,7 +387,7 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
     assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[2].Condition.DateLessThan");
 
     // A resource nothing in a policy refers to, so the type is the only problem.
-    let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::KMS::Key");
+    let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::EFS::FileSystem");
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
-    assert!(e.message.contains("AWS::KMS::Key: local-iam does not know"), "{e}");
+    assert!(e.message.contains("AWS::EFS::FileSystem: local-iam does not know"), "{e}");
 }

@@ -314,6 +314,7 @@ struct Driver<'a, I> {
     clock: &'a VirtualClock,
     id: &'a ExecutionIdentity,
     cell: &'a Cell,
+    breakpoints: Option<&'a Breakpoints>,
     input: Value,
     start: Timestamp,
     deadline: Option<Timestamp>,
@@ -407,6 +408,9 @@ impl<I: TaskInvoker> Driver<'_, I> {
             let state_type = state.state_type();
             let entered = self.clock.now();
             self.push(EventDetails::StateEntered { state_type, name: name.clone(), input: input.clone() })?;
+            if let Some(b) = self.breakpoints {
+                b.pass(&name, self.cell).await?;
+            }
             match self.step(&name, state, &input, entered).await? {
                 Step::Next(next, output) => {
                     self.push(EventDetails::StateExited { state_type, name: name.clone(), output: output.clone() })?;
@@ -677,6 +681,65 @@ fn apply_result_path(rp: &ResultPath, raw: &Value, result: Value) -> Result<Valu
     }
 }
 
+/// Pausing executions as they enter a named state: a hook for tests and tools that must act while an
+/// execution is in a state that takes no time (a Pass, a Choice, a Wait in virtual time), e.g. to stop
+/// it there. A paused execution has recorded its StateEntered event and does nothing more until the
+/// state is resumed or the execution is stopped. Nothing pauses unless asked.
+#[derive(Default)]
+pub(crate) struct Breakpoints {
+    state: watch::Sender<BreakState>,
+}
+
+#[derive(Default)]
+struct BreakState {
+    states: std::collections::BTreeSet<String>,
+    /// Executions paused now, per state.
+    paused: std::collections::BTreeMap<String, usize>,
+}
+
+impl Breakpoints {
+    pub(crate) fn pause_at(&self, state: &str) {
+        self.state.send_modify(|s| {
+            s.states.insert(state.to_string());
+        });
+    }
+
+    pub(crate) fn resume(&self, state: &str) {
+        self.state.send_modify(|s| {
+            s.states.remove(state);
+        });
+    }
+
+    pub(crate) fn paused(&self, state: &str) -> usize {
+        self.state.borrow().paused.get(state).copied().unwrap_or(0)
+    }
+
+    pub(crate) async fn until_paused(&self, state: &str, count: usize) {
+        let mut rx = self.state.subscribe();
+        let _ = rx.wait_for(|s| s.paused.get(state).copied().unwrap_or(0) >= count).await;
+    }
+
+    /// Waits while `state` is a breakpoint; Err(Closed) when the execution is stopped meanwhile.
+    async fn pass(&self, state: &str, cell: &Cell) -> Result<(), Stop> {
+        let mut rx = self.state.subscribe();
+        if !rx.borrow_and_update().states.contains(state) {
+            return Ok(());
+        }
+        self.state.send_modify(|s| *s.paused.entry(state.to_string()).or_default() += 1);
+        let mut abort = cell.abort.subscribe();
+        let stopped = tokio::select! {
+            _ = rx.wait_for(|s| !s.states.contains(state)) => false,
+            _ = abort.wait_for(|a| *a) => true,
+        };
+        self.state.send_modify(|s| {
+            if let Some(n) = s.paused.get_mut(state) {
+                *n = n.saturating_sub(1);
+            }
+        });
+        if stopped { Err(Stop::Closed) } else { Ok(()) }
+    }
+}
+
 /// Runs the execution recorded in `cell` to its end (or until it is stopped).
 pub(crate) async fn drive<I: TaskInvoker>(
     def: &Definition,
@@ -685,6 +748,7 @@ pub(crate) async fn drive<I: TaskInvoker>(
     id: &ExecutionIdentity,
     cell: &Cell,
     seed: u64,
+    breakpoints: Option<&Breakpoints>,
 ) {
     let (input, start) = cell.with(|r| (r.input.clone(), r.start_date));
     let driver = Driver {
@@ -693,6 +757,7 @@ pub(crate) async fn drive<I: TaskInvoker>(
         clock,
         id,
         cell,
+        breakpoints,
         input,
         start,
         deadline: def.timeout_seconds.map(|s| start.saturating_add(Duration::from_secs(s))),
@@ -711,6 +776,6 @@ pub async fn run_execution<I: TaskInvoker>(
     seed: u64,
 ) -> ExecutionSnapshot {
     let cell = Cell::new(clock.now(), input);
-    drive(definition, invoker, clock, identity, &cell, seed).await;
+    drive(definition, invoker, clock, identity, &cell, seed, None).await;
     cell.snapshot()
 }

@@ -135,6 +135,7 @@ struct Inner<I> {
     clock: VirtualClock,
     config: Config,
     registry: Mutex<Registry>,
+    breakpoints: engine::Breakpoints,
 }
 
 /// The local Step Functions service: state machines, executions, and the engine that runs them
@@ -161,8 +162,36 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 impl<I: TaskInvoker> StepFunctions<I> {
     pub fn new(invoker: I, clock: VirtualClock, config: Config) -> Self {
         StepFunctions {
-            inner: Arc::new(Inner { invoker: Arc::new(invoker), clock, config, registry: Mutex::default() }),
+            inner: Arc::new(Inner {
+                invoker: Arc::new(invoker),
+                clock,
+                config,
+                registry: Mutex::default(),
+                breakpoints: engine::Breakpoints::default(),
+            }),
         }
+    }
+
+    /// From now on, executions entering `state` pause there (after their StateEntered event) until
+    /// [`StepFunctions::resume`] or StopExecution: a hook for tests and tools that must act while an
+    /// execution is in a state that takes no time. Not an AWS operation.
+    pub fn pause_at(&self, state: &str) {
+        self.inner.breakpoints.pause_at(state);
+    }
+
+    /// Lets the executions paused at `state` go on; later ones do not pause.
+    pub fn resume(&self, state: &str) {
+        self.inner.breakpoints.resume(state);
+    }
+
+    /// How many executions are paused at `state` now.
+    pub fn paused(&self, state: &str) -> usize {
+        self.inner.breakpoints.paused(state)
+    }
+
+    /// Resolves once at least `count` executions are paused at `state`.
+    pub async fn until_paused(&self, state: &str, count: usize) {
+        self.inner.breakpoints.until_paused(state, count).await;
     }
 
     pub fn clock(&self) -> &VirtualClock {
@@ -301,7 +330,9 @@ impl<I: TaskInvoker> StepFunctions<I> {
         let inner = Arc::clone(&self.inner);
         let definition = Arc::clone(&machine.definition);
         tokio::spawn(async move {
-            engine::drive(&definition, &*inner.invoker, &inner.clock, &identity, &cell, inner.config.seed).await;
+            let breakpoints = Some(&inner.breakpoints);
+            engine::drive(&definition, &*inner.invoker, &inner.clock, &identity, &cell, inner.config.seed, breakpoints)
+                .await;
         });
         Ok(StartedExecution { execution_arn: arn, start_date })
     }

@@ -1,4 +1,4 @@
-//! The six handlers registered as Lambda functions in-process. Each is called with the handler code a
+//! The seven handlers registered as Lambda functions in-process. Each is called with the handler code a
 //! deployment runs and reports its errors under the same `errorType` a deployed Lambda reports, so the
 //! state machine's Retry and Catch behave the same.
 
@@ -40,20 +40,34 @@ pub struct LocalNotifier {
 pub struct SharedNotifier {
     pub published: Arc<LocalNotifier>,
     authorizer: Arc<Authorizer>,
-    /// The topic teardown's environment names.
+    /// The function's logical id in the template: whose role publishes.
+    role_of: &'static str,
+    /// The topic the function's environment names.
     topic_arn: String,
 }
 
-impl Notifier for SharedNotifier {
-    async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
-        crate::iam::publish(&self.authorizer, "TeardownFunction", &self.topic_arn)
-            .map_err(PipelineError::AccessDenied)?;
+impl SharedNotifier {
+    fn publish(&self, subject: &str, message: &str) -> Result<bool, PipelineError> {
+        crate::iam::publish(&self.authorizer, self.role_of, &self.topic_arn).map_err(PipelineError::AccessDenied)?;
         self.published
             .published
             .lock()
             .map_err(|e| PipelineError::Internal(e.to_string()))?
             .push((subject.into(), message.into()));
         Ok(true)
+    }
+}
+
+/// The reaper publishes its report where teardown publishes summaries.
+impl reaper::Publish for SharedNotifier {
+    async fn publish(&self, subject: &str, message: &str) -> Result<bool, PipelineError> {
+        SharedNotifier::publish(self, subject, message)
+    }
+}
+
+impl Notifier for SharedNotifier {
+    async fn notify(&self, subject: &str, message: &str, _summary: &RunSummary) -> Result<bool, PipelineError> {
+        SharedNotifier::publish(self, subject, message)
     }
 }
 
@@ -64,16 +78,20 @@ pub struct Lambdas {
     provision: provision::Deps<VirtualTime>,
     evaluate: evaluate::Deps<VirtualTime>,
     teardown: teardown::Deps<VirtualTime, SharedNotifier>,
+    /// An error when its environment lacks what it needs (every call then answers with it).
+    reaper: Result<reaper::Deps<VirtualTime, SharedNotifier>, PipelineError>,
     pub notifier: Arc<LocalNotifier>,
     /// The stack's IAM: the state machine's invokes are decided by its role.
     pub authorizer: Arc<Authorizer>,
     /// Invocations per function, in order (name, errorType or None).
     pub invocations: Mutex<Vec<(String, Option<String>)>>,
     holds: Holds,
+    /// Errors to answer instead of running a handler: function -> (errorType, calls left).
+    injected: Mutex<BTreeMap<String, (String, usize)>>,
 }
 
-pub const FUNCTION_NAMES: [&str; 6] =
-    ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown"];
+pub const FUNCTION_NAMES: [&str; 7] =
+    ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown", "reaper"];
 
 impl Lambdas {
     /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
@@ -89,28 +107,41 @@ impl Lambdas {
     ) -> Lambdas {
         let notifier = Arc::new(LocalNotifier::default());
         let teardown_env = env("teardown");
-        let shared = SharedNotifier {
+        let reaper_env = env("reaper");
+        let notifier_for = |role_of: &'static str, env: &Env| SharedNotifier {
             published: notifier.clone(),
             authorizer: authorizer.clone(),
-            topic_arn: teardown_env.get("TOPIC_ARN").unwrap_or_default().to_string(),
+            role_of,
+            topic_arn: env.get("TOPIC_ARN").unwrap_or_default().to_string(),
         };
+        let teardown_notifier = notifier_for("TeardownFunction", &teardown_env);
+        let reaper_notifier = notifier_for("ReaperFunction", &reaper_env);
         Lambdas {
             validate_split: validate_split::Deps::from_env(&sdk("validate-split"), &env("validate-split")),
             start_job: start_job::Deps::from_env(&sdk("start-job"), &env("start-job"), clock.clone()),
             check_status: check_status::Deps::from_env(&sdk("check-status"), &env("check-status"), clock.clone()),
             provision: provision::Deps::from_env(&sdk("provision"), &env("provision"), clock.clone()),
             evaluate: evaluate::Deps::from_env(&sdk("evaluate"), &env("evaluate"), clock.clone()),
-            teardown: teardown::Deps::from_env(&sdk("teardown"), &teardown_env, clock, shared),
+            teardown: teardown::Deps::from_env(&sdk("teardown"), &teardown_env, clock.clone(), teardown_notifier),
+            reaper: reaper::Deps::from_env(&sdk("reaper"), &reaper_env, clock, reaper_notifier),
             notifier,
             authorizer,
             invocations: Mutex::new(Vec::new()),
             holds: Holds::default(),
+            injected: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Invokes one function by name with a JSON event, as Lambda would.
     pub async fn call(&self, name: &str, payload: Value) -> Result<Value, FunctionError> {
         self.holds.pass(name).await;
+        if let Some(error_type) = self.take_injected(name) {
+            let error = FunctionError::new(error_type, format!("{name}: error injected by the local cloud"));
+            if let Ok(mut log) = self.invocations.lock() {
+                log.push((name.to_string(), Some(error.error_type.clone())));
+            }
+            return Err(error);
+        }
         let result = match name {
             "validate-split" => run(payload, |ev| validate_split::handler(&self.validate_split, ev)).await,
             "start-job" => run(payload, |ev| start_job::handler(&self.start_job, ev)).await,
@@ -118,12 +149,39 @@ impl Lambdas {
             "provision" => run(payload, |ev| provision::handler(&self.provision, ev)).await,
             "evaluate" => run(payload, |ev| evaluate::handler(&self.evaluate, ev)).await,
             "teardown" => run(payload, |ev| teardown::handler(&self.teardown, ev)).await,
+            "reaper" => match &self.reaper {
+                Ok(deps) => run(payload, |ev| reaper::handler(deps, ev)).await,
+                Err(e) => Err(FunctionError::new(e.error_type(), e.to_string())),
+            },
             other => Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {other}"))),
         };
         if let Ok(mut log) = self.invocations.lock() {
             log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
         }
         result
+    }
+
+    /// The next `count` calls to `name` answer `error_type` (as the function's error) without running
+    /// its handler: a hook for tests that need a step to fail in a given way, like the holds below.
+    pub fn fail_next(&self, name: &str, error_type: &str, count: usize) {
+        if let Ok(mut injected) = self.injected.lock() {
+            if count == 0 {
+                injected.remove(name);
+            } else {
+                injected.insert(name.to_string(), (error_type.to_string(), count));
+            }
+        }
+    }
+
+    fn take_injected(&self, name: &str) -> Option<String> {
+        let mut injected = self.injected.lock().ok()?;
+        let (error_type, left) = injected.get_mut(name)?;
+        let error_type = error_type.clone();
+        *left -= 1;
+        if *left == 0 {
+            injected.remove(name);
+        }
+        Some(error_type)
     }
 
     /// How many times a function was invoked.

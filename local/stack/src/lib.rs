@@ -86,6 +86,9 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
+    /// How long the emulator keeps a new provisioned throughput `Creating` (default: its own, 15
+    /// minutes): longer makes teardown's wait loop and the reaper reachable in tests.
+    pub throughput_ready_after: Option<Duration>,
     /// The SAM template the local stack is made from (each function's environment, the definition's
     /// substitutions, every role and resource policy): by default [`TEMPLATE`], the one that deploys.
     pub template: String,
@@ -100,6 +103,7 @@ impl Options {
             faults: None,
             parameters: BTreeMap::new(),
             advance_clock_on_poll: false,
+            throughput_ready_after: None,
             template: TEMPLATE.to_string(),
             definition: DEFINITION.to_string(),
         }
@@ -187,11 +191,11 @@ impl LocalCloud {
             Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
             None => FaultSpec::default(),
         };
-        let emulator = Emulator::new(
-            FsStore::new(&s3_root),
-            clock.clone(),
-            local_bedrock::Config { faults, ..local_bedrock::Config::default() },
-        );
+        let mut bedrock_config = local_bedrock::Config { faults, ..local_bedrock::Config::default() };
+        if let Some(after) = options.throughput_ready_after {
+            bedrock_config.throughput_ready_after = after;
+        }
+        let emulator = Emulator::new(FsStore::new(&s3_root), clock.clone(), bedrock_config);
         let bedrock_listener = TcpListener::bind("127.0.0.1:0").await?;
         let sfn_listener = TcpListener::bind("127.0.0.1:0").await?;
 

@@ -151,6 +151,40 @@ pub(super) fn left_billing(custom_model_arn: Option<&str>, deployment: Option<Li
     billing
 }
 
+/// `billing` (what the documents imply) checked against what exists: only what is there is kept, and
+/// what is there that the documents do not know (a throughput created before its step could record
+/// it) is added, its rate unknown. A job in progress is not listed: it bills by the token trained,
+/// which the cost estimate already counts.
+pub(super) fn as_found(billing: Vec<Billing>, live: &[String]) -> Vec<Billing> {
+    let mut found: Vec<Billing> = billing.into_iter().filter(|b| live.contains(&b.arn)).collect();
+    for arn in live {
+        if found.iter().any(|b| &b.arn == arn) {
+            continue;
+        }
+        let Some(what) = Billable::of_arn(arn).filter(|w| *w != Billable::CustomizationJob) else { continue };
+        let (usd_per_hour, usd_per_month) = match what {
+            Billable::CustomModel => (None, Some(CUSTOM_MODEL_STORAGE_USD_PER_MONTH.value)),
+            Billable::OnDemandDeployment => (Some(0.0), None),
+            _ => (None, None),
+        };
+        found.push(Billing {
+            what,
+            arn: arn.clone(),
+            usd_per_hour,
+            usd_per_month,
+            basis: format!(
+                "found in the account with the run's tag, unknown to its documents; {}",
+                match what {
+                    Billable::ProvisionedThroughput => format!("billed by the hour until deleted: see {PRICING_PAGE}"),
+                    Billable::CustomModel => "storage, billed by the month".to_string(),
+                    _ => "per inference token".to_string(),
+                }
+            ),
+        });
+    }
+    found
+}
+
 fn throughput(d: &LiveDeployment<'_>) -> Billing {
     let units = d.model_units.max(1);
     let plural = if units == 1 { "" } else { "s" };
@@ -258,5 +292,24 @@ mod tests {
         assert_eq!(Billable::of_arn(&arn("provisioned-model")), Some(Billable::ProvisionedThroughput));
         assert_eq!(Billable::of_arn(&arn("custom-model-deployment")), Some(Billable::OnDemandDeployment));
         assert_eq!(Billable::of_arn("ft-run-1"), None);
+    }
+
+    #[test]
+    fn what_bills_is_what_the_account_holds() {
+        let model = "arn:aws:bedrock:us-east-1:123456789012:custom-model/m";
+        let throughput = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/pt";
+        let implied = left_billing(Some(model), Some(provisioned("amazon.titan-text-lite-v1:0:4k", None, 1)));
+        assert_eq!(implied.len(), 2);
+        // Teardown deleted the throughput: the documents say nothing of it, the account does.
+        let found = as_found(implied.clone(), &[model.to_string()]);
+        assert_eq!(found.iter().map(|b| b.what).collect::<Vec<_>>(), [Billable::CustomModel]);
+        // A throughput the documents never recorded is still billing, and says so.
+        let stray = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/stray";
+        let found =
+            as_found(vec![], &[stray.to_string(), "arn:aws:bedrock:us-east-1:1:model-customization-job/j".into()]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].what, found[0].usd_per_hour), (Billable::ProvisionedThroughput, None));
+        assert!(found[0].basis.contains("unknown to its documents"), "{}", found[0].basis);
+        assert_eq!(as_found(implied, &[throughput.to_string()]).len(), 1);
     }
 }

@@ -43,6 +43,10 @@ pub struct RunSources<'a> {
     pub validation: Option<&'a Report>,
     /// The history's times come from a virtual clock (the local cloud's), not the wall clock.
     pub virtual_clock: bool,
+    /// What of the run exists now, read from the account (ARNs of its jobs in progress, custom model,
+    /// throughput and deployment, found by its run-id tag). When given, `left_billing` is what is
+    /// really there, not what the documents imply; `None` when nobody looked.
+    pub live: Option<&'a [String]>,
 }
 
 /// The outcome of a run. The first fields are `finetune run --json`'s original ones, with their names.
@@ -198,6 +202,10 @@ impl RunOutcome {
         });
         let live_model = custom_model_arn.as_deref().filter(|arn| !removed(arn));
         let left_billing = cost::left_billing(live_model, live_deployment);
+        let left_billing = match sources.live {
+            Some(live) => cost::as_found(left_billing, live),
+            None => left_billing,
+        };
         let aws_cost_estimate = cost::estimate(facts.state_transitions, facts.task_requests, training_usd);
         let deployed = deployment.as_ref().and_then(|d| {
             let what = match d.kind {

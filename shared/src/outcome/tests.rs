@@ -29,6 +29,7 @@ fn sources<'a>(history: &'a [ExecutionEvent], summary: Option<&'a RunSummary>) -
         emulated: false,
         validation: None,
         virtual_clock: false,
+        live: None,
     }
 }
 
@@ -91,6 +92,7 @@ fn a_succeeded_run_knows_its_model_deployment_polls_cost_and_what_still_bills() 
         kept: vec![DEPLOYMENT.into()],
         summary_uri: "s3://b/runs/r/summary.json".into(),
         notified: true,
+        progress: Default::default(),
     });
     let mut history = Vec::new();
     step(&mut history, "Finalize", true, &doc);

@@ -22,6 +22,10 @@ impl Backoff {
     /// Throughput and deployments take minutes to about an hour.
     pub const DEPLOYMENT: Backoff =
         Backoff { initial_seconds: 60, ratio: 0.5, min_seconds: 30, max_seconds: 300, max_attempts: 60 };
+    /// Teardown waiting out a throughput still Creating (delete answers ConflictException): creation
+    /// takes minutes to about an hour; 24 passes cover about 1.7 hours, then the reaper takes over.
+    pub const TEARDOWN: Backoff =
+        Backoff { initial_seconds: 60, ratio: 0.5, min_seconds: 60, max_seconds: 300, max_attempts: 24 };
 
     /// The wait after a poll made `elapsed_seconds` after the start.
     pub fn next_wait(&self, elapsed_seconds: u64) -> u64 {
@@ -52,5 +56,16 @@ mod tests {
         assert!(polls * 3 <= 60, "{polls} polls");
         assert_eq!(Backoff::JOB.next_wait(0), 60);
         assert_eq!(Backoff::JOB.next_wait(100_000), 1200);
+    }
+
+    #[test]
+    fn teardown_waits_out_an_hour_of_creating_within_its_bound() {
+        // Backoff::TEARDOWN's passes: the first after a minute, then growing to five minutes.
+        let mut elapsed = 0;
+        for _ in 0..Backoff::TEARDOWN.max_attempts {
+            elapsed += Backoff::TEARDOWN.next_wait(elapsed);
+        }
+        assert!((3600..3 * 3600).contains(&elapsed), "{elapsed} s");
+        assert!(Backoff::TEARDOWN.polls_for(3600) <= Backoff::TEARDOWN.max_attempts);
     }
 }

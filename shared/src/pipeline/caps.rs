@@ -50,8 +50,8 @@ pub struct Caps {
     /// Most validation records an evaluation may score (`MaxEvaluationSamples`; default 200).
     pub max_evaluation_samples: u32,
     /// Hours a provisioned throughput or deployment may live before the reaper removes it
-    /// (`ThroughputTimeToLiveHours`; default 24).
-    pub throughput_ttl_hours: u32,
+    /// (`ResourceTimeToLiveHours`; default 0: no limit).
+    pub resource_ttl_hours: u32,
 }
 
 /// One cap's environment variable and the template parameter that sets it.
@@ -72,7 +72,7 @@ impl Caps {
         CapSetting { env: "MIN_IMPROVEMENT_FLOOR", parameter: "MinImprovementFloor" },
         CapSetting { env: "KEEP_ON_GATE_FAILURE_ALLOWED", parameter: "KeepOnGateFailureAllowed" },
         CapSetting { env: "MAX_EVALUATION_SAMPLES", parameter: "MaxEvaluationSamples" },
-        CapSetting { env: "THROUGHPUT_TTL_HOURS", parameter: "ThroughputTimeToLiveHours" },
+        CapSetting { env: "RESOURCE_TTL_HOURS", parameter: "ResourceTimeToLiveHours" },
     ];
 
     /// The template parameter behind an environment variable, for messages.
@@ -92,7 +92,7 @@ impl Caps {
             min_improvement_floor: 0.0,
             keep_on_gate_failure_allowed: false,
             max_evaluation_samples: 200,
-            throughput_ttl_hours: 24,
+            resource_ttl_hours: 0,
         }
     }
 

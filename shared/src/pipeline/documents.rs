@@ -168,13 +168,39 @@ pub struct EvaluationResult {
     /// custom − base on the primary metric.
     pub improvement: f64,
     pub min_improvement: f64,
-    /// The quality gate's verdict.
+    /// The quality gate's verdict: true only when `verdict` is PASSED.
     pub passed: bool,
+    /// PASSED, FAILED, or INCONCLUSIVE when too few samples were answered by both models to judge.
+    #[serde(default)]
+    pub verdict: GateVerdict,
+    /// Share of the samples both models answered; the scores and the gate use only those.
+    #[serde(default = "full_coverage")]
+    pub coverage: f64,
+    /// The coverage the gate needs (`shared::metrics::MIN_GATE_COVERAGE`).
+    #[serde(default)]
+    pub min_coverage: f64,
     pub report_uri: String,
     pub markdown_uri: String,
     pub predictions_uri: String,
     /// True when the answers came from the local emulator's stand-in models.
     pub emulated: bool,
+}
+
+fn full_coverage() -> f64 {
+    1.0
+}
+
+/// The quality gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GateVerdict {
+    Passed,
+    #[default]
+    Failed,
+    /// Too few samples answered by both models (throttling, errors, the deadline): neither passed nor
+    /// failed. The run ends as a failed gate does (GateInconclusive), deployment kept only if
+    /// keep_on_gate_failure says so.
+    Inconclusive,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +244,32 @@ pub struct TeardownResult {
     pub kept: Vec<String>,
     pub summary_uri: String,
     pub notified: bool,
+    /// What could not be deleted yet, and the wait loop around Finalize.
+    #[serde(default)]
+    pub progress: TeardownProgress,
+}
+
+/// Teardown's wait loop: a provisioned throughput still `Creating` answers a delete with
+/// ConflictException; Finalize then waits (`WaitForTeardown`) and runs again, a bounded number of
+/// times (`Backoff::TEARDOWN`). Each pass carries what earlier passes deleted and stopped, so the one
+/// summary, written when nothing is pending any more, lists everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeardownProgress {
+    /// Deletions to try again after `next_wait_seconds`; empty when teardown is done.
+    #[serde(default)]
+    pub pending: Vec<String>,
+    /// Passes that found something pending so far.
+    #[serde(default)]
+    pub attempt: u32,
+    #[serde(default)]
+    pub next_wait_seconds: u64,
+    #[serde(default)]
+    pub elapsed_seconds: u64,
+    /// Set when the loop gave up with something still billing (the summary lists it under
+    /// `failures`; the reaper deletes it once it can): the execution fails with TeardownFailed and this
+    /// as its cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// The error Step Functions puts at a Catch's ResultPath.

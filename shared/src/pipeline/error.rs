@@ -32,6 +32,10 @@ pub enum PipelineError {
     /// The model did not beat its base model by the configured margin.
     #[error("{0}")]
     GateFailed(String),
+    /// Too few samples were answered by both models for the gate to judge (raised by the state
+    /// machine): neither a pass nor a failure; the deployment is treated as after a failed gate.
+    #[error("{0}")]
+    GateInconclusive(String),
     /// A bug or an unexpected answer; not retried.
     #[error("{0}")]
     Internal(String),
@@ -52,13 +56,14 @@ impl PipelineError {
     pub const DEPLOYMENT_FAILED: &'static str = "DeploymentFailed";
     pub const POLLING_EXHAUSTED: &'static str = "PollingExhausted";
     pub const GATE_FAILED: &'static str = "GateFailed";
+    pub const GATE_INCONCLUSIVE: &'static str = "GateInconclusive";
     pub const INTERNAL: &'static str = "InternalError";
     pub const TEARDOWN_FAILED: &'static str = "TeardownFailed";
 
     /// Names the state machine retries.
     pub const RETRYABLE: [&'static str; 2] = [Self::THROTTLED, Self::TRANSIENT];
     /// Every name, retryable or terminal.
-    pub const ALL: [&'static str; 12] = [
+    pub const ALL: [&'static str; 13] = [
         Self::THROTTLED,
         Self::TRANSIENT,
         Self::DATASET_INVALID,
@@ -69,6 +74,7 @@ impl PipelineError {
         Self::DEPLOYMENT_FAILED,
         Self::POLLING_EXHAUSTED,
         Self::GATE_FAILED,
+        Self::GATE_INCONCLUSIVE,
         Self::INTERNAL,
         Self::TEARDOWN_FAILED,
     ];
@@ -86,6 +92,7 @@ impl PipelineError {
             PipelineError::DeploymentFailed(_) => Self::DEPLOYMENT_FAILED,
             PipelineError::PollingExhausted(_) => Self::POLLING_EXHAUSTED,
             PipelineError::GateFailed(_) => Self::GATE_FAILED,
+            PipelineError::GateInconclusive(_) => Self::GATE_INCONCLUSIVE,
             PipelineError::Internal(_) => Self::INTERNAL,
             PipelineError::TeardownFailed(_) => Self::TEARDOWN_FAILED,
         }
@@ -106,6 +113,7 @@ impl PipelineError {
             DeploymentFailed(m) => DeploymentFailed(f(m)),
             PollingExhausted(m) => PollingExhausted(f(m)),
             GateFailed(m) => GateFailed(f(m)),
+            GateInconclusive(m) => GateInconclusive(f(m)),
             Internal(m) => Internal(f(m)),
             TeardownFailed(m) => TeardownFailed(f(m)),
         }

@@ -28,9 +28,9 @@ pub use config::{
     config_invalid,
 };
 pub use documents::{
-    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, JobRef,
-    ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest, TeardownResult,
-    ValidateRequest,
+    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
+    JobRef, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest,
+    TeardownProgress, TeardownResult, ValidateRequest,
 };
 pub use error::PipelineError;
 pub use run_id::{DatasetSource, names, run_id, run_id_for_execution, upload_execution_name};
