@@ -413,7 +413,8 @@ async fn from_an_execution_event_a_creating_throughput_is_reported_and_the_invoc
     let get = no_job();
     let busy = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
         .then_error(|| DeleteProvisionedModelThroughputError::generic(meta("ConflictException", "still Creating")));
-    let deps = deps(&[&get, &busy], s3, Recorder::default());
+    let named = throughput_named();
+    let deps = deps(&[&get, &named, &busy], s3, Recorder::default());
     let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
     let event = LambdaEvent::new(status_event("ABORTED", Some(input)), Context::default());
     let err = handler(&deps, event).await.unwrap_err();
