@@ -133,6 +133,8 @@ async fn cloud(dir: &Path, scenario: &Scenario) -> LocalCloud {
     options.throughput_ready_after = scenario.throughput_ready_after;
     // The operator lets the reaper delete (the template's default is a dry run).
     options.parameters.insert("ReaperMode".into(), "delete".into());
+    // The operator allows hourly billing: these scenarios provision throughputs.
+    options.parameters.insert("AllowedDeploymentModes".into(), "none,on-demand,provisioned".into());
     let cloud = LocalCloud::start(options).await.expect("local cloud starts");
     foreign_job(&cloud).await;
     // After the foreign job, so that a fault like job-failed falls on the run's own.
