@@ -149,7 +149,7 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
             ]),
         ),
         ("MarkFailed", errored),
-        ("Finalize", [with_outcomes.clone(), teardown_pending.clone()].concat()),
+        ("Finalize", [with_outcomes, teardown_pending.clone()].concat()),
         ("TeardownPending", [torn_down.clone(), teardown_pending.clone(), teardown_incomplete.clone()].concat()),
         ("WaitForTeardown", teardown_pending),
         ("TeardownIncomplete", teardown_incomplete),

@@ -112,7 +112,7 @@ impl Lambdas {
             published: notifier.clone(),
             authorizer: authorizer.clone(),
             role_of,
-            topic_arn: env.get("TOPIC_ARN").unwrap_or_default().to_string(),
+            topic_arn: env.get("TOPIC_ARN").unwrap_or_default(),
         };
         let teardown_notifier = notifier_for("TeardownFunction", &teardown_env);
         let reaper_notifier = notifier_for("ReaperFunction", &reaper_env);
