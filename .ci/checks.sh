@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 PY_TOOLS=(aws-sam-cli==1.170.0 cfn-lint==1.58.0 checkov==3.2.459 cargo-lambda==1.9.2)
 NODE_TOOLS=(asl-validator@4.0.0)
-FUNCTIONS=(validate-split start-job check-status provision evaluate teardown reaper)
+FUNCTIONS=(validate-split start-job check-status provision evaluate teardown reaper grader)
 # A bootstrap above this is reported (cold starts grow with size); the build still passes.
 SIZE_GOAL_BYTES=$((10 * 1024 * 1024))
 

@@ -5,6 +5,7 @@ use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use shared::CustomizationType;
 use shared::pipeline::DeploymentMode;
+use shared::presets::Preset;
 use std::ffi::OsStr;
 use std::str::FromStr;
 
@@ -24,9 +25,19 @@ pub fn customization_type() -> Choices<CustomizationType> {
     Choices { names: CustomizationType::ALL.iter().map(|t| t.as_str()).collect(), parse: from_str }
 }
 
-/// `none`, `on-demand`, `provisioned`.
+/// `auto`, `none`, `on-demand`, `provisioned`.
 pub fn deployment() -> Choices<DeploymentMode> {
     Choices { names: DeploymentMode::ALL.iter().map(|m| m.as_str()).collect(), parse: from_str }
+}
+
+/// `classification`, `qa`.
+pub fn task() -> Choices<shared::sample::Task> {
+    Choices { names: shared::sample::Task::ALL.iter().map(|t| t.as_str()).collect(), parse: from_str }
+}
+
+/// `conservative`, `moderate`, `aggressive`.
+pub fn preset() -> Choices<Preset> {
+    Choices { names: Preset::ALL.iter().map(|p| p.as_str()).collect(), parse: from_str }
 }
 
 impl<T: Clone + Send + Sync + 'static> TypedValueParser for Choices<T> {
@@ -71,7 +82,7 @@ mod tests {
         assert_eq!(cli.deployment, Some(DeploymentMode::OnDemand));
         let error = Cli::try_parse_from(["x", "--deployment", "always"]).unwrap_err().to_string();
         assert!(
-            error.contains("'always'") && error.contains("[possible values: none, on-demand, provisioned]"),
+            error.contains("'always'") && error.contains("[possible values: auto, none, on-demand, provisioned]"),
             "{error}"
         );
         let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -67,6 +67,54 @@ Exit status:
   3    the run could not be completed or shown (the local cloud failed, output not writable)
   141  stdout was closed by its reader (`| head`)";
 
+pub const REPORT: &str = "\
+Examples:
+  finetune report support-tickets-0123abcd
+  finetune report support --open
+  finetune report support-tickets-0123abcd --data-dir runs-dir
+
+report.html is one self-contained page (loss curves, metrics base vs custom, example answers, state
+timeline, cost, gate verdict); it loads nothing from the network.
+
+Exit status:
+  0    the path was printed (or the page opened)
+  2    usage error: no such run in the data folder, or a prefix matching several
+  3    the run has no report.html, or the browser could not be started
+  141  stdout was closed by its reader (`| head`); nothing more is printed";
+
+pub const SAMPLE: &str = "\
+Examples:
+  finetune sample --task classification --records 200 --out tickets.jsonl
+  finetune sample --task qa --model amazon.nova-2-lite-v1:0:256k --type reinforcement-fine-tuning --out qa.jsonl
+  finetune sample --task qa --model amazon.titan-text-express-v1 | head -3
+
+Writes synthetic records in the format the model and type take (valid for `finetune validate`); the
+same seed gives the same records. Without --out the records go to stdout.
+
+Exit status:
+  0    the dataset was written
+  2    usage error: an unknown model or task, a type the model does not support, too few or too many
+       records for the model, --json without --out
+  3    the file could not be written
+  141  stdout was closed by its reader (`| head`); nothing more is printed";
+
+pub const PRESETS: &str = "\
+Examples:
+  finetune presets amazon.titan-text-express-v1
+  finetune presets amazon.nova-2-lite-v1:0:256k --type reinforcement-fine-tuning --json
+  finetune run data.jsonl --preset conservative
+
+Presets are defined by intent (conservative: more epochs, lower rate, longer warmup; aggressive: the
+opposite) and sent as the blog guide's numbers where the model takes them, the nearest valid values
+elsewhere. moderate applies when a run gives neither a preset nor hyperparameters; hyperparameters
+in the config override a preset key by key.
+
+Exit status:
+  0    the table was printed
+  2    usage error: an unknown model, or a type the model does not support
+  3    the result could not be written
+  141  stdout was closed by its reader (`| head`); nothing more is printed";
+
 pub const MODELS: &str = "\
 Examples:
   finetune models

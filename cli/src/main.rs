@@ -8,8 +8,12 @@
 mod choices;
 mod help;
 mod models;
+mod ops;
 mod output;
+mod presets;
+mod report;
 mod run;
+mod sample;
 mod summary;
 mod validate;
 
@@ -47,6 +51,41 @@ enum Command {
     /// List the base models that can be customized: ids, types, limits, regions, deployment options.
     #[command(after_help = help::MODELS)]
     Models(models::ModelsArgs),
+    /// The local cloud as a server: `finetune local serve`.
+    Local(ops::LocalArgs),
+    /// Validate, then upload a dataset under incoming/ of a stack (--stack) or local cloud (--local).
+    #[command(after_help = ops::help::SUBMIT)]
+    Submit(ops::submit::SubmitArgs),
+    /// List the runs (executions) of a stack or local cloud.
+    #[command(after_help = ops::help::RUNS)]
+    Runs(ops::runs::RunsArgs),
+    /// One run's outcome so far; --watch follows it live.
+    #[command(after_help = ops::help::STATUS)]
+    Status(ops::runs::StatusArgs),
+    /// Stop a run (teardown then removes what it deployed).
+    #[command(after_help = ops::help::STOP)]
+    Stop(ops::runs::StopArgs),
+    /// A run's training and validation loss, from Bedrock's metric files.
+    #[command(after_help = ops::help::METRICS)]
+    Metrics(ops::metrics::MetricsArgs),
+    /// Ask a model one prompt (a run's deployment, an ARN, or a base model).
+    #[command(after_help = ops::help::ASK)]
+    Ask(ops::ask::AskArgs),
+    /// A tuned model and its base, side by side on a file of prompts.
+    #[command(after_help = ops::help::COMPARE)]
+    Compare(ops::ask::CompareArgs),
+    /// What a run spent and what still bills.
+    #[command(after_help = ops::help::COST)]
+    Cost(ops::cost::CostArgs),
+    /// Show the hyperparameters each preset (conservative, moderate, aggressive) sends for a model.
+    #[command(after_help = help::PRESETS)]
+    Presets(presets::PresetsArgs),
+    /// Write a small valid dataset (support tickets or word problems) in the format a model takes.
+    #[command(after_help = help::SAMPLE)]
+    Sample(sample::SampleArgs),
+    /// Print where a local run's report.html is, or open it (--open).
+    #[command(after_help = help::REPORT)]
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +114,18 @@ fn dispatch(cli: Cli, out: &mut Stdout) -> Result<Exit, CliError> {
         Command::Prepare(args) => validate::prepare(args, out),
         Command::Run(args) => run::run(args, out),
         Command::Models(args) => models::models(args, out),
+        Command::Local(ops::LocalArgs { command: ops::LocalCommand::Serve(args) }) => ops::serve::serve(args, out),
+        Command::Submit(args) => ops::submit::submit(args, out),
+        Command::Runs(args) => ops::runs::runs(args, out),
+        Command::Status(args) => ops::runs::status(args, out),
+        Command::Stop(args) => ops::runs::stop(args, out),
+        Command::Metrics(args) => ops::metrics::metrics(args, out),
+        Command::Ask(args) => ops::ask::ask(args, out),
+        Command::Compare(args) => ops::ask::compare(args, out),
+        Command::Cost(args) => ops::cost::cost(args, out),
+        Command::Presets(args) => presets::presets(args, out),
+        Command::Sample(args) => sample::sample(args, out),
+        Command::Report(args) => report::report(args, out),
     }
 }
 

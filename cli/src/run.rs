@@ -8,7 +8,8 @@
 
 mod history;
 mod memo;
-mod text;
+mod page;
+pub(crate) mod text;
 
 use crate::choices;
 use crate::output::progress::Progress;
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 use shared::CustomizationType;
 use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
 use shared::pipeline::{DeploymentMode, PipelineConfig, layout};
+use shared::presets::Preset;
 use shared::report::Report;
 use shared::summary::RunSummary;
 use std::collections::BTreeMap;
@@ -39,10 +41,14 @@ pub struct RunArgs {
     /// Customization type (default FINE_TUNING).
     #[arg(long = "type", value_name = "TYPE", value_parser = choices::customization_type())]
     pub kind: Option<CustomizationType>,
-    /// How the tuned model is made callable for the evaluation (default on-demand); `none` trains
-    /// only, without evaluation.
+    /// How the tuned model is made callable for the evaluation (default auto: on-demand where the
+    /// model offers it, none elsewhere); `none` trains only, without evaluation.
     #[arg(long, value_name = "MODE", value_parser = choices::deployment())]
     pub deployment: Option<DeploymentMode>,
+    /// Hyperparameter preset (default moderate when no hyperparameters are given); explicit
+    /// hyperparameters in the config override it key by key. `finetune presets MODEL` shows the values.
+    #[arg(long, value_name = "PRESET", value_parser = choices::preset())]
+    pub preset: Option<Preset>,
     /// A pipeline config (JSON: README's "Pipeline config" lists every field; examples/pipeline.json
     /// is one), uploaded as the dataset's sidecar. --model, --type and --deployment override it.
     #[arg(long, value_name = "FILE")]
@@ -184,9 +190,19 @@ fn stack(args: &RunArgs) -> Result<Stack, CliError> {
         None => local_stack::DEFINITION.to_string(),
     };
     let template_name = args.template.as_ref().map_or("template.yaml".to_string(), |p| p.display().to_string());
+    let parameters = parameter_overrides(&template, &template_name, &args.parameters)?;
+    Ok(Stack { template, definition, parameters, template_name })
+}
+
+/// `--parameter NAME=VALUE` overrides, each naming a parameter of `template`.
+pub fn parameter_overrides(
+    template: &str,
+    template_name: &str,
+    given: &[String],
+) -> Result<BTreeMap<String, String>, CliError> {
     let known = local_stack::template_parameters(&template);
     let mut parameters = BTreeMap::new();
-    for given in &args.parameters {
+    for given in given {
         let Some((name, value)) = given.split_once('=').filter(|(name, _)| !name.trim().is_empty()) else {
             return Err(CliError::usage(format!("--parameter `{given}` is not NAME=VALUE"))
                 .with_hint("e.g. --parameter DeploymentMode=none"));
@@ -198,7 +214,7 @@ fn stack(args: &RunArgs) -> Result<Stack, CliError> {
         }
         parameters.insert(name.to_string(), value.to_string());
     }
-    Ok(Stack { template, definition, parameters, template_name })
+    Ok(parameters)
 }
 
 /// Everything checked before anything runs: the file, its name, the config and the flags over it,
@@ -253,10 +269,14 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
     if let Some(mode) = args.deployment {
         object.insert("deployment".into(), json!(mode));
     }
+    if let Some(preset) = args.preset {
+        object.insert("preset".into(), json!(preset));
+    }
     let flags: Vec<&str> = [
         (args.model.is_some(), "--model"),
         (args.kind.is_some(), "--type"),
         (args.deployment.is_some(), "--deployment"),
+        (args.preset.is_some(), "--preset"),
     ]
     .into_iter()
     .filter_map(|(given, flag)| given.then_some(flag))
@@ -295,7 +315,7 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         stack,
         data_dir: PathBuf::from(absolute(&args.data_dir)),
         notes: merged.notes(),
-        config: merged,
+        config: merged.settled(),
     })
 }
 
@@ -366,17 +386,27 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
         .filter(|l| l.tag(shared::aws::RUN_ID_TAG) == Some(run_id.as_str()))
         .map(|l| l.arn)
         .collect();
-    Ok(RunOutcome::build(&RunSources {
-        run_id: &run_id,
-        history: &history,
-        summary: summary.as_ref(),
-        locate: &locate,
-        notifications,
-        emulated: true,
-        validation: validation.as_ref(),
-        virtual_clock: true,
-        live: Some(&live),
-    }))
+    let outcome = |locate: &dyn Fn(&str) -> Option<String>| {
+        RunOutcome::build(&RunSources {
+            run_id: &run_id,
+            history: &history,
+            summary: summary.as_ref(),
+            locate,
+            notifications,
+            emulated: true,
+            validation: validation.as_ref(),
+            virtual_clock: true,
+            live: Some(&live),
+        })
+    };
+    let first = outcome(&locate);
+    let dataset = format!("s3://{}/{}", local_stack::BUCKET, key);
+    if let Err(e) = page::write(&cloud, &first, &request.config, dataset).await {
+        note(&format!("report.html was not written: {e}"));
+        return Ok(first);
+    }
+    // Built again so its artifacts list the page just written.
+    Ok(outcome(&locate))
 }
 
 /// The outcome of a run whose upload started no execution: failed with the handler's error.

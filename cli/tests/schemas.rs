@@ -65,6 +65,12 @@ fn documents_as_printed() -> Vec<(&'static str, String)> {
     let broken = write(d, "broken.jsonl", &broken);
     docs.push(("run-invalid-dataset", printed(&finetune(&["run", &broken, "--json", "--data-dir", &data("bad")]))));
     docs.push(("models", printed(&finetune(&["models", "--json"]))));
+    docs.push(("presets", printed(&finetune(&["presets", TITAN, "--json"]))));
+    let sample_file = data("sample.jsonl");
+    docs.push((
+        "sample",
+        printed(&finetune(&["sample", "--task", "qa", "--model", TITAN, "--out", &sample_file, "--json"])),
+    ));
     docs
 }
 

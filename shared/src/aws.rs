@@ -183,36 +183,62 @@ pub fn encode_s3_event_key(key: &str) -> String {
     out
 }
 
-/// The object key an event notification names: `+` is a space, `%XX` a byte; a `%` not followed by two
-/// hex digits is kept as it is, and bytes that are not UTF-8 are replaced, never an error (an event is
-/// input from outside).
-pub fn decode_s3_event_key(encoded: &str) -> String {
-    let bytes = encoded.as_bytes();
+/// `%XX` is the byte it names; a `%` not followed by two hex digits is kept as it is, and bytes that are
+/// not UTF-8 are replaced, never an error (what is decoded is input from outside). `+` stays a `+`, as in
+/// a URI path.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
             }
-            b => out.push(b),
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A component of a query string or form body (`application/x-www-form-urlencoded`): `+` is a space
+/// (a literal `+` arrives as `%2B`), the rest as [`percent_decode`].
+pub fn decode_form_component(text: &str) -> String {
+    percent_decode(&text.replace('+', " "))
+}
+
+/// The object key an event notification names: encoded as a form component (`+` is a space, `%XX` a
+/// byte), decoded as leniently as [`percent_decode`].
+pub fn decode_s3_event_key(encoded: &str) -> String {
+    decode_form_component(encoded)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn path_segments_keep_plus_and_a_stray_percent() {
+        assert_eq!(percent_decode("us.meta.llama3-2-1b-instruct-v1%3A0"), "us.meta.llama3-2-1b-instruct-v1:0");
+        assert_eq!(percent_decode("arn%3Aaws%3Abedrock%3A%2Fx"), "arn:aws:bedrock:/x");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("a+b"), "a+b");
+    }
+
+    #[test]
+    fn form_components_read_plus_as_a_space() {
+        assert_eq!(decode_form_component("a%2Fb%zz%4"), "a/b%zz%4");
+        assert_eq!(decode_form_component("a+b%2B"), "a b+");
+    }
 
     #[test]
     fn the_run_id_tag_key_fits_bedrock_tags_and_iam_condition_keys() {

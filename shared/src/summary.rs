@@ -102,6 +102,7 @@ impl RunSummary {
     pub fn with_run(mut self, run: &PreparedRun) -> RunSummary {
         self.dataset = Some(layout::s3_uri(&run.source.bucket, &run.source.key));
         self.base_model = Some(run.config.base_model.clone());
+        self.job_name = run.config.job_name(&run.run_id);
         self.reports.validation = Some(run.data.report_uri.clone()).filter(|u| !u.is_empty());
         self
     }
@@ -112,6 +113,9 @@ impl RunSummary {
         let mut summary = self.with_run(&doc.run);
         summary.error = doc.error.clone();
         summary.job_arn = doc.job.as_ref().map(|j| j.job_arn.clone());
+        if let Some(job) = &doc.job {
+            summary.job_name = job.job_name.clone();
+        }
         summary.custom_model_arn = doc.job.as_ref().and_then(|j| j.custom_model_arn.clone());
         summary.deployment = doc.deployment.clone();
         if let Some(e) = &doc.evaluation {

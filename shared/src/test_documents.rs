@@ -53,6 +53,7 @@ pub fn job(state: PollState, raw: &str, polls: u32) -> JobRef {
         custom_model_arn: (state == PollState::Ready).then(|| MODEL.into()),
         training_loss: None,
         validation_loss: None,
+        estimated_seconds: None,
     }
 }
 

@@ -149,7 +149,7 @@ impl Lambdas {
                 let Ok(request) = serde_json::from_value::<StartRequest>(task.input) else {
                     return Err(TaskError::new(
                         PipelineError::CONFIG_INVALID,
-                        "the execution input may hold only `dataset` and `config`",
+                        "the execution input may hold only `dataset`, `config` and `skip_unchanged`",
                     ));
                 };
                 if !request.dataset.starts_with("s3://") {

@@ -105,6 +105,15 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
             ]),
         ),
         (
+            "IsUnchanged",
+            docs(vec![
+                ("valid", v(after_validate_split(true))),
+                ("invalid", v(after_validate_split(false))),
+                ("unchanged", v(unchanged_run())),
+            ]),
+        ),
+        ("NothingChanged", docs(vec![("unchanged", v(unchanged_run()))])),
+        (
             "IsDatasetValid",
             docs(vec![("valid", v(after_validate_split(true))), ("invalid", v(after_validate_split(false)))]),
         ),

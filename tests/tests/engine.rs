@@ -133,6 +133,7 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
             "QualityGate",
             "MarkSucceeded",
             "Finalize",
+            "TeardownPending",
             "ReportOutcome",
             "Succeeded",
         ]
@@ -152,7 +153,7 @@ async fn console_and_schedule_runs_validate_first() {
     for input in [console(), serde_json::to_value(fixtures::start_request_schedule()).expect("serializes")] {
         let (snap, lambdas) = run(Script::default(), input, |l| l).await;
         assert_eq!(snap.status, ExecutionStatus::Succeeded);
-        assert_eq!(snap.states_entered()[..2], ["ValidateSplit", "IsDatasetValid"]);
+        assert_eq!(snap.states_entered()[..3], ["ValidateSplit", "IsUnchanged", "IsDatasetValid"]);
         assert_eq!(lambdas.count("validate-split"), 1);
     }
 }
@@ -163,7 +164,10 @@ async fn mode_none_trains_only_and_skips_evaluation() {
     let (snap, lambdas) = run(script, prepared(), |l| l).await;
     assert_eq!(snap.status, ExecutionStatus::Succeeded);
     let states = snap.states_entered();
-    assert_eq!(shape(&states)[7..], ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "ReportOutcome", "Succeeded"]);
+    assert_eq!(
+        shape(&states)[7..],
+        ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "TeardownPending", "ReportOutcome", "Succeeded"]
+    );
     assert_eq!((lambdas.count("evaluate"), lambdas.count("teardown")), (0, 1));
 }
 
@@ -231,7 +235,10 @@ async fn a_terminal_error_at_any_step_after_validation_reaches_teardown_and_fail
             assert_eq!(lambdas.count(function), 1, "{error} is not retried");
             assert_eq!(lambdas.count("teardown"), 1, "{function} {error}: no teardown");
             let states = snap.states_entered();
-            assert_eq!(states[states.len() - 4..], ["MarkFailed", "Finalize", "ReportOutcome", "Failed"]);
+            assert_eq!(
+                states[states.len() - 5..],
+                ["MarkFailed", "Finalize", "TeardownPending", "ReportOutcome", "Failed"]
+            );
         }
     }
 }

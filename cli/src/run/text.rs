@@ -63,6 +63,9 @@ pub fn render(o: &RunOutcome, wall: Option<Duration>) -> String {
             let _ = writeln!(out, "  {name:<20} {}", shorter(at));
         }
     }
+    if let Some(page) = o.artifacts.get("report_html") {
+        let _ = writeln!(out, "\nOpen the report in a browser: {page}");
+    }
     let clock = match (o.virtual_clock, o.started_at_ms, o.ended_at_ms) {
         (true, Some(start), Some(end)) => format!(
             "; {} on the local cloud's virtual clock",

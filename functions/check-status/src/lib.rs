@@ -114,7 +114,8 @@ async fn check_job<C: Clock>(deps: &Deps<C>, mut job: JobRef) -> Result<JobRef, 
         }
         _ => None,
     };
-    job.status = advance(&job.status, &Backoff::JOB, &job.started_at, deps.clock.now(), state, raw, failure)?;
+    let backoff = Backoff::for_job(job.estimated_seconds);
+    job.status = advance(&job.status, &backoff, &job.started_at, deps.clock.now(), state, raw, failure)?;
     if let Some(arn) = out.output_model_arn {
         job.custom_model_arn = Some(arn);
     }
@@ -136,7 +137,8 @@ async fn check_deployment<C: Clock>(deps: &Deps<C>, mut dep: DeploymentRef) -> R
     };
     let (state, raw, failure) = match dep.mode {
         // Nothing was deployed: nothing to wait for.
-        DeploymentMode::None => (PollState::Ready, "None".to_string(), None),
+        // Provision records a settled mode only; `auto` would mean nothing was deployed either.
+        DeploymentMode::None | DeploymentMode::Auto => (PollState::Ready, "None".to_string(), None),
         DeploymentMode::Provisioned => {
             let out = deps
                 .bedrock

@@ -46,7 +46,14 @@ pub async fn handler<C: Clock>(deps: &Deps<C>, event: LambdaEvent<RunDocument>) 
 
 pub async fn provision<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<DeploymentRef, PipelineError> {
     let run_id = doc.run.run_id.as_str();
-    let config = &doc.run.config;
+    // validate-split settled it; a hand-made document may still say `auto`.
+    let settled;
+    let config = if doc.run.config.deployment == DeploymentMode::Auto {
+        settled = doc.run.config.settled();
+        &settled
+    } else {
+        &doc.run.config
+    };
     let started_at = format_rfc3339(deps.clock.now());
     if config.deployment == DeploymentMode::None {
         return Ok(not_deployed(started_at));
@@ -79,6 +86,10 @@ pub async fn provision<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<De
             (create_throughput(&deps.bedrock, run_id, config, custom_model_arn).await?, hourly.map(|f| f.value))
         }
         DeploymentMode::None => unreachable!("handled above"),
+        // settle() decides every known model's mode; only an unknown model keeps `auto`, refused above.
+        DeploymentMode::Auto => {
+            return Err(PipelineError::ConfigInvalid(format!("deployment `auto` was not settled for {}", model.id)));
+        }
     };
     tracing::info!(run_id, mode = ?config.deployment, arn, "deployment requested");
     Ok(DeploymentRef {

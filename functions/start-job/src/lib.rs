@@ -2,33 +2,50 @@
 //!
 //! Idempotent: the job name, custom model name and clientRequestToken derive from the run id, so a
 //! retried task either gets the same job back from Bedrock (same token) or finds it by name.
-//! Reads no environment beyond the SDK's: everything comes from the run document's effective config.
+//!
+//! Per type: FINE_TUNING and CONTINUED_PRE_TRAINING send `hyperParameters`; DISTILLATION sends
+//! `customizationConfig.distillationConfig` with the config's teacher (settled to the catalogue's default
+//! teacher); REINFORCEMENT_FINE_TUNING sends `customizationConfig.rftConfig` with the stack's grader
+//! Lambda and the typed hyperparameters.
+//!
+//! Environment ([`Deps::from_env`]): `GRADER_FUNCTION_ARN`, the reward Lambda of the stack (needed by
+//! REINFORCEMENT_FINE_TUNING runs only, so a missing one fails those runs with `ConfigInvalid`).
 
 use aws_sdk_bedrock::Client;
 use aws_sdk_bedrock::error::SdkError;
 use aws_sdk_bedrock::operation::create_model_customization_job::CreateModelCustomizationJobError;
 use aws_sdk_bedrock::types::{
-    CustomizationType as SdkCustomizationType, OutputDataConfig, Tag, TrainingDataConfig, ValidationDataConfig,
-    Validator, VpcConfig,
+    CustomizationConfig, CustomizationType as SdkCustomizationType, DistillationConfig, GraderConfig,
+    LambdaGraderConfig, OutputDataConfig, ReasoningEffort, RftConfig, RftHyperParameters, Tag, TeacherModelConfig,
+    TrainingDataConfig, ValidationDataConfig, Validator, VpcConfig,
 };
 use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
 use lambda_runtime::LambdaEvent;
 use shared::CustomizationType;
-use shared::pipeline::{Backoff, JobRef, PipelineError, PollState, PollStatus, RunDocument, layout, names};
+use shared::catalogue::throughput;
+use shared::pipeline::{
+    Backoff, JobRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, layout, names,
+};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 /// The `purpose` part of the job's clientRequestToken.
 pub const TOKEN_PURPOSE: &str = "job";
 
+/// The variable naming the reward Lambda RFT jobs call.
+pub const GRADER_ARN_ENV: &str = "GRADER_FUNCTION_ARN";
+
 pub struct Deps<C: Clock> {
     pub bedrock: Client,
     pub clock: C,
+    /// The grader Lambda's ARN; an error only RFT runs see.
+    pub grader_arn: Result<String, PipelineError>,
 }
 
 impl<C: Clock> Deps<C> {
-    /// The one wiring, for Lambda and the local cloud alike. Reads no variable of its own.
-    pub fn from_env(sdk: &SdkConfig, _env: &Env, clock: C) -> Deps<C> {
-        Deps { bedrock: Client::new(sdk), clock }
+    /// The one wiring, for Lambda and the local cloud alike.
+    pub fn from_env(sdk: &SdkConfig, env: &Env, clock: C) -> Deps<C> {
+        Deps { bedrock: Client::new(sdk), clock, grader_arn: env.required(GRADER_ARN_ENV) }
     }
 }
 
@@ -42,31 +59,20 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         let cause = run.data.cause.clone().unwrap_or_else(|| "the dataset is invalid".to_string());
         return Err(PipelineError::DatasetInvalid(cause));
     }
+    // validate-split settled it (deployment, preset, teacher): the document is what runs.
     let config = &run.config;
-    let (model, _) = config.check()?;
+    let (model, customization) = config.check()?;
     let kind = match config.customization_type {
         CustomizationType::FineTuning => SdkCustomizationType::FineTuning,
         CustomizationType::ContinuedPreTraining => SdkCustomizationType::ContinuedPreTraining,
-        // Both need a customizationConfig the pipeline config does not carry.
-        CustomizationType::Distillation => {
-            return Err(PipelineError::ConfigInvalid(
-                "DISTILLATION needs a teacher model configuration, which this pipeline does not start; \
-                 use FINE_TUNING or CONTINUED_PRE_TRAINING"
-                    .to_string(),
-            ));
-        }
-        CustomizationType::ReinforcementFineTuning => {
-            return Err(PipelineError::ConfigInvalid(
-                "REINFORCEMENT_FINE_TUNING needs a grader Lambda (customizationConfig.rftConfig), which this \
-                 pipeline does not start; use FINE_TUNING or CONTINUED_PRE_TRAINING"
-                    .to_string(),
-            ));
-        }
+        CustomizationType::Distillation => SdkCustomizationType::Distillation,
+        CustomizationType::ReinforcementFineTuning => SdkCustomizationType::ReinforcementFineTuning,
     };
+    let (hyper_parameters, customization_config) = type_config(deps, config)?;
 
     let run_id = &run.run_id;
-    let job_name = names::job_name(run_id);
-    let model_name = names::custom_model_name(run_id);
+    let job_name = config.job_name(run_id);
+    let model_name = config.custom_model_name(run_id);
     let token = names::client_token(run_id, TOKEN_PURPOSE);
     let output_uri = layout::s3_uri(&run.data.bucket, &layout::output_prefix(run_id));
     let build_err = |e: aws_sdk_bedrock::error::BuildError| PipelineError::Internal(format!("request: {e}"));
@@ -87,10 +93,8 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         .customization_type(kind)
         .training_data_config(TrainingDataConfig::builder().s3_uri(&run.data.train_uri).build())
         .output_data_config(OutputDataConfig::builder().s3_uri(&output_uri).build().map_err(build_err)?)
-        .set_hyper_parameters(
-            (!config.hyperparameters.is_empty())
-                .then(|| config.hyperparameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        )
+        .set_hyper_parameters(hyper_parameters)
+        .set_customization_config(customization_config)
         .set_job_tags(Some(tags.clone()))
         .set_custom_model_tags(Some(tags))
         .set_custom_model_kms_key_id(config.kms_key_id.clone());
@@ -117,18 +121,98 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         }
         Err(err) => return Err(functions_common::sdk_error("CreateModelCustomizationJob", err)),
     };
-    tracing::info!(%job_arn, %job_name, "customization job started");
+    let epochs = customization.epochs(config.hyperparameters.get("epochCount").map(String::as_str));
+    let estimate = throughput::estimated_training_seconds(model, run.data.training_tokens, epochs);
+    let backoff = Backoff::for_job(Some(estimate));
+    tracing::info!(%job_arn, %job_name, estimate, "customization job started");
     Ok(JobRef {
         job_arn,
         job_name,
         custom_model_name: model_name,
         started_at: format_rfc3339(started),
         output_uri,
-        status: PollStatus::fresh(PollState::InProgress, "InProgress", Backoff::JOB.initial_seconds),
+        status: PollStatus::fresh(PollState::InProgress, "InProgress", backoff.initial_seconds),
         custom_model_arn: None,
         training_loss: None,
         validation_loss: None,
+        estimated_seconds: Some(estimate),
     })
+}
+
+/// `hyperParameters` (a string map), or a `customizationConfig`.
+type TypeConfig = (Option<std::collections::HashMap<String, String>>, Option<CustomizationConfig>);
+
+/// What the type adds to the request: `hyperParameters` (string map), or a `customizationConfig`.
+fn type_config(deps: &Deps<impl Clock>, config: &PipelineConfig) -> Result<TypeConfig, PipelineError> {
+    let strings = || {
+        (!config.hyperparameters.is_empty())
+            .then(|| config.hyperparameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    match config.customization_type {
+        CustomizationType::FineTuning | CustomizationType::ContinuedPreTraining => Ok((strings(), None)),
+        CustomizationType::Distillation => {
+            let teacher = config.teacher_model.as_deref().ok_or_else(|| {
+                PipelineError::ConfigInvalid("teacher_model: DISTILLATION needs a teacher".to_string())
+            })?;
+            let teacher = TeacherModelConfig::builder()
+                .teacher_model_identifier(teacher)
+                .set_max_response_length_for_inference(
+                    config.teacher_max_response_tokens.map(|t| i32::try_from(t).unwrap_or(i32::MAX)),
+                )
+                .build()
+                .map_err(|e| PipelineError::Internal(format!("request: {e}")))?;
+            let distillation = DistillationConfig::builder().teacher_model_config(teacher).build();
+            Ok((None, Some(CustomizationConfig::DistillationConfig(distillation))))
+        }
+        CustomizationType::ReinforcementFineTuning => {
+            let lambda_arn = deps.grader_arn.clone().map_err(|e| {
+                PipelineError::ConfigInvalid(format!(
+                    "REINFORCEMENT_FINE_TUNING needs the stack's grader Lambda: {e} (template.yaml sets it)"
+                ))
+            })?;
+            let grader = LambdaGraderConfig::builder()
+                .lambda_arn(lambda_arn)
+                .build()
+                .map_err(|e| PipelineError::Internal(format!("request: {e}")))?;
+            let rft = RftConfig::builder()
+                .grader_config(GraderConfig::LambdaGrader(grader))
+                .hyper_parameters(rft_hyperparameters(&config.hyperparameters)?)
+                .build();
+            Ok((None, Some(CustomizationConfig::RftConfig(rft))))
+        }
+    }
+}
+
+/// The string-valued hyperparameters (checked against the catalogue already) as RFT's typed ones.
+fn rft_hyperparameters(values: &BTreeMap<String, String>) -> Result<RftHyperParameters, PipelineError> {
+    let int = |key: &str| -> Result<Option<i32>, PipelineError> {
+        values
+            .get(key)
+            .map(|v| {
+                v.trim().parse::<i32>().map_err(|_| {
+                    PipelineError::ConfigInvalid(format!("hyperparameters.{key}: `{v}` is not a whole number"))
+                })
+            })
+            .transpose()
+    };
+    let learning_rate = values
+        .get("learningRate")
+        .map(|v| {
+            v.trim().parse::<f32>().map_err(|_| {
+                PipelineError::ConfigInvalid(format!("hyperparameters.learningRate: `{v}` is not a number"))
+            })
+        })
+        .transpose()?;
+    Ok(RftHyperParameters::builder()
+        .set_epoch_count(int("epochCount")?)
+        .set_batch_size(int("batchSize")?)
+        .set_learning_rate(learning_rate)
+        .set_max_prompt_length(int("maxPromptLength")?)
+        .set_training_sample_per_prompt(int("trainingSamplePerPrompt")?)
+        .set_inference_max_tokens(int("inferenceMaxTokens")?)
+        .set_eval_interval(int("evalInterval")?)
+        .set_reasoning_effort(values.get("reasoningEffort").map(|v| ReasoningEffort::from(v.as_str())))
+        .build())
 }
 
 /// The job that holds our name: ours (same clientRequestToken) means an earlier attempt created it.

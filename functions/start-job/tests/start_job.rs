@@ -19,6 +19,9 @@ use shared::pipeline::{Backoff, PipelineConfig, PipelineError, PollState, RunDoc
 use start_job::{Deps, handler, start_job};
 use std::sync::{Arc, Mutex};
 
+/// The stack's grader Lambda, as template.yaml hands it to start-job.
+const GRADER_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:grader";
+
 const NOW: u64 = 1_767_323_045; // 2026-01-02T03:04:05Z
 
 /// The sample run after ValidateSplit, with its config as `change` leaves it, with or without its
@@ -37,7 +40,7 @@ fn sample(validation: bool) -> RunDocument {
 
 fn deps(rules: &[&Rule]) -> Deps<FixedClock> {
     let bedrock = mock_client!(aws_sdk_bedrock, RuleMode::MatchAny, rules, |c| c.retry_config(RetryConfig::disabled()));
-    Deps { bedrock, clock: FixedClock::at_unix(NOW) }
+    Deps { bedrock, clock: FixedClock::at_unix(NOW), grader_arn: Ok(GRADER_ARN.to_string()) }
 }
 
 fn capture_create() -> (Rule, Arc<Mutex<Vec<CreateModelCustomizationJobInput>>>) {
@@ -98,7 +101,13 @@ async fn creates_the_job_with_names_token_uris_hyperparameters_and_tags_from_the
     assert_eq!(job.started_at, "2026-01-02T03:04:05Z");
     assert_eq!(job.output_uri, format!("s3://{BUCKET}/runs/{RUN}/output/"));
     assert_eq!(job.status.state, PollState::InProgress);
-    assert_eq!((job.status.attempt, job.status.next_wait_seconds), (0, Backoff::JOB.initial_seconds));
+    // The first wait is most of the job's estimated training time (catalogue throughput).
+    let estimate = job.estimated_seconds.expect("an estimate");
+    assert!(estimate >= 1200, "{estimate}: at least the fixed overhead");
+    assert_eq!(
+        (job.status.attempt, job.status.next_wait_seconds),
+        (0, Backoff::for_job(Some(estimate)).initial_seconds)
+    );
     assert!(!job.status.exhausted);
 }
 
@@ -193,10 +202,16 @@ async fn a_name_taken_by_someone_else_is_a_config_error() {
 #[tokio::test]
 async fn unsupported_types_invalid_data_and_bad_config_fail_before_any_call() {
     let (rule, seen) = capture_create();
-    let deps = deps(&[&rule]);
-    for (kind, needle) in
-        [(CustomizationType::Distillation, "teacher"), (CustomizationType::ReinforcementFineTuning, "grader")]
-    {
+    let with_grader = deps(&[&rule]);
+    // A teacher Bedrock does not pair with the student, and an RFT job without the stack's grader.
+    let no_grader = Deps {
+        grader_arn: Err(PipelineError::ConfigInvalid("GRADER_FUNCTION_ARN is not set".into())),
+        ..deps(&[&rule])
+    };
+    for (kind, needle, deps) in [
+        (CustomizationType::Distillation, "cannot teach", &with_grader),
+        (CustomizationType::ReinforcementFineTuning, "grader Lambda", &no_grader),
+    ] {
         let model = shared::catalogue::all().iter().find(|m| m.customization(kind).is_some()).expect("a model");
         let doc = document(
             |c| {
@@ -204,18 +219,66 @@ async fn unsupported_types_invalid_data_and_bad_config_fail_before_any_call() {
                 c.customization_type = kind;
                 c.hyperparameters.clear();
                 c.deployment = shared::pipeline::DeploymentMode::None;
+                if kind == CustomizationType::Distillation {
+                    c.teacher_model = Some("meta.llama3-1-405b-instruct-v1:0".into());
+                }
             },
             true,
         );
-        let err = start_job(&deps, &doc).await.unwrap_err();
+        let err = start_job(deps, &doc).await.unwrap_err();
         assert!(matches!(&err, PipelineError::ConfigInvalid(m) if m.contains(needle)), "{err}");
     }
     let mut invalid = sample(true);
     invalid.run.data.valid = false;
     invalid.run.data.cause = Some("line 3: bad".into());
-    let err = start_job(&deps, &invalid).await.unwrap_err();
+    let err = start_job(&with_grader, &invalid).await.unwrap_err();
     assert_eq!(err, PipelineError::DatasetInvalid("line 3: bad".into()));
-    let err = start_job(&deps, &document(|c| c.role_arn = "nope".into(), true)).await.unwrap_err();
+    let err = start_job(&with_grader, &document(|c| c.role_arn = "nope".into(), true)).await.unwrap_err();
     assert_eq!(err.error_type(), "ConfigInvalid");
     assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn distillation_sends_its_teacher_and_rft_the_stack_grader_with_typed_hyperparameters() {
+    let (rule, seen) = capture_create();
+    let deps = deps(&[&rule]);
+    let micro = "amazon.nova-micro-v1:0:128k";
+    let mut distill = PipelineConfig {
+        base_model: micro.into(),
+        customization_type: CustomizationType::Distillation,
+        hyperparameters: Default::default(),
+        deployment: shared::pipeline::DeploymentMode::Auto,
+        ..fixtures::config()
+    };
+    distill.settle();
+    let doc = document(|c| *c = distill.clone(), true);
+    start_job(&deps, &doc).await.unwrap();
+    let rft = document(
+        |c| {
+            *c = PipelineConfig {
+                base_model: "amazon.nova-2-lite-v1:0:256k".into(),
+                customization_type: CustomizationType::ReinforcementFineTuning,
+                hyperparameters: Default::default(),
+                preset: Some(shared::presets::Preset::Aggressive),
+                ..fixtures::config()
+            }
+            .settled()
+        },
+        true,
+    );
+    start_job(&deps, &rft).await.unwrap();
+    let seen = seen.lock().unwrap();
+    let teacher = seen[0].customization_config().and_then(|c| c.as_distillation_config().ok()).expect("distillation");
+    let teacher = teacher.teacher_model_config().expect("teacher");
+    assert_eq!(teacher.teacher_model_identifier(), "amazon.nova-pro-v1:0", "the catalogue's default teacher");
+    assert!(seen[0].hyper_parameters().is_none());
+    assert_eq!(seen[0].customization_type().map(|t| t.as_str()), Some("DISTILLATION"));
+    let rft = seen[1].customization_config().and_then(|c| c.as_rft_config().ok()).expect("rft");
+    let grader = rft.grader_config().and_then(|g| g.as_lambda_grader().ok()).expect("lambda grader");
+    assert_eq!(grader.lambda_arn(), GRADER_ARN);
+    let hp = rft.hyper_parameters().expect("typed hyperparameters");
+    // The aggressive preset for Nova 2 Lite: 2 epochs, batch 16 (its minimum), rate 0.00005.
+    assert_eq!((hp.epoch_count(), hp.batch_size()), (Some(2), Some(16)));
+    assert!((hp.learning_rate().unwrap() - 0.00005).abs() < 1e-9);
+    assert!(seen[1].hyper_parameters().is_none(), "RFT takes them in rftConfig only");
 }

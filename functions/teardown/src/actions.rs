@@ -102,12 +102,21 @@ pub async fn remove_deployment(
         DeploymentMode::Provisioned => vec![(Kind::Throughput, names::throughput_name(run_id))],
         DeploymentMode::OnDemand => vec![(Kind::Deployment, names::deployment_name(run_id))],
         DeploymentMode::None => vec![],
+        // Unsettled: the mode the run would have taken is unknown here, so both names are tried.
+        DeploymentMode::Auto => {
+            vec![(Kind::Throughput, names::throughput_name(run_id)), (Kind::Deployment, names::deployment_name(run_id))]
+        }
     };
     let items: Vec<(Kind, String)> = match target {
         Target::Nothing => vec![],
         Target::Recorded { mode: DeploymentMode::Provisioned, arn } => vec![(Kind::Throughput, arn.clone())],
         Target::Recorded { mode: DeploymentMode::OnDemand, arn } => vec![(Kind::Deployment, arn.clone())],
         Target::Recorded { mode: DeploymentMode::None, .. } => vec![],
+        // Provision never records `auto`; the ARN says what it is.
+        Target::Recorded { mode: DeploymentMode::Auto, arn } if arn.contains(":provisioned-model/") => {
+            vec![(Kind::Throughput, arn.clone())]
+        }
+        Target::Recorded { mode: DeploymentMode::Auto, arn } => vec![(Kind::Deployment, arn.clone())],
         Target::ByName(mode) => by_mode(*mode),
         Target::AnyByName => [by_mode(DeploymentMode::Provisioned), by_mode(DeploymentMode::OnDemand)].concat(),
     };

@@ -34,8 +34,8 @@ use lambda_runtime::LambdaEvent;
 use notify::Notifier;
 use serde_json::Value;
 use shared::pipeline::{
-    CaughtError, DeploymentMode, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument, StartRequest,
-    TeardownProgress, TeardownResult, layout, names, run_id_for_execution,
+    CaughtError, DeploymentMode, LastSuccess, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument,
+    StartRequest, TeardownProgress, TeardownResult, fingerprint, layout, names, run_id_for_execution,
 };
 use shared::summary::{RunSummary, Trigger};
 
@@ -167,7 +167,7 @@ async fn finalize<C: Clock, N: Notifier>(
         run_id,
         outcome,
         config: Some(config),
-        job: doc.job.as_ref().map_or_else(|| names::job_name(run_id), |j| j.job_arn.clone()),
+        job: doc.job.as_ref().map_or_else(|| config.job_name(run_id), |j| j.job_arn.clone()),
         deployment,
         keep_reason,
         previous: doc.teardown.as_ref(),
@@ -175,7 +175,33 @@ async fn finalize<C: Clock, N: Notifier>(
     };
     let summary =
         RunSummary::new(run_id, outcome, Trigger::StateMachine, format_rfc3339(deps.clock.now())).with_document(doc);
+    if outcome == Outcome::Succeeded {
+        // Before the summary: a retry after a failure below writes it again, harmlessly.
+        record_success(deps, doc).await?;
+    }
     finish(deps, plan, summary, Some(doc.run.data.bucket.as_str())).await
+}
+
+/// The folder's last successful run, whose fingerprint (data and config) a scheduled start compares its own with.
+async fn record_success<C: Clock, N: Notifier>(deps: &Deps<C, N>, doc: &RunDocument) -> Result<(), PipelineError> {
+    let source = &doc.run.source;
+    let record = LastSuccess {
+        run_id: doc.run.run_id.clone(),
+        fingerprint: fingerprint(source, &doc.run.config),
+        dataset: layout::s3_uri(&source.bucket, &source.key),
+        finished_at: format_rfc3339(deps.clock.now()),
+    };
+    let body = serde_json::to_vec_pretty(&record).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    deps.s3
+        .put_object()
+        .bucket(&source.bucket)
+        .key(layout::last_success_key(&source.key))
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .or_pipeline("PutObject (last success)")?;
+    Ok(())
 }
 
 async fn on_execution_event<C: Clock, N: Notifier>(
@@ -225,8 +251,8 @@ async fn on_execution_event<C: Clock, N: Notifier>(
         run_id,
         outcome: Outcome::Failed,
         config,
-        job: names::job_name(run_id),
-        deployment: actions::Target::ByName(config.map_or(DeploymentMode::Provisioned, |c| c.deployment)),
+        job: config.map_or_else(|| names::job_name(run_id), |c| c.job_name(run_id)),
+        deployment: actions::Target::ByName(config.map_or(DeploymentMode::Auto, |c| c.deployment)),
         keep_reason: None,
         previous: None,
         entry: wait::Entry::Event,

@@ -13,6 +13,8 @@
 //!   a prefix whose newest `.jsonl` is used, and a `config`), and the execution's name, which gives the
 //!   run id. Returns the prepared run, or raises `DatasetInvalid` with the cause (the report is still
 //!   written) or `ConfigInvalid` (also for anything beyond the operator's caps, before anything is spent).
+//!   A scheduled start (`skip_unchanged`) whose data and config are unchanged since the last successful
+//!   run returns an [`UnchangedRun`](shared::pipeline::UnchangedRun) instead, and the execution ends there.
 //!
 //! Configuration: deployment defaults from the environment (see `functions_common`), overridden by the
 //! sidecar `<name>.pipeline.json` beside the upload (read when the execution starts, so upload it
@@ -28,7 +30,7 @@ mod prepare;
 mod request;
 mod upload;
 
-pub use request::on_request;
+pub use request::{Started, on_request, start};
 pub use upload::on_upload;
 
 use aws_lambda_events::event::s3::S3Event;
@@ -102,7 +104,9 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, La
                  (start runs through the state machine): {e}"
             ))
         })?;
-        let run = on_request(deps, request).await?;
-        Ok(to_json(serde_json::to_value(run))?)
+        match start(deps, request).await? {
+            Started::Prepared(run) => Ok(to_json(serde_json::to_value(run))?),
+            Started::Unchanged(unchanged) => Ok(to_json(serde_json::to_value(unchanged))?),
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! `runs/<run-id>/`.
 
 use crate::Deps;
-use crate::objects::{download, upload_file};
+use crate::objects::{download, head, upload_file};
 use serde_json::Value;
 use shared::pipeline::{
     Caps, ConfigProblem, DatasetSource, PipelineConfig, PipelineError, PreparedData, PreparedRun, config_invalid,
@@ -19,10 +19,11 @@ const CAUSE_ERRORS: usize = 5;
 /// Longest error message quoted in a cause (Step Functions caps a cause at 32,768 characters).
 const CAUSE_MESSAGE_CHARS: usize = 300;
 
-/// Defaults <- sidecar <- input, checked against the catalogue and the operator's caps. Every problem
-/// is listed in one `ConfigInvalid`: a field only the operator sets, tags beyond their bounds, a merge
-/// that fails, a value the catalogue refuses, a request beyond a cap (naming the field, the value, the
-/// cap and its template parameter).
+/// Defaults <- sidecar <- input, settled (the model's deployment, the preset's hyperparameters, the
+/// default teacher: what the run will do, written into its document), checked against the catalogue and
+/// the operator's caps. Every problem is listed in one `ConfigInvalid`: a field only the operator sets,
+/// tags beyond their bounds, a merge that fails, a value the catalogue refuses, a request beyond a cap
+/// (naming the field, the value, the cap and its template parameter).
 pub(crate) fn effective_config(
     defaults: &Result<PipelineConfig, PipelineError>,
     caps: &Result<Caps, PipelineError>,
@@ -44,6 +45,7 @@ pub(crate) fn effective_config(
             Err(p) => problems.push(ConfigProblem { message: format!("{} (in {place})", p.message), ..p }),
         }
     }
+    config.settle();
     if problems.is_empty() {
         problems.extend(config.problems().1);
         problems.extend(caps.problems(&config));
@@ -67,6 +69,7 @@ pub(crate) async fn prepare_run(
     })?;
     let input = work.path().join("dataset.jsonl");
     download(deps, &source, raw_etag, &input).await?;
+    let user_validation = user_validation(deps, &source, &config, work.path()).await?;
 
     let (_, customization) = config.check()?;
     let mut opts = Options::new(&config.base_model, config.customization_type)
@@ -77,10 +80,13 @@ pub(crate) async fn prepare_run(
     let prepared = {
         let (input, out_dir) = (input.clone(), out_dir.clone());
         // Validation and the split are CPU-bound and synchronous.
-        tokio::task::spawn_blocking(move || prepare::prepare_file(&input, &opts, &split, None, &out_dir))
-            .await
-            .map_err(|e| PipelineError::Internal(format!("the split task failed: {e}")))?
-            .map_err(|e| PipelineError::Internal(format!("preparing {dataset_uri}: {e}")))?
+        let user_validation = user_validation.clone();
+        tokio::task::spawn_blocking(move || {
+            prepare::prepare_file(&input, &opts, &split, user_validation.as_deref(), &out_dir)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("the split task failed: {e}")))?
+        .map_err(|e| PipelineError::Internal(format!("preparing {dataset_uri}: {e}")))?
     };
     let mut report = prepared.report;
     // The report names the upload, not the Lambda's temporary copy.
@@ -128,6 +134,45 @@ pub(crate) async fn prepare_run(
     };
     tracing::info!(%run_id, valid = data.valid, train = data.train_records, validation = data.validation_records, "prepared");
     Ok(PreparedRun { run_id, prepared: true, source, config, data })
+}
+
+/// The user's validation file, downloaded: the config's `validation_file`, else
+/// `<name>.validation.jsonl` beside the dataset when it exists; `None`: the split holds records out.
+async fn user_validation(
+    deps: &Deps,
+    source: &DatasetSource,
+    config: &PipelineConfig,
+    work: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>, PipelineError> {
+    let bucket = &source.bucket;
+    let key = match &config.validation_file {
+        Some(file) => {
+            let key = layout::validation_file_key(bucket, file).ok_or_else(|| {
+                PipelineError::ConfigInvalid(format!(
+                    "validation_file: `{file}` is in another bucket; put it under incoming/ in {bucket}"
+                ))
+            })?;
+            if head(deps, bucket, key).await?.is_none() {
+                return Err(PipelineError::ConfigInvalid(format!(
+                    "validation_file: {} does not exist",
+                    layout::s3_uri(bucket, key)
+                )));
+            }
+            key.to_string()
+        }
+        None => {
+            let beside = layout::validation_beside(&source.key);
+            if head(deps, bucket, &beside).await?.is_none() {
+                return Ok(None);
+            }
+            beside
+        }
+    };
+    let path = work.join("validation-upload.jsonl");
+    let file = DatasetSource { bucket: bucket.clone(), key: key.clone(), etag: String::new() };
+    download(deps, &file, "", &path).await?;
+    tracing::info!(validation = %layout::s3_uri(bucket, &key), "the user's validation file is used instead of a split");
+    Ok(Some(path))
 }
 
 /// `dataset s3://… is invalid (12 errors): line 3: …; line 9: …; report: s3://…`

@@ -2,20 +2,70 @@
 //! input is checked to be a [`StartRequest`] (nothing else is trusted), the dataset is found (a URI, or
 //! the newest `.jsonl` under a prefix), the config is layered and checked against the catalogue and the
 //! operator's caps, and the run is named after the execution.
+//!
+//! A scheduled start (`skip_unchanged`) whose newest dataset and effective config are those of its
+//! folder's last successful run starts nothing: the fingerprint (a hash of the dataset's bucket, key and
+//! ETag and the effective config) equals the one teardown recorded for the folder's last successful run
+//! (`layout::last_success_key`). The run id itself stays the execution's, so a run is never confused
+//! with an earlier one.
 
 use crate::Deps;
-use crate::objects::{head, read_sidecar};
+use crate::objects::{ObjectInfo, head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use functions_common::SdkResultExt;
 use serde_json::Value;
 use shared::pipeline::{
-    DatasetSource, PipelineError, PreparedRun, StartRequest, ValidateRequest, clip, config_invalid, layout,
-    run_id_for_execution,
+    DatasetSource, LastSuccess, PipelineConfig, PipelineError, PreparedRun, StartRequest, Unchanged, UnchangedRun,
+    ValidateRequest, clip, config_invalid, fingerprint, layout, run_id_for_execution,
 };
 
+/// What a run's first task leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Started {
+    Prepared(Box<PreparedRun>),
+    /// `skip_unchanged` and nothing changed: no run.
+    Unchanged(UnchangedRun),
+}
+
+/// The execution's run, prepared (see [`start`] for the scheduled skip).
 pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<PreparedRun, PipelineError> {
     let run_id = run_id_for_execution(&request.execution_name);
     let start = start_request(request.input)?;
+    let (source, object, config) = resolve(deps, &start).await?;
+    prepare(deps, &run_id, source, &object, config).await
+}
+
+/// The execution's run: prepared, or, with `skip_unchanged`, nothing when the data and config are those
+/// of the last successful run of the dataset's folder.
+pub async fn start(deps: &Deps, request: ValidateRequest) -> Result<Started, PipelineError> {
+    let run_id = run_id_for_execution(&request.execution_name);
+    let start = start_request(request.input)?;
+    let (source, object, config) = resolve(deps, &start).await?;
+    if start.skip_unchanged {
+        let print = fingerprint(&source, &config);
+        if let Some(last) = last_success(deps, &source).await?
+            && last.fingerprint == print
+        {
+            let dataset = layout::s3_uri(&source.bucket, &source.key);
+            tracing::info!(%run_id, last = %last.run_id, %dataset, "unchanged since the last successful run; nothing started");
+            let message = format!(
+                "nothing changed since the last successful run {} (finished {}): the newest dataset {dataset} \
+                 (same ETag) and the effective config are the same, so no job was started",
+                last.run_id, last.finished_at
+            );
+            return Ok(Started::Unchanged(UnchangedRun {
+                unchanged: Unchanged { run_id, dataset, last_success: last, message },
+            }));
+        }
+    }
+    prepare(deps, &run_id, source, &object, config).await.map(|run| Started::Prepared(Box::new(run)))
+}
+
+/// The dataset (the newest under a prefix), its ETag, and the effective config.
+async fn resolve(
+    deps: &Deps,
+    start: &StartRequest,
+) -> Result<(DatasetSource, ObjectInfo, PipelineConfig), PipelineError> {
     let (bucket, key_or_prefix) = layout::parse_s3_uri(&start.dataset)
         .filter(|(_, k)| !k.is_empty() || start.dataset.ends_with('/'))
         .ok_or_else(|| {
@@ -34,8 +84,18 @@ pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<Prepare
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
     let config = effective_config(&deps.defaults, &deps.caps, sidecar.as_ref(), Some(&start.config))?;
-    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag };
-    let run = prepare_run(deps, &run_id, source, &object.raw_etag, config).await?;
+    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone() };
+    Ok((source, object, config))
+}
+
+async fn prepare(
+    deps: &Deps,
+    run_id: &str,
+    source: DatasetSource,
+    object: &ObjectInfo,
+    config: PipelineConfig,
+) -> Result<PreparedRun, PipelineError> {
+    let run = prepare_run(deps, run_id, source, &object.raw_etag, config).await?;
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }
@@ -58,7 +118,7 @@ fn start_request(input: Value) -> Result<StartRequest, PipelineError> {
         let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
         let more = refused.len().saturating_sub(shown.len());
         return Err(PipelineError::ConfigInvalid(format!(
-            "the execution input may hold only `dataset` and `config`; refused: {}{}. The pipeline always validates \
+            "the execution input may hold only `dataset`, `config` and `skip_unchanged`; refused: {}{}. The pipeline always validates \
              the dataset itself and acts only on resources it created",
             shown.join(", "),
             if more > 0 { format!(" and {more} more") } else { String::new() }
@@ -72,8 +132,27 @@ fn start_request(input: Value) -> Result<StartRequest, PipelineError> {
     })
 }
 
-/// The newest `.jsonl` under a prefix, by LastModified (then key). Run outputs are skipped unless
-/// the prefix itself is under runs/.
+/// The folder's last successful run, if teardown recorded one (an unreadable record counts as none:
+/// the run goes ahead).
+async fn last_success(deps: &Deps, source: &DatasetSource) -> Result<Option<LastSuccess>, PipelineError> {
+    let key = layout::last_success_key(&source.key);
+    match deps.s3.get_object().bucket(&source.bucket).key(&key).send().await {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| PipelineError::Transient(format!("reading {key}: {e}")))?
+                .into_bytes();
+            Ok(serde_json::from_slice(&bytes).ok())
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(functions_common::sdk_error("GetObject (last success)", e)),
+    }
+}
+
+/// The newest `.jsonl` under a prefix, by LastModified (then key). Run outputs and validation files
+/// beside a dataset are skipped (run outputs only unless the prefix itself is under runs/).
 async fn newest_dataset(deps: &Deps, bucket: &str, prefix: &str) -> Result<String, PipelineError> {
     let mut pages = deps.s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     let mut newest: Option<(aws_sdk_s3::primitives::DateTime, String)> = None;
@@ -82,7 +161,7 @@ async fn newest_dataset(deps: &Deps, bucket: &str, prefix: &str) -> Result<Strin
         for object in page.contents.unwrap_or_default() {
             let (Some(key), Some(modified)) = (object.key, object.last_modified) else { continue };
             let is_output = key.starts_with(layout::RUNS_PREFIX) && !prefix.starts_with(layout::RUNS_PREFIX);
-            if !key.ends_with(layout::DATASET_SUFFIX) || is_output {
+            if !key.ends_with(layout::DATASET_SUFFIX) || key.ends_with(layout::VALIDATION_SUFFIX) || is_output {
                 continue;
             }
             let candidate = (modified, key);

@@ -45,7 +45,7 @@ async fn start_execution(deps: &Deps, record: &S3EventRecord, key: &str) -> Resu
     let name =
         upload_execution_name(bucket, key, version, object.sequencer.as_deref().unwrap_or_default(), &event_time);
     let dataset = layout::s3_uri(bucket, key);
-    let input = StartRequest { dataset: dataset.clone(), config: serde_json::Value::Null };
+    let input = StartRequest { dataset: dataset.clone(), config: serde_json::Value::Null, skip_unchanged: false };
     let input = serde_json::to_string(&input).map_err(|e| PipelineError::Internal(e.to_string()))?;
     let sent = deps.sfn.start_execution().state_machine_arn(arn).name(&name).input(input).send().await;
     let (execution_arn, already_started) = match sent {

@@ -2,12 +2,12 @@
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::Object;
-use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_s3::types::error::{NoSuchKey, NotFound};
 use aws_sdk_sfn::error::ErrorMetadata;
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
 use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
@@ -16,7 +16,8 @@ use functions_common::{Env, SdkConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::pipeline::{
-    Caps, DeploymentMode, PipelineError, StartRequest, ValidateRequest, run_id_for_execution, upload_execution_name,
+    Caps, DeploymentMode, PipelineError, StartRequest, ValidateRequest, layout, run_id_for_execution,
+    upload_execution_name,
 };
 use std::sync::{Arc, Mutex};
 use validate_split::{Deps, NotificationResult, handler, on_request};
@@ -54,6 +55,10 @@ fn cloud(dataset: Vec<u8>, sidecar: Option<Value>, start: Rule) -> Cloud {
                 .match_requests(|r| r.key() == Some(SIDECAR))
                 .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build())),
         };
+    // No validation file beside the dataset: the split holds records out.
+    let no_validation_file = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key().is_some_and(|k| k.ends_with(layout::VALIDATION_SUFFIX)))
+        .then_error(|| HeadObjectError::NotFound(NotFound::builder().build()));
     let sink = puts.clone();
     let put = mock!(aws_sdk_s3::Client::put_object)
         .match_requests(move |r| {
@@ -70,7 +75,7 @@ fn cloud(dataset: Vec<u8>, sidecar: Option<Value>, start: Rule) -> Cloud {
             false // only records; `start` answers
         })
         .then_output(|| unreachable!());
-    Cloud { s3_rules: vec![head, get, side, put], sfn_rules: vec![record, start], puts, starts }
+    Cloud { s3_rules: vec![head, no_validation_file, get, side, put], sfn_rules: vec![record, start], puts, starts }
 }
 
 fn started() -> Rule {
@@ -128,7 +133,10 @@ async fn an_upload_starts_an_execution_named_from_the_event_with_only_the_datase
     );
     assert_eq!(name, &expected);
     // Nothing but the dataset: the state machine validates it, whoever started the run.
-    assert_eq!(input, &StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null });
+    assert_eq!(
+        input,
+        &StartRequest { dataset: format!("s3://{BUCKET}/{KEY}"), config: Value::Null, skip_unchanged: false }
+    );
     assert_eq!(result.started.len(), 1);
     assert_eq!(result.started[0].run_id, *name);
     assert!(!result.started[0].already_started);
@@ -280,6 +288,9 @@ async fn an_execution_with_a_typed_name_gets_a_run_id_derived_from_it() {
     let run = on_request(&deps(&cloud, work.path()), task("Retrain_Monday", console(Value::Null))).await.unwrap();
     assert_eq!(run.run_id, run_id_for_execution("Retrain_Monday"));
     assert!(run.run_id.starts_with("id-retrain-monday-"), "{}", run.run_id);
+    // Settled: the model's deployment and the moderate preset are written into the run.
+    assert_eq!(run.config, defaults().settled());
+    assert_eq!(run.config.preset, Some(shared::presets::Preset::Moderate));
 }
 
 #[tokio::test]
@@ -353,7 +364,7 @@ async fn an_execution_input_carrying_a_prepared_run_or_resources_is_refused_by_n
     for field in ["prepared", "job", "deployment"] {
         assert!(message.contains(field), "{field}: {message}");
     }
-    assert!(message.contains("may hold only `dataset` and `config`"), "{message}");
+    assert!(message.contains("may hold only `dataset`, `config` and `skip_unchanged`"), "{message}");
 }
 
 #[tokio::test]

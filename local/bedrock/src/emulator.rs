@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::error::{BedrockError, ErrorKind};
 use crate::faults::{Draw, FaultSpec, Faults};
 use crate::resources::{CustomModel, Deployment, Job, JobStatus, Throughput};
+use crate::reward::{RewardFunction, RewardHook};
 use crate::standin::TunedModel;
 use crate::store::ObjectStore;
 use crate::training;
@@ -80,6 +81,9 @@ pub(crate) struct Inner {
     pub state: Mutex<State>,
     pub faults: Mutex<Faults>,
     pub requests: AtomicU64,
+    /// How reward Lambdas are called (reinforcement fine-tuning); none: such jobs fail as Bedrock's do
+    /// when it cannot invoke the function.
+    pub reward: Mutex<Option<RewardHook>>,
 }
 
 /// The emulated Bedrock account: control plane and runtime. Clones share the same state.
@@ -116,12 +120,18 @@ impl Emulator {
             state: Mutex::new(state),
             faults,
             requests: AtomicU64::new(0),
+            reward: Mutex::new(None),
         };
         Emulator { inner: Arc::new(inner) }
     }
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// How the emulator calls Lambda functions: reward graders of reinforcement fine-tuning jobs.
+    pub fn set_reward_function(&self, function: Arc<dyn RewardFunction>) {
+        *lock(&self.inner.reward) = Some(function);
     }
 
     /// Replaces the fault spec (and restarts its random stream from the spec's seed).
@@ -202,7 +212,8 @@ impl Emulator {
         let job = &mut st.jobs[i];
         job.settled = true;
         let has_validation = !job.validation.validators.is_empty();
-        let curves = training::curves(&job.name, job.records, job.epochs, job.batch_size, has_validation);
+        let mut curves = training::curves(&job.name, job.records, job.epochs, job.batch_size, has_validation);
+        training::shape_by_rewards(&mut curves, &job.rewards);
         let written =
             job.artifacts_prefix().ok_or_else(|| "invalid output S3 URI".to_string()).and_then(|(bucket, prefix)| {
                 let store = &self.inner.store;
@@ -210,6 +221,12 @@ impl Emulator {
                 store
                     .put(&bucket, &train_key, training::training_csv(&curves).as_bytes())
                     .map_err(|e| e.to_string())?;
+                if !job.rewards.is_empty() {
+                    let key = format!("{prefix}training_artifacts/reward_metrics.csv");
+                    store
+                        .put(&bucket, &key, crate::reward::reward_csv(&job.rewards).as_bytes())
+                        .map_err(|e| e.to_string())?;
+                }
                 if has_validation {
                     let key =
                         format!("{prefix}validation_artifacts/post_fine_tuning_validation/validation_metrics.csv");

@@ -10,6 +10,7 @@
 //! | `quota[=N]` | CreateProvisionedModelThroughput answers `ServiceQuotaExceededException`: always, or the next N calls |
 //! | `throughput-failed[=N]` | the next N (default 1) provisioned throughputs end `Failed` |
 //! | `deployment-failed[=N]` | the next N (default 1) custom model deployments end `Failed` |
+//! | `slow-training=F` | every customization job trains F times (at least 1) as long as the catalogue's throughput says: a job overrunning its estimate |
 //! | `seed=S` | seed of the random draws (default 0) |
 //!
 //! One draw is made per request, in arrival order: below `throttle` it throttles, below
@@ -44,7 +45,7 @@ impl Count {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
     pub throttle: f64,
     pub server_error: f64,
@@ -52,12 +53,29 @@ pub struct FaultSpec {
     pub quota: Count,
     pub throughput_failed: Count,
     pub deployment_failed: Count,
+    /// Training time multiplier (1 when not set).
+    pub slow_training: f64,
     pub seed: u64,
+}
+
+impl Default for FaultSpec {
+    fn default() -> Self {
+        FaultSpec {
+            throttle: 0.0,
+            server_error: 0.0,
+            job_failed: Count::Never,
+            quota: Count::Never,
+            throughput_failed: Count::Never,
+            deployment_failed: Count::Never,
+            slow_training: 1.0,
+            seed: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid fault spec item `{item}`: {reason}; syntax: throttle=0.3,5xx=0.05,job-failed[=N],quota[=N],throughput-failed[=N],deployment-failed[=N],seed=7"
+    "invalid fault spec item `{item}`: {reason}; syntax: throttle=0.3,5xx=0.05,job-failed[=N],quota[=N],throughput-failed[=N],deployment-failed[=N],slow-training=3,seed=7"
 )]
 pub struct FaultSpecError {
     pub item: String,
@@ -95,6 +113,13 @@ impl FromStr for FaultSpec {
                 "quota" => spec.quota = count(value, Count::Always)?,
                 "throughput-failed" => spec.throughput_failed = count(value, Count::Times(1))?,
                 "deployment-failed" => spec.deployment_failed = count(value, Count::Times(1))?,
+                "slow-training" => {
+                    let f: f64 = value.ok_or(err("needs a factor"))?.parse().map_err(|_| err("not a number"))?;
+                    if !(1.0..=100.0).contains(&f) {
+                        return Err(err("factor must be between 1 and 100"));
+                    }
+                    spec.slow_training = f;
+                }
                 "seed" => spec.seed = value.ok_or(err("needs a number"))?.parse().map_err(|_| err("not a number"))?,
                 _ => return Err(err("unknown fault")),
             }
@@ -130,6 +155,9 @@ impl fmt::Display for FaultSpec {
                 // `quota` bare means always; the others need an explicit "always" spelling we do not have.
                 items.push(format!("{name}{suffix}"));
             }
+        }
+        if self.slow_training > 1.0 {
+            items.push(format!("slow-training={}", self.slow_training));
         }
         items.push(format!("seed={}", self.seed));
         f.write_str(&items.join(","))
@@ -193,6 +221,9 @@ impl Faults {
     pub fn take_deployment_failed(&mut self) -> bool {
         self.spec.deployment_failed.take()
     }
+    pub fn slow_training(&self) -> f64 {
+        self.spec.slow_training
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +245,10 @@ mod tests {
         for bad in ["throttle=2", "throttle", "5xx=x", "explode", "seed=-1", "job-failed=x", "throttle=0.6,5xx=0.6"] {
             assert!(bad.parse::<FaultSpec>().is_err(), "{bad}");
         }
+        let s: FaultSpec = "slow-training=3".parse().unwrap();
+        assert_eq!(s.slow_training, 3.0);
+        assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
+        assert!("slow-training=0.5".parse::<FaultSpec>().is_err());
         let s: FaultSpec = "throttle=0.25,quota,job-failed=2,seed=3".parse().unwrap();
         assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
     }

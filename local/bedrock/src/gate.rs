@@ -118,7 +118,7 @@ fn error(status: StatusCode, kind: &'static str, message: &str) -> Response {
 
 /// The operation a method and path name, with what names its resources.
 fn operation(emu: &Emulator, method: &Method, path: &str, body: &Value) -> Option<Operation> {
-    let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
+    let segments: Vec<String> = path.trim_matches('/').split('/').map(shared::aws::percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let text = |field: &str| body.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
     let op = |name, parameters| Some(Operation { name, parameters, request_tags: Vec::new() });
@@ -263,39 +263,4 @@ fn service_role(gate: &Gate, body: &Value) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_decoded_per_segment() {
-        assert_eq!(percent_decode("us.meta.llama3-2-1b-instruct-v1%3A0"), "us.meta.llama3-2-1b-instruct-v1:0");
-        assert_eq!(percent_decode("arn%3Aaws%3Abedrock%3A%2Fx"), "arn:aws:bedrock:/x");
-        assert_eq!(percent_decode("100%"), "100%");
-    }
 }

@@ -48,6 +48,7 @@ struct PlannedJob {
     epochs: u64,
     batch_size: u64,
     examples: Vec<Example>,
+    rewards: Vec<crate::reward::RewardRow>,
 }
 
 /// The field constraints of the service model, reported as its front end reports them.
@@ -235,15 +236,7 @@ impl Emulator {
                         "hyperParameters is not supported for {kind}; set customizationConfig.rftConfig.hyperParameters instead."
                     )));
                 }
-                let typed: Vec<(String, String)> = config
-                    .and_then(|c| c.pointer("/rftConfig/hyperParameters"))
-                    .and_then(|h| h.as_object())
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let typed = rft_typed(config);
                 customization.check_hyperparameters(base, typed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             }
         };
@@ -284,11 +277,13 @@ impl Emulator {
         }
 
         let mut effective: BTreeMap<String, String> = BTreeMap::new();
-        if customization.hyperparameter_encoding == HyperParameterEncoding::StringMap {
-            for h in customization.hyperparameters {
-                effective.insert(h.name.to_string(), h.default_string());
-            }
-            effective.extend(given);
+        for h in customization.hyperparameters {
+            effective.insert(h.name.to_string(), h.default_string());
+        }
+        match customization.hyperparameter_encoding {
+            HyperParameterEncoding::StringMap => effective.extend(given),
+            // Typed values, as strings, so epochs and batch size read the same way.
+            HyperParameterEncoding::RftConfig => effective.extend(rft_typed(config)),
         }
         let epochs = customization.epochs(effective.get("epochCount").map(String::as_str));
         let batch_size = effective
@@ -301,6 +296,22 @@ impl Emulator {
             .unwrap_or(1);
         let mut examples = inherited;
         examples.extend(examples_from_jsonl(&train_bytes));
+        let mut rewards = Vec::new();
+        if kind == CustomizationType::ReinforcementFineTuning && failure.is_none() {
+            let samples_per_prompt = effective.get("trainingSamplePerPrompt").and_then(|v| v.parse().ok()).unwrap_or(4);
+            match self.grade_training(
+                config,
+                checked.job_name,
+                &train_bytes,
+                epochs,
+                report.records,
+                batch_size,
+                samples_per_prompt,
+            )? {
+                Ok(r) => rewards = r,
+                Err(message) => failure = Some(message),
+            }
+        }
         Ok(PlannedJob {
             name: checked.job_name.to_string(),
             token: req.client_request_token.clone(),
@@ -308,19 +319,71 @@ impl Emulator {
             role_arn: checked.role.to_string(),
             base,
             kind,
-            hyper_parameters: effective,
+            // RFT's hyperparameters live in its customizationConfig, not in hyperParameters.
+            hyper_parameters: if customization.hyperparameter_encoding == HyperParameterEncoding::StringMap {
+                effective
+            } else {
+                BTreeMap::new()
+            },
             training,
             validation,
             output: req.output_data_config.clone().unwrap_or_default(),
             vpc_config: req.vpc_config.clone(),
             customization_config: req.customization_config.clone(),
             failure,
-            duration_ms: training::training_duration_ms(report.tokens.total, epochs),
+            duration_ms: training::training_duration_ms(
+                base,
+                report.tokens.total,
+                epochs,
+                lock(&self.inner.faults).slow_training(),
+            ),
             records: report.records,
             epochs,
             batch_size,
             examples,
+            rewards,
         })
+    }
+
+    /// Reinforcement fine-tuning: the reward curve from the job's grader Lambda. A missing ARN is the
+    /// request's error; a grader that cannot be invoked or answers wrongly fails the job.
+    #[allow(clippy::too_many_arguments)]
+    fn grade_training(
+        &self,
+        config: Option<&serde_json::Value>,
+        job_name: &str,
+        train_bytes: &[u8],
+        epochs: u64,
+        records: u64,
+        batch_size: u64,
+        samples_per_prompt: u64,
+    ) -> Result<Result<Vec<crate::reward::RewardRow>, String>, BedrockError> {
+        let Some(arn) =
+            config.and_then(|c| c.pointer("/rftConfig/graderConfig/lambdaGrader/lambdaArn")).and_then(|a| a.as_str())
+        else {
+            return Err(BedrockError::validation(
+                "customizationConfig.rftConfig.graderConfig.lambdaGrader.lambdaArn is required for REINFORCEMENT_FINE_TUNING.",
+            ));
+        };
+        let Some(hook) = lock(&self.inner.reward).clone() else {
+            return Ok(Err(format!(
+                "Amazon Bedrock could not invoke the reward function {arn}: no Lambda service is wired to this emulator. \
+                 Check that the function exists and that the service role may call lambda:InvokeFunction on it."
+            )));
+        };
+        let lines: Vec<serde_json::Value> =
+            train_bytes.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect();
+        let steps_per_epoch = records.max(1).div_ceil(batch_size.max(1));
+        Ok(crate::reward::reward_curve(
+            hook.as_ref(),
+            arn,
+            job_name,
+            &lines,
+            epochs,
+            steps_per_epoch,
+            samples_per_prompt,
+        )
+        .map_err(|e| format!("The reward function {arn} failed during training: {e}")))
     }
 
     /// Records a planned job, judged against the state as it is now.
@@ -383,6 +446,7 @@ impl Emulator {
             examples: plan.examples,
             settled: false,
             curves: None,
+            rewards: plan.rewards,
         };
         let arn = job.arn.clone();
         if let Some(token) = &job.token {
@@ -558,6 +622,15 @@ impl Emulator {
             model_status: "Active".into(),
         })
     }
+}
+
+/// `customizationConfig.rftConfig.hyperParameters`, each value as a string.
+fn rft_typed(config: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    config
+        .and_then(|c| c.pointer("/rftConfig/hyperParameters"))
+        .and_then(|h| h.as_object())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+        .unwrap_or_default()
 }
 
 fn data_failure(what: &str, uri: &str, report: &shared::report::Report) -> String {

@@ -36,6 +36,7 @@ pub mod inventory;
 mod jobs;
 mod names;
 mod resources;
+pub mod reward;
 pub mod runtime;
 mod serving;
 pub mod standin;
@@ -52,6 +53,7 @@ pub use gate::{router_enforcing, serve_enforcing};
 pub use http::{router, serve};
 pub use inventory::{Live, LiveKind};
 pub use resources::{JobStatus, ServingStatus};
+pub use reward::RewardFunction;
 pub use runtime::{ConverseRequest, ConverseResponse, StandIn};
 pub use store::{FsStore, MemoryStore, ObjectStore, S3Uri, StoreError};
 

@@ -65,6 +65,8 @@ pub(crate) struct Job {
     /// Side effects of the terminal status (artifacts, custom model) are done.
     pub settled: bool,
     pub curves: Option<Curves>,
+    /// Reinforcement fine-tuning: the reward curve its grader gave (empty for other types).
+    pub rewards: Vec<crate::reward::RewardRow>,
 }
 
 impl Job {

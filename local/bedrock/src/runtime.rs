@@ -150,7 +150,8 @@ impl Emulator {
                 "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ARN of a provisioned throughput or a custom model deployment for this model."
             )));
         }
-        match shared::catalogue::find(model_id) {
+        // A cross-region inference profile (`us.meta.llama3-...`) routes to its model.
+        match shared::catalogue::find(shared::catalogue::without_inference_profile(model_id)) {
             Some(m) => Ok(Target::Base(m.base_id().to_string())),
             None => Err(BedrockError::validation("The provided model identifier is invalid.")),
         }

@@ -8,17 +8,23 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Fixed overhead of a job (provisioning, data validation, model export), in virtual milliseconds.
-const OVERHEAD_MS: i64 = 20 * 60 * 1000;
-/// Tokens per second trained; makes ~1k short records over 2 epochs last about half an hour.
-const TOKENS_PER_SECOND: u64 = 400;
+/// Longest emulated job, in virtual milliseconds.
 const MAX_DURATION_MS: i64 = 4 * 3600 * 1000;
 /// Rows written to the training CSV at most; longer runs keep every k-th step.
 const MAX_ROWS: u64 = 2000;
 
-pub(crate) fn training_duration_ms(training_tokens: u64, epochs: u64) -> i64 {
-    let secs = training_tokens.saturating_mul(epochs.max(1)) / TOKENS_PER_SECOND;
-    (OVERHEAD_MS + i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)).min(MAX_DURATION_MS)
+/// How long a job trains in virtual time: the catalogue's throughput figure for the family (the one the
+/// pipeline's poll estimate uses; see `shared::catalogue::throughput`), times `slowdown` (a fault that
+/// makes a job overrun its estimate), at most [`MAX_DURATION_MS`] unless slowed down.
+pub(crate) fn training_duration_ms(
+    model: &shared::catalogue::Model,
+    training_tokens: u64,
+    epochs: u64,
+    slowdown: f64,
+) -> i64 {
+    let secs = shared::catalogue::throughput::estimated_training_seconds(model, training_tokens, epochs);
+    let ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX).min(MAX_DURATION_MS);
+    (ms as f64 * slowdown.max(1.0)).round() as i64
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +89,29 @@ pub(crate) fn curves(job_name: &str, records: u64, epochs: u64, batch_size: u64,
     Curves { training, validation }
 }
 
+/// Reinforcement fine-tuning: the loss falls as the grader's reward rises, step by step (the reward
+/// interpolated between its evaluation points), so the curve shows what the grader made of the answers.
+pub(crate) fn shape_by_rewards(curves: &mut Curves, rewards: &[crate::reward::RewardRow]) {
+    let (Some(first), Some(last)) = (curves.training.first(), curves.training.last()) else { return };
+    if rewards.is_empty() {
+        return;
+    }
+    let (start, floor) = (first.loss.max(last.loss), first.loss.min(last.loss) * 0.5);
+    let reward_at = |step: u64| -> f64 {
+        let after = rewards.iter().position(|r| r.step >= step).unwrap_or(rewards.len() - 1);
+        let b = &rewards[after];
+        if after == 0 || b.step == step {
+            return b.mean_reward;
+        }
+        let a = &rewards[after - 1];
+        let t = (step - a.step) as f64 / (b.step - a.step).max(1) as f64;
+        a.mean_reward + (b.mean_reward - a.mean_reward) * t
+    };
+    for row in &mut curves.training {
+        row.loss = floor + (start - floor) * (1.0 - reward_at(row.step).clamp(0.0, 1.0));
+    }
+}
+
 /// The column that marks the emulator's files.
 pub const EMULATED_COLUMN: &str = "emulated";
 
@@ -134,8 +163,10 @@ mod tests {
         let c = curves("big", 20_000, 5, 1, false);
         assert!(c.training.len() <= 2001);
         assert_eq!(c.training.last().unwrap().step, 99_999);
-        assert_eq!(training_duration_ms(0, 1), 20 * 60 * 1000);
-        assert_eq!(training_duration_ms(10_000_000_000, 5), 4 * 3600 * 1000);
+        let micro = shared::catalogue::find("amazon.nova-micro-v1:0").unwrap();
+        assert_eq!(training_duration_ms(micro, 0, 1, 1.0), 20 * 60 * 1000);
+        assert_eq!(training_duration_ms(micro, 10_000_000_000, 5, 1.0), 4 * 3600 * 1000);
+        assert_eq!(training_duration_ms(micro, 400_000, 3, 3.0), 3 * (20 * 60 + 3000) * 1000);
         let csv = training_csv(&curves("j", 4, 1, 1, true));
         assert!(csv.starts_with("step_number,epoch_number,training_loss,perplexity,emulated\n0,0,"));
         assert!(csv.lines().skip(1).all(|l| l.ends_with(",true")), "{csv}");

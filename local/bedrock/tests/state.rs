@@ -332,6 +332,9 @@ fn provisioned_throughput_goes_creating_to_in_service_and_serves_the_tuned_model
     assert_eq!(emu.create_provisioned_model_throughput(base).unwrap_err().kind, ErrorKind::Validation);
 
     emu.set_faults("quota=1,throughput-failed".parse().unwrap());
+    // Still Creating: the delete is refused (ConflictException) until it settles.
+    assert_eq!(emu.delete_provisioned_model_throughput("pt-2").unwrap_err().kind, ErrorKind::Conflict);
+    clock.advance(minutes(15));
     emu.delete_provisioned_model_throughput("pt-2").unwrap();
     assert_eq!(
         emu.create_provisioned_model_throughput(req("pt-5", "t9")).unwrap_err().kind,

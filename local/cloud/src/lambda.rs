@@ -294,7 +294,16 @@ pub struct LocalLambda {
 impl LocalLambda {
     /// Serves the Invoke API for `functions` on 127.0.0.1 with a free port.
     pub async fn start<F: Functions>(functions: Arc<F>, region: &str) -> io::Result<(SocketAddr, LocalLambda)> {
-        let server = ServerHandle::spawn(router(functions, region)).await?;
+        Self::start_on(functions, region, 0).await
+    }
+
+    /// [`LocalLambda::start`] on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on<F: Functions>(
+        functions: Arc<F>,
+        region: &str,
+        port: u16,
+    ) -> io::Result<(SocketAddr, LocalLambda)> {
+        let server = ServerHandle::spawn_on(router(functions, region), port).await?;
         Ok((server.local_addr(), LocalLambda { server }))
     }
 
@@ -304,7 +313,17 @@ impl LocalLambda {
         region: &str,
         authorizer: Arc<local_iam::Authorizer>,
     ) -> io::Result<(SocketAddr, LocalLambda)> {
-        let server = ServerHandle::spawn(router_with(functions, region, Some(authorizer))).await?;
+        Self::start_enforcing_on(functions, region, authorizer, 0).await
+    }
+
+    /// [`LocalLambda::start_enforcing`] on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_enforcing_on<F: Functions>(
+        functions: Arc<F>,
+        region: &str,
+        authorizer: Arc<local_iam::Authorizer>,
+        port: u16,
+    ) -> io::Result<(SocketAddr, LocalLambda)> {
+        let server = ServerHandle::spawn_on(router_with(functions, region, Some(authorizer)), port).await?;
         Ok((server.local_addr(), LocalLambda { server }))
     }
 

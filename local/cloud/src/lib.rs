@@ -41,8 +41,10 @@ mod lambda;
 mod s3;
 pub mod s3_iam;
 mod server;
+mod sns;
 
 pub use endpoints::{Endpoints, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_client, sdk_config, test_credentials};
 pub use lambda::{ACCOUNT_ID, FunctionError, FunctionRef, FunctionRegistry, Functions, LocalLambda, router};
 pub use s3::{LocalS3, NotificationInput, NotificationRule, NotifyingFs, ObjectCreated, notification};
 pub use server::ServerHandle;
+pub use sns::serve_sns;

@@ -344,7 +344,12 @@ impl LocalS3 {
     /// Requests must be signed with [`TEST_ACCESS_KEY_ID`] / [`TEST_SECRET_ACCESS_KEY`] (what
     /// [`crate::sdk_config`] sets); uploads matching [`NotificationRule::pipeline`] notify subscribers.
     pub async fn start(root: impl Into<PathBuf>, region: &str) -> io::Result<(SocketAddr, LocalS3)> {
-        LocalS3::start_with(root.into(), region, None).await
+        LocalS3::start_with(root.into(), region, None, 0).await
+    }
+
+    /// [`LocalS3::start`] on 127.0.0.1:`port` (0: a free port), for a server others connect to.
+    pub async fn start_on(root: impl Into<PathBuf>, region: &str, port: u16) -> io::Result<(SocketAddr, LocalS3)> {
+        LocalS3::start_with(root.into(), region, None, port).await
     }
 
     /// As [`LocalS3::start`], with IAM: requests must be signed by one of `authorizer`'s callers (a
@@ -355,13 +360,15 @@ impl LocalS3 {
         region: &str,
         authorizer: Arc<local_iam::Authorizer>,
     ) -> io::Result<(SocketAddr, LocalS3)> {
-        LocalS3::start_with(root.into(), region, Some(authorizer)).await
+        LocalS3::start_with(root.into(), region, Some(authorizer), 0).await
     }
 
-    async fn start_with(
+    /// The general form: with IAM when `authorizer` is given, on `port` (0: a free port).
+    pub async fn start_with(
         root: PathBuf,
         region: &str,
         authorizer: Option<Arc<local_iam::Authorizer>>,
+        port: u16,
     ) -> io::Result<(SocketAddr, LocalS3)> {
         std::fs::create_dir_all(&root)?;
         // s3s-fs canonicalizes its root; do the same so notification sizes read the same files.
@@ -385,7 +392,7 @@ impl LocalS3 {
         }
         builder.set_auth(auth);
         let router = Router::new().fallback(serve_s3).with_state(builder.build());
-        let server = ServerHandle::spawn(router).await?;
+        let server = ServerHandle::spawn_on(router, port).await?;
         Ok((server.local_addr(), LocalS3 { notifier, server }))
     }
 

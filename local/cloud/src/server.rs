@@ -18,9 +18,9 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Binds 127.0.0.1 on a free port and serves `router` on the current tokio runtime.
-    pub(crate) async fn spawn(router: Router) -> io::Result<ServerHandle> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    /// Binds 127.0.0.1:`port` (0: a free port) and serves `router` on the current tokio runtime.
+    pub(crate) async fn spawn_on(router: Router, port: u16) -> io::Result<ServerHandle> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -69,7 +69,7 @@ impl std::fmt::Display for Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(Box<Refusal>),
     /// A role called an operation the table does not know: refused, since nothing says what it needs.
     #[error("{0}")]
     Unmodelled(OperationError),
@@ -135,12 +135,12 @@ impl Authorizer {
             };
             let decision = decide(&caller.policies, self.stack.resource_policy(&check.resource), &request);
             if !decision.allowed() {
-                return Err(Denied::Refused(Refusal {
+                return Err(Denied::Refused(Box::new(Refusal {
                     principal: caller.principal.clone(),
                     action: check.action.to_string(),
                     resource: check.resource,
                     decision,
-                }));
+                })));
             }
         }
         Ok(())
@@ -160,7 +160,7 @@ impl Authorizer {
         action: &str,
         resource: &str,
         context: &Context,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), Box<Refusal>> {
         let principal = Principal::Service(service.to_string());
         let mut context = context.clone();
         context.set("aws:SecureTransport", vec!["true".into()]);
@@ -169,19 +169,21 @@ impl Authorizer {
         if decision.allowed() {
             Ok(())
         } else {
-            Err(Refusal { principal, action: action.into(), resource: resource.into(), decision })
+            Err(Box::new(Refusal { principal, action: action.into(), resource: resource.into(), decision }))
         }
     }
 
     /// `service` assumes the stack's role `role_arn` (its trust policy decides, with what the service
     /// states about itself in `context`) and gets that role's identity. A role the stack does not create
     /// cannot be assumed locally.
-    pub fn assume(&self, service: &str, role_arn: &str, context: &Context) -> Result<&Identity, Refusal> {
-        let refused = |decision| Refusal {
-            principal: Principal::Service(service.to_string()),
-            action: "sts:AssumeRole".into(),
-            resource: role_arn.into(),
-            decision,
+    pub fn assume(&self, service: &str, role_arn: &str, context: &Context) -> Result<&Identity, Box<Refusal>> {
+        let refused = |decision| {
+            Box::new(Refusal {
+                principal: Principal::Service(service.to_string()),
+                action: "sts:AssumeRole".into(),
+                resource: role_arn.into(),
+                decision,
+            })
         };
         let role: &Role = self
             .stack

@@ -26,31 +26,8 @@ pub fn access_key_id(authorization: Option<&str>, query: Option<&str>) -> Option
         let (name, value) = pair.split_once('=')?;
         name.eq_ignore_ascii_case("X-Amz-Credential").then_some(value)
     })?;
-    let decoded = percent_decode(value);
+    let decoded = shared::aws::decode_form_component(value);
     decoded.split('/').next().filter(|k| !k.is_empty()).map(str::to_string)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The access key id a role's sessions sign with locally: stable across runs, unique per role.
@@ -189,7 +166,7 @@ mod tests {
         assert_eq!(access_key_id(None, Some("x-amz-credential=lower%2fcase")).as_deref(), Some("lower"));
         assert_eq!(access_key_id(None, Some("list-type=2&prefix=runs%2F")), None);
         assert_eq!(access_key_id(None, None), None);
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+        assert_eq!(shared::aws::decode_form_component("a%2Fb%zz%4"), "a/b%zz%4");
     }
 
     #[test]

@@ -212,6 +212,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         service: "bedrock",
+        name: "UntagResource",
+        checks: &[on_tagged("bedrock:UntagResource", "{resource_arn}")],
+        note: "",
+    },
+    Operation {
+        service: "bedrock",
         name: "ListTagsForResource",
         checks: &[check("bedrock:ListTagsForResource", "{resource_arn}")],
         note: "",

@@ -78,6 +78,9 @@ pub struct Lambdas {
     provision: provision::Deps<VirtualTime>,
     evaluate: evaluate::Deps<VirtualTime>,
     teardown: teardown::Deps<VirtualTime, SharedNotifier>,
+    /// The reward Lambda of reinforcement fine-tuning (its default spec may be invalid: then every call
+    /// fails, as the Lambda's init would).
+    grader: Result<grader::Deps, String>,
     /// An error when its environment lacks what it needs (every call then answers with it).
     reaper: Result<reaper::Deps<VirtualTime, SharedNotifier>, PipelineError>,
     pub notifier: Arc<LocalNotifier>,
@@ -90,8 +93,11 @@ pub struct Lambdas {
     injected: Mutex<BTreeMap<String, (String, usize)>>,
 }
 
+/// The functions of the stack the local cloud calls by name (the state machine's six and the reaper).
 pub const FUNCTION_NAMES: [&str; 7] =
     ["validate-split", "start-job", "check-status", "provision", "evaluate", "teardown", "reaper"];
+/// The function Bedrock calls during reinforcement fine-tuning (not a state of the pipeline).
+pub const REWARD_FUNCTION: &str = "grader";
 
 impl Lambdas {
     /// Each function wired by its own `Deps::from_env`, as its Lambda `main` wires it, with the
@@ -124,6 +130,10 @@ impl Lambdas {
             evaluate: evaluate::Deps::from_env(&sdk("evaluate"), &env("evaluate"), clock.clone()),
             teardown: teardown::Deps::from_env(&sdk("teardown"), &teardown_env, clock.clone(), teardown_notifier),
             reaper: reaper::Deps::from_env(&sdk("reaper"), &reaper_env, clock, reaper_notifier),
+            grader: {
+                let env = env(REWARD_FUNCTION);
+                grader::Deps::from_lookup(|name| env.get(name)).map_err(|e| e.to_string())
+            },
             notifier,
             authorizer,
             invocations: Mutex::new(Vec::new()),
@@ -149,11 +159,40 @@ impl Lambdas {
             "provision" => run(payload, |ev| provision::handler(&self.provision, ev)).await,
             "evaluate" => run(payload, |ev| evaluate::handler(&self.evaluate, ev)).await,
             "teardown" => run(payload, |ev| teardown::handler(&self.teardown, ev)).await,
+            REWARD_FUNCTION => self.grade(&payload),
             "reaper" => match &self.reaper {
                 Ok(deps) => run(payload, |ev| reaper::handler(deps, ev)).await,
                 Err(e) => Err(FunctionError::new(e.error_type(), e.to_string())),
             },
             other => Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {other}"))),
+        };
+        if let Ok(mut log) = self.invocations.lock() {
+            log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
+        }
+        result
+    }
+
+    /// The grader, synchronously as its handler is: what Bedrock's calls to the reward Lambda get.
+    fn grade(&self, payload: &Value) -> Result<Value, FunctionError> {
+        let deps = self.grader.as_ref().map_err(|e| FunctionError::new("Runtime.InitError", e.clone()))?;
+        let scores =
+            grader::grade_batch(deps, payload).map_err(|e| FunctionError::new(e.0.error_type(), e.0.to_string()))?;
+        serde_json::to_value(scores).map_err(|e| FunctionError::new("Runtime.MarshalError", e.to_string()))
+    }
+
+    /// A synchronous invocation by function ARN, for the Bedrock emulator's calls to a reward Lambda
+    /// (logged in `invocations` like every other call).
+    pub fn invoke_reward(&self, function_arn: &str, payload: &Value) -> Result<Value, FunctionError> {
+        let name = FunctionRef::parse(function_arn).map(|f| f.name).unwrap_or(function_arn);
+        let result = if name == REWARD_FUNCTION {
+            self.grade(payload)
+        } else if FUNCTION_NAMES.contains(&name) {
+            Err(FunctionError::new(
+                "Unhandled",
+                format!("{name} is a pipeline function, not a reward function: it cannot grade responses"),
+            ))
+        } else {
+            Err(FunctionError::new("ResourceNotFoundException", format!("Function not found: {function_arn}")))
         };
         if let Ok(mut log) = self.invocations.lock() {
             log.push((name.to_string(), result.as_ref().err().map(|e| e.error_type.clone())));
@@ -292,11 +331,20 @@ where
 
 impl Functions for Lambdas {
     fn contains(&self, function_name: &str) -> bool {
-        FUNCTION_NAMES.contains(&function_name)
+        FUNCTION_NAMES.contains(&function_name) || function_name == REWARD_FUNCTION
     }
 
     fn invoke(&self, function_name: &str, payload: Value) -> impl Future<Output = Result<Value, FunctionError>> + Send {
         self.call(function_name, payload)
+    }
+}
+
+/// The Bedrock emulator's view of Lambda: reward functions called during reinforcement fine-tuning.
+pub struct LocalRewards(pub Arc<Lambdas>);
+
+impl local_bedrock::RewardFunction for LocalRewards {
+    fn invoke(&self, function_arn: &str, payload: &Value) -> Result<Value, String> {
+        self.0.invoke_reward(function_arn, payload).map_err(|e| format!("{}: {}", e.error_type, e.error_message))
     }
 }
 

@@ -85,7 +85,7 @@ pub fn service_invokes(
     service: &str,
     function_arn: &str,
     source_arn: &str,
-) -> Result<(), local_iam::Refusal> {
+) -> Result<(), Box<local_iam::Refusal>> {
     let context = Context::new().with("aws:SourceAccount", ACCOUNT_ID).with("aws:SourceArn", source_arn);
     authorizer.authorize_service(service, "lambda:InvokeFunction", function_arn, &context)
 }

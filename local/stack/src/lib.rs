@@ -5,13 +5,14 @@
 //! each function, with real AWS SDK clients pointed at loopback endpoints. Step Functions and the
 //! emulator share one virtual clock, so a two-hour training job takes milliseconds.
 
+pub mod env_file;
 mod external;
 mod functions;
 pub mod iam;
 mod template;
 
 pub use external::{AdvanceOnPoll, poll_wait};
-pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, VirtualTime};
+pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, LocalRewards, REWARD_FUNCTION, VirtualTime};
 pub use template::{
     LocalNames, TemplateError, deployed_bucket_name, function_arn, function_environment, function_logical_ids,
     substitutions, template_parameters,
@@ -20,7 +21,8 @@ pub use template::{
 use functions_common::{Env, defaults_from};
 use local_bedrock::{Emulator, FsStore};
 pub use local_bedrock::{FaultSpec, FaultSpecError};
-use local_cloud::{Endpoints, FunctionError, LocalLambda, LocalS3};
+pub use local_cloud::Endpoints;
+use local_cloud::{FunctionError, LocalLambda, LocalS3};
 use local_sfn::{Config as SfnConfig, StepFunctions, VirtualClock};
 use serde_json::Value;
 use shared::pipeline::PipelineConfig;
@@ -86,6 +88,9 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
+    /// The emulated Bedrock's region (default [`REGION`]): which models it customizes (Llama and Claude
+    /// are offered in us-west-2 only). The other local services keep [`REGION`].
+    pub bedrock_region: Option<String>,
     /// How long the emulator keeps a new provisioned throughput `Creating` (default: its own, 15
     /// minutes): longer makes teardown's wait loop and the reaper reachable in tests.
     pub throughput_ready_after: Option<Duration>,
@@ -94,6 +99,24 @@ pub struct Options {
     pub template: String,
     /// The state machine definition: by default [`DEFINITION`].
     pub definition: String,
+    /// Serve on fixed ports from this one up (S3, Bedrock and Bedrock Runtime, Step Functions,
+    /// Lambda, SNS: [`PORT_OFFSETS`]), so a client's settings stay valid across restarts. `None`:
+    /// free ports, for a cloud only this process uses.
+    pub base_port: Option<u16>,
+    /// For clients that poll Bedrock in real time (a script waiting for its job, `finetune local
+    /// serve`): each GetModelCustomizationJob, GetProvisionedModelThroughput or
+    /// GetCustomModelDeployment first moves the virtual clock by this much, so a job of hours
+    /// finishes after some dozens of polls. `None` (the default): only Step Functions' Waits move it.
+    pub advance_clock_on_bedrock_poll: Option<Duration>,
+}
+
+/// The port of each service, from `Options::base_port`: S3, Bedrock (control plane and runtime on
+/// one port), Step Functions, Lambda, SNS.
+pub const PORT_OFFSETS: [(&str, u16); 5] = [("S3", 0), ("Bedrock", 1), ("SFN", 2), ("Lambda", 3), ("SNS", 4)];
+
+fn port(base: Option<u16>, service: &str) -> u16 {
+    let offset = PORT_OFFSETS.iter().find(|(s, _)| *s == service).map_or(0, |(_, o)| *o);
+    base.map_or(0, |b| b.saturating_add(offset))
 }
 
 impl Options {
@@ -103,6 +126,9 @@ impl Options {
             faults: None,
             parameters: BTreeMap::new(),
             advance_clock_on_poll: false,
+            base_port: None,
+            advance_clock_on_bedrock_poll: None,
+            bedrock_region: None,
             throughput_ready_after: None,
             template: TEMPLATE.to_string(),
             definition: DEFINITION.to_string(),
@@ -183,7 +209,18 @@ impl LocalCloud {
         // Resolved once: every request of the run is decided against these policies.
         let authorizer = Arc::new(iam::authorizer(&options.template, &options.parameters)?);
 
-        let (_, s3) = LocalS3::start_enforcing(&s3_root, REGION, authorizer.clone()).await?;
+        let bind = |service: &'static str| {
+            let port = port(options.base_port, service);
+            async move {
+                TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{port} for {service}: {e}"))
+                })
+            }
+        };
+        let s3_port = port(options.base_port, "S3");
+        let (_, s3) = LocalS3::start_with(s3_root.clone(), REGION, Some(authorizer.clone()), s3_port)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{s3_port} for S3: {e}")))?;
         s3.create_bucket(BUCKET)?;
         bucket_view(&data_dir, &s3_root)?;
 
@@ -191,13 +228,18 @@ impl LocalCloud {
             Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
             None => FaultSpec::default(),
         };
-        let mut bedrock_config = local_bedrock::Config { faults, ..local_bedrock::Config::default() };
+        let mut bedrock_config = local_bedrock::Config {
+            faults,
+            region: options.bedrock_region.clone().unwrap_or_else(|| REGION.to_string()),
+            ..local_bedrock::Config::default()
+        };
         if let Some(after) = options.throughput_ready_after {
             bedrock_config.throughput_ready_after = after;
         }
         let emulator = Emulator::new(FsStore::new(&s3_root), clock.clone(), bedrock_config);
-        let bedrock_listener = TcpListener::bind("127.0.0.1:0").await?;
-        let sfn_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let bedrock_listener = bind("Bedrock").await?;
+        let sfn_listener = bind("SFN").await?;
+        let sns_listener = bind("SNS").await?;
 
         let mut endpoints = Endpoints::new(REGION);
         endpoints.s3 = Some(s3.url());
@@ -212,7 +254,7 @@ impl LocalCloud {
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
         let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
         let mut environments = BTreeMap::new();
-        for function in FUNCTION_NAMES {
+        for function in FUNCTION_NAMES.into_iter().chain([REWARD_FUNCTION]) {
             let vars = function_env_in(&options.template, function, &options.parameters, &work_dir)?;
             environments.insert(function, Env::from_vars(vars));
         }
@@ -235,6 +277,8 @@ impl LocalCloud {
             },
             authorizer.clone(),
         ));
+        // Bedrock calls the grader Lambda during reinforcement fine-tuning.
+        emulator.set_reward_function(Arc::new(LocalRewards(lambdas.clone())));
 
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
@@ -249,22 +293,38 @@ impl LocalCloud {
         debug_assert_eq!(machine.arn, state_machine_arn);
 
         let mut tasks = Vec::new();
-        let served = emulator.clone();
-        let gate = authorizer.clone();
+        let mut bedrock_router = local_bedrock::router_enforcing(emulator.clone(), authorizer.clone());
+        if let Some(step) = options.advance_clock_on_bedrock_poll {
+            bedrock_router = bedrock_router
+                .layer(axum::middleware::from_fn_with_state((clock.clone(), step), advance_on_bedrock_poll));
+        }
         tasks.push(tokio::spawn(async move {
-            let _ = local_bedrock::serve_enforcing(bedrock_listener, served, gate).await;
+            let _ = axum::serve(bedrock_listener, bedrock_router).await;
         }));
         let served = iam::sfn_router(sfn.clone(), authorizer.clone());
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(sfn_listener, served).await;
         }));
+        let lambda_port = port(options.base_port, "Lambda");
         let (_, lambda_api) = if options.advance_clock_on_poll {
             let functions = Arc::new(AdvanceOnPoll { lambdas: lambdas.clone(), clock: clock.clone() });
-            LocalLambda::start_enforcing(functions, REGION, authorizer.clone()).await?
+            LocalLambda::start_enforcing_on(functions, REGION, authorizer.clone(), lambda_port).await?
         } else {
-            LocalLambda::start_enforcing(lambdas.clone(), REGION, authorizer.clone()).await?
+            LocalLambda::start_enforcing_on(lambdas.clone(), REGION, authorizer.clone(), lambda_port).await?
         };
         endpoints.lambda = Some(lambda_api.url());
+        // SNS for clients outside the process; what they publish is kept with teardown's summaries.
+        endpoints.sns = Some(format!("http://{}", sns_listener.local_addr()?));
+        let published = lambdas.notifier.clone();
+        tasks.push(tokio::spawn(async move {
+            let topics = vec![TOPIC_ARN.to_string()];
+            let _ = local_cloud::serve_sns(sns_listener, topics, move |_topic: &str, subject: &str, message: &str| {
+                if let Ok(mut kept) = published.published.lock() {
+                    kept.push((subject.to_string(), message.to_string()));
+                }
+            })
+            .await;
+        }));
 
         // S3 notifications reach validate-split asynchronously, as on AWS.
         let (upload_tx, upload_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -348,6 +408,20 @@ impl LocalCloud {
 
     /// A local path of an object in the bucket: under the bucket's view `<data_dir>/<bucket>/` where
     /// it could be made, otherwise in S3's store.
+    /// Writes an object to the local bucket through its S3 API, as any writer of the bucket would.
+    pub async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StackError> {
+        self.s3_client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(format!("put {key}: {e}")))?;
+        Ok(())
+    }
+
     pub fn object_path(&self, key: &str) -> PathBuf {
         let view = self.data_dir.join(BUCKET);
         let bucket = if view.is_dir() { view } else { bookkeeping_dir(&self.data_dir).join("s3").join(BUCKET) };
@@ -382,9 +456,34 @@ fn bucket_view(data_dir: &Path, s3_root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Moves the virtual clock by `step` before each read of one job, throughput or deployment: the
+/// reads a client polls with (lists and everything else pass as they are).
+async fn advance_on_bedrock_poll(
+    axum::extract::State((clock, step)): axum::extract::State<(VirtualClock, Duration)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if is_bedrock_poll(request.method(), request.uri().path()) {
+        clock.advance(step);
+    }
+    next.run(request).await
+}
+
+fn is_bedrock_poll(method: &axum::http::Method, path: &str) -> bool {
+    let polled = [
+        "/model-customization-jobs/",
+        "/provisioned-model-throughput/",
+        "/model-customization/custom-model-deployments/",
+    ];
+    method == axum::http::Method::GET
+        && polled
+            .iter()
+            .any(|prefix| path.strip_prefix(prefix).is_some_and(|id| !id.is_empty() && !id.ends_with("/stop")))
+}
+
 /// SDK settings for loopback: test credentials, local endpoints, and retries that back off in
 /// milliseconds, so fault injection does not make a local run slow.
-async fn local_sdk_config(endpoints: &Endpoints) -> aws_config::SdkConfig {
+pub async fn local_sdk_config(endpoints: &Endpoints) -> aws_config::SdkConfig {
     let retry = aws_config::retry::RetryConfig::standard()
         .with_max_attempts(5)
         .with_initial_backoff(Duration::from_millis(5))
@@ -467,6 +566,25 @@ mod tests {
             }
             assert_eq!(local["TMPDIR"], "/tmp/work");
         }
+    }
+
+    #[test]
+    fn only_reads_of_one_resource_count_as_bedrock_polls() {
+        use axum::http::Method;
+        assert!(is_bedrock_poll(&Method::GET, "/model-customization-jobs/arn%3Aaws%3Abedrock%3Ajob"));
+        assert!(is_bedrock_poll(&Method::GET, "/provisioned-model-throughput/pt-1"));
+        assert!(is_bedrock_poll(&Method::GET, "/model-customization/custom-model-deployments/d-1"));
+        assert!(!is_bedrock_poll(&Method::GET, "/model-customization-jobs"));
+        assert!(!is_bedrock_poll(&Method::POST, "/model-customization-jobs/j/stop"));
+        assert!(!is_bedrock_poll(&Method::POST, "/model/amazon.nova-micro-v1:0/converse"));
+        assert!(!is_bedrock_poll(&Method::GET, "/custom-models/m"));
+    }
+
+    #[test]
+    fn fixed_ports_follow_the_base_and_free_ports_stay_free() {
+        assert_eq!(port(Some(4590), "S3"), 4590);
+        assert_eq!(port(Some(4590), "SNS"), 4594);
+        assert_eq!(port(None, "SFN"), 0);
     }
 
     #[test]

@@ -361,7 +361,7 @@ mod tests {
             ("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:finetune-pipeline"),
             ("BASE_MODEL", "amazon.nova-micro-v1:0:128k"),
             ("CUSTOMIZATION_TYPE", "FINE_TUNING"),
-            ("DEPLOYMENT_MODE", "on-demand"),
+            ("DEPLOYMENT_MODE", "auto"),
             ("VALIDATION_RATIO", "0.1"),
             ("HYPERPARAMETERS", ""),
             ("ROLE_ARN", crate::ROLE_ARN),
@@ -390,9 +390,15 @@ mod tests {
         let vars = env("teardown", &[]).unwrap();
         assert_eq!(vars["TOPIC_ARN"], crate::TOPIC_ARN);
         assert_eq!(vars["BUCKET"], crate::BUCKET);
-        for binary in ["start-job", "check-status", "provision", "evaluate"] {
+        for binary in ["check-status", "provision", "evaluate"] {
             assert_eq!(env(binary, &[]).unwrap().keys().collect::<Vec<_>>(), ["RUST_LOG"], "{binary}");
         }
+        // start-job calls nothing with it: it names the grader in reinforcement fine-tuning jobs.
+        assert_eq!(env("start-job", &[]).unwrap()["GRADER_FUNCTION_ARN"], function_arn("grader"));
+        assert_eq!(
+            env("grader", &[("GraderSpec", r#"{"mode":"numeric"}"#)]).unwrap()["GRADER_SPEC"],
+            r#"{"mode":"numeric"}"#
+        );
         assert_eq!(env("no-such-function", &[]), Err(TemplateError::NoFunction("no-such-function".into())));
     }
 

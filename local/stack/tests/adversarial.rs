@@ -23,10 +23,13 @@ const FOREIGN_JOB: &str = "someone-elses-job";
 
 /// States no scenario here can enter, and why; the test fails if one of them becomes reachable (so the
 /// list stays true) or if a state is neither reached nor listed.
-const UNREACHABLE: [(&str, &str); 3] = [
+const UNREACHABLE: [(&str, &str); 5] = [
     ("JobEnded", "check-status always gives a failed or stopped job a failure message, so JobFailed is taken"),
     ("DeploymentEnded", "check-status passes Bedrock's failureMessage, which the emulator always sets on Failed"),
     ("JobPollingExhausted", "needs a job running beyond 4 days; the emulator's training time follows the dataset"),
+    // Nothing is created on that path, so there is nothing to leave billing.
+    ("IsUnchanged", "entered only by a scheduled run with skip_unchanged; tests/schedule.rs covers it"),
+    ("NothingChanged", "a scheduled run whose data did not change ends here before anything is created"),
 ];
 
 fn sample() -> PathBuf {

@@ -27,7 +27,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const DATASET_KEY: &str = "datasets/support-tickets.jsonl";
+// Under incoming/, the only prefix validate-split's role may read; written into the local S3's folder
+// directly, so no bucket notification starts a run of its own beside the execution under test.
+const DATASET_KEY: &str = "incoming/crosscheck/support-tickets.jsonl";
 
 struct ExternalEngine {
     node: PathBuf,
@@ -74,22 +76,16 @@ struct Run {
     output: Option<Value>,
 }
 
-/// A fresh local cloud with the dataset in its bucket (outside incoming/, so no notification starts a
-/// run of its own) and its clock at `epoch`.
+/// A fresh local cloud with the dataset in its bucket (placed without a notification) and its clock at
+/// `epoch`.
 async fn cloud(dir: &Path, faults: Option<&str>, external: bool, epoch: Timestamp) -> LocalCloud {
     let mut options = Options::new(dir);
     options.faults = faults.map(str::to_string);
     options.advance_clock_on_poll = external;
     let cloud = LocalCloud::start(options).await.expect("local cloud starts");
-    cloud
-        .s3_client
-        .put_object()
-        .bucket(BUCKET)
-        .key(DATASET_KEY)
-        .body(aws_sdk_s3::primitives::ByteStream::from_path(sample()).await.expect("sample dataset"))
-        .send()
-        .await
-        .expect("dataset uploaded");
+    let path = cloud.object_path(DATASET_KEY);
+    std::fs::create_dir_all(path.parent().expect("a folder")).expect("dataset folder");
+    std::fs::copy(sample(), &path).expect("dataset in the bucket's folder");
     assert!(cloud.clock.now() < epoch, "the shared start lies ahead of every cloud's clock");
     cloud.clock.advance_to(epoch);
     cloud
@@ -178,6 +174,7 @@ async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, prepared: boo
     let overrides = overrides(&definition);
     std::fs::write(&overrides_path, overrides.to_string()).unwrap();
 
+    let role = local_stack::iam::credentials(&cloud.lambdas.authorizer, "PipelineStateMachine");
     let mut command = Command::new(&engine.node);
     command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crosscheck/driver.cjs"))
@@ -186,8 +183,9 @@ async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, prepared: boo
         .env("NODE_PATH", &engine.node_modules)
         .env("AWS_ENDPOINT_URL_LAMBDA", cloud.endpoints.lambda.as_deref().expect("Lambda Invoke API"))
         .env("AWS_REGION", local_stack::REGION)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        // The engine invokes as the state machine's role, which the local Lambda endpoint holds it to.
+        .env("AWS_ACCESS_KEY_ID", role.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", role.secret_access_key())
         // Nothing from this machine's AWS setup may reach the engine.
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
@@ -291,6 +289,6 @@ async fn failed_job_agrees_with_aws_local_stepfunctions() {
     assert_eq!((ours.status.as_str(), ours.error.as_deref()), ("FAILED", Some("JobFailed")), "{:?}", ours.cause);
     // The upload entry (a PreparedRun skips ValidateSplit); the job's failure is caught inside the machine.
     let tail: Vec<&str> = ours.states.iter().rev().take(6).rev().map(String::as_str).collect();
-    assert_eq!(tail, ["JobStatus", "JobFailed", "MarkFailed", "Finalize", "ReportOutcome", "Failed"]);
+    assert_eq!(tail, ["JobFailed", "MarkFailed", "Finalize", "TeardownPending", "ReportOutcome", "Failed"]);
     assert!(!ours.states.iter().any(|s| s == "ValidateSplit"), "{:?}", ours.states);
 }

@@ -14,12 +14,14 @@
 
 mod claude;
 mod cohere;
+pub mod distillation;
 mod format;
 mod hyperparameters;
 mod llama;
 mod model;
 mod nova;
 pub mod pricing;
+pub mod throughput;
 mod titan;
 
 pub use format::DatasetFormat;
@@ -96,6 +98,34 @@ pub fn find(model_id: &str) -> Option<&'static Model> {
         })
 }
 
+/// The geographic prefixes of Bedrock's cross-region inference profiles, as in
+/// `us.meta.llama3-2-1b-instruct-v1:0`.
+pub const INFERENCE_PROFILE_PREFIXES: [&str; 5] = ["us-gov.", "us.", "eu.", "apac.", "global."];
+
+/// A model id without an inference profile's geographic prefix (the model the profile routes to).
+pub fn without_inference_profile(model_id: &str) -> &str {
+    let id = model_id.trim();
+    INFERENCE_PROFILE_PREFIXES.iter().find_map(|p| id.strip_prefix(p)).unwrap_or(id)
+}
+
+/// The id to call a base model with on demand (InvokeModel, Converse): its id without the context
+/// suffix, or, for the models Bedrock serves on demand only through a cross-region inference profile
+/// (Llama 3.2 and 3.3, Nova 2: secondary, from the model cards), that profile for the region's
+/// geography (`us.` for `us-east-1`).
+pub fn invocation_id(model: &Model, region: &str) -> String {
+    let needs_profile = matches!(model.family, Family::Llama32 | Family::Llama33 | Family::Nova2);
+    if !needs_profile {
+        return model.base_id().to_string();
+    }
+    let geography = match region {
+        r if r.starts_with("us-gov-") => "us-gov",
+        r if r.starts_with("eu-") => "eu",
+        r if r.starts_with("ap-") => "apac",
+        _ => "us",
+    };
+    format!("{geography}.{}", model.base_id())
+}
+
 /// Every model, for error messages and `--help`.
 pub fn all() -> &'static [Model] {
     MODELS
@@ -112,6 +142,17 @@ pub fn suggestions(model_id: &str) -> Vec<&'static str> {
 mod tests {
     use super::model::strip_context_suffix;
     use super::*;
+
+    #[test]
+    fn inference_profiles_resolve_to_their_model_and_back() {
+        assert_eq!(without_inference_profile("us.meta.llama3-2-1b-instruct-v1:0"), "meta.llama3-2-1b-instruct-v1:0");
+        assert_eq!(without_inference_profile("amazon.nova-micro-v1:0"), "amazon.nova-micro-v1:0");
+        let llama = find("meta.llama3-2-1b-instruct-v1:0:128k").unwrap();
+        assert_eq!(invocation_id(llama, "eu-west-1"), "eu.meta.llama3-2-1b-instruct-v1:0");
+        assert_eq!(find(without_inference_profile(&invocation_id(llama, "us-east-1"))).unwrap().id, llama.id);
+        let nova = find("amazon.nova-micro-v1:0:128k").unwrap();
+        assert_eq!(invocation_id(nova, "us-east-1"), "amazon.nova-micro-v1:0");
+    }
 
     #[test]
     fn every_model_is_found_by_full_id_base_id_and_arn() {

@@ -145,7 +145,8 @@ pub(super) fn left_billing(custom_model_arn: Option<&str>, deployment: Option<Li
                 usd_per_month: None,
                 basis: "per inference token at the base model's price; nothing by the hour".to_string(),
             }),
-            DeploymentMode::None => {}
+            // Provision records a settled mode only.
+            DeploymentMode::None | DeploymentMode::Auto => {}
         }
     }
     billing

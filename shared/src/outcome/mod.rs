@@ -12,6 +12,7 @@
 
 mod cost;
 mod history;
+pub mod page;
 
 pub use cost::{Billable, Billing, COST_NOTE, CostEstimate, PRICING_PAGE, Removal, RemovalAction};
 pub use history::{EventKind, ExecutionEvent, ExecutionFacts, ExecutionStatus, StateVisit, latest_document};
@@ -211,7 +212,7 @@ impl RunOutcome {
             let what = match d.kind {
                 DeploymentMode::Provisioned => Billable::ProvisionedThroughput,
                 DeploymentMode::OnDemand => Billable::OnDemandDeployment,
-                DeploymentMode::None => return None,
+                DeploymentMode::None | DeploymentMode::Auto => return None,
             };
             Some((d.arn.as_deref(), what))
         });

@@ -159,8 +159,11 @@ impl Caps {
     }
 
     /// Every cap the effective configuration goes beyond, each naming the field, the value, the cap and
-    /// the parameter that sets it.
+    /// the parameter that sets it. Judged on the configuration as it will run (settled: an `auto`
+    /// deployment is the model's default).
     pub fn problems(&self, config: &PipelineConfig) -> Vec<ConfigProblem> {
+        let settled = config.settled();
+        let config = &settled;
         let mut problems = Vec::new();
         let mut beyond = |field: &str, value: String, cap: String, env: &str| {
             problems.push(ConfigProblem::new(

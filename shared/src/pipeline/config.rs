@@ -4,6 +4,7 @@
 use super::PipelineError;
 use crate::CustomizationType;
 use crate::catalogue::{self, Customization, HyperParameterError, Model};
+use crate::presets::Preset;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -14,21 +15,26 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeploymentMode {
+    /// Not chosen: the model's own default (see [`PipelineConfig::default_deployment`]). The effective
+    /// configuration a run carries never holds it: [`PipelineConfig::settle`] replaces it.
+    #[default]
+    Auto,
     /// Train only; no evaluation against the base model.
     None,
     /// CreateCustomModelDeployment (pay per token), where the model supports it.
-    #[default]
     OnDemand,
     /// CreateProvisionedModelThroughput, billed by the hour; no commitment unless configured.
     Provisioned,
 }
 
 impl DeploymentMode {
-    pub const ALL: [DeploymentMode; 3] = [DeploymentMode::None, DeploymentMode::OnDemand, DeploymentMode::Provisioned];
+    pub const ALL: [DeploymentMode; 4] =
+        [DeploymentMode::Auto, DeploymentMode::None, DeploymentMode::OnDemand, DeploymentMode::Provisioned];
 
     /// The config's spelling, e.g. `on-demand`.
     pub fn as_str(self) -> &'static str {
         match self {
+            DeploymentMode::Auto => "auto",
             DeploymentMode::None => "none",
             DeploymentMode::OnDemand => "on-demand",
             DeploymentMode::Provisioned => "provisioned",
@@ -134,6 +140,10 @@ pub struct PipelineConfig {
     /// Base model id, e.g. `amazon.nova-micro-v1:0:128k`.
     pub base_model: String,
     pub customization_type: CustomizationType,
+    /// `conservative`, `moderate` or `aggressive` (`shared::presets`): the hyperparameters it maps to for
+    /// the model, overridden key by key by `hyperparameters`. Unset with no hyperparameters: moderate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     /// Bedrock's string form, e.g. `{"epochCount": "2"}`.
     #[serde(default)]
     pub hyperparameters: BTreeMap<String, String>,
@@ -154,6 +164,23 @@ pub struct PipelineConfig {
     pub vpc: Option<VpcConfig>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// DISTILLATION: the teacher model id (or inference-profile ARN); unset: the catalogue's default
+    /// teacher for the student (`catalogue::distillation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_model: Option<String>,
+    /// DISTILLATION: the teacher's `maxResponseLengthForInference`, in tokens; unset: Bedrock's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_max_response_tokens: Option<u32>,
+    /// The validation file to use instead of a split: a key in the dataset's bucket, or `s3://` URI.
+    /// Unset: `<name>.validation.jsonl` beside the dataset when it exists, else the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_file: Option<String>,
+    /// Prepended to the customization job's name (`<prefix>-<run id>`; default `ft`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name_prefix: Option<String>,
+    /// Prepended to the custom model's name (`<prefix>-<run id>`; default `model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name_prefix: Option<String>,
 }
 
 impl Default for PipelineConfig {
@@ -161,10 +188,11 @@ impl Default for PipelineConfig {
         PipelineConfig {
             base_model: "amazon.nova-micro-v1:0:128k".to_string(),
             customization_type: CustomizationType::FineTuning,
+            preset: None,
             hyperparameters: BTreeMap::new(),
             validation_ratio: 0.1,
             seed: 42,
-            deployment: DeploymentMode::OnDemand,
+            deployment: DeploymentMode::Auto,
             commitment: None,
             model_units: 1,
             evaluation: EvaluationConfig::default(),
@@ -172,6 +200,11 @@ impl Default for PipelineConfig {
             kms_key_id: None,
             vpc: None,
             tags: BTreeMap::new(),
+            teacher_model: None,
+            teacher_max_response_tokens: None,
+            validation_file: None,
+            job_name_prefix: None,
+            model_name_prefix: None,
         }
     }
 }
@@ -368,8 +401,13 @@ impl PipelineConfig {
         }
     }
 
-    /// The model and customization the configuration names (when both exist), and every problem.
+    /// The model and customization the configuration names (when both exist), and every problem, judged
+    /// on the configuration as it will run ([`settled`](Self::settled): deployment and preset applied).
     pub fn problems(&self) -> (Option<(&'static Model, &'static Customization)>, Vec<ConfigProblem>) {
+        self.settled().settled_problems()
+    }
+
+    fn settled_problems(&self) -> (Option<(&'static Model, &'static Customization)>, Vec<ConfigProblem>) {
         let mut problems: Vec<ConfigProblem> = Vec::new();
         let mut problem = |field: &str, message: String| problems.push(ConfigProblem::new(field, message));
         let model = catalogue::find(&self.base_model);
@@ -473,13 +511,23 @@ impl PipelineConfig {
         {
             problem("vpc", "needs 1–16 subnet_ids and 1–5 security_group_ids".to_string());
         }
+        if let Some(m) = model {
+            self.type_problems(m, &mut problem);
+        }
+        self.choice_problems(&mut problem);
         (model.zip(customization), problems)
     }
 
     /// What the configuration implies that a person may not expect, for the run's notes.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if self.deployment == DeploymentMode::None {
+        let settled = self.settled();
+        if self.deployment == DeploymentMode::Auto
+            && let Some(why) = settled.default_deployment_reason()
+        {
+            notes.push(why);
+        }
+        if settled.deployment == DeploymentMode::None {
             notes.push(
                 "deployment `none`: the model is trained but not deployed, so the evaluation against the base \
                  model and the quality gate are skipped"
@@ -635,8 +683,18 @@ mod tests {
         assert!(matches!(unsupported.check(), Err(PipelineError::ConfigInvalid(m)) if m.contains("does not support")));
         if let Some(m) = catalogue::all().iter().find(|m| !m.on_demand_deployment && !m.customizations.is_empty()) {
             let kind = m.customizations[0].kind;
-            let c = PipelineConfig { base_model: m.id.into(), customization_type: kind, ..valid_config() };
+            let c = PipelineConfig {
+                base_model: m.id.into(),
+                customization_type: kind,
+                deployment: DeploymentMode::OnDemand,
+                ..valid_config()
+            };
             assert!(matches!(c.check(), Err(PipelineError::ConfigInvalid(msg)) if msg.contains("on-demand")));
+            // Unchosen, the deployment is the model's own: none, with the reason in the notes.
+            let auto = PipelineConfig { deployment: DeploymentMode::Auto, ..c.clone() };
+            assert_eq!(auto.settled().deployment, DeploymentMode::None);
+            assert!(auto.check().is_ok());
+            assert!(auto.notes()[0].contains("cannot be deployed on demand"), "{:?}", auto.notes());
             let provisioned = PipelineConfig { deployment: DeploymentMode::Provisioned, ..c };
             assert!(provisioned.check().is_ok());
         }

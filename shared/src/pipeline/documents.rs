@@ -13,11 +13,45 @@ pub struct StartRequest {
     pub dataset: String,
     #[serde(default)]
     pub config: serde_json::Value,
+    /// The schedule sets it: when the newest dataset and the effective config are those of the last
+    /// successful run of that folder (the same fingerprint), nothing is started and the execution says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_unchanged: bool,
+}
+
+/// The last successful run of a folder's datasets (`layout::last_success_key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSuccess {
+    /// That run's id (its execution's).
+    pub run_id: String,
+    /// [`fingerprint`](super::fingerprint) of its dataset (bucket, key, ETag) and effective config; a
+    /// record without one (written before it existed) matches nothing.
+    #[serde(default)]
+    pub fingerprint: String,
+    pub dataset: String,
+    pub finished_at: String,
+}
+
+/// validate-split's answer to a StartRequest with `skip_unchanged` whose data and config have not
+/// changed since the last successful run: the execution ends here, with this as its output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnchangedRun {
+    pub unchanged: Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unchanged {
+    /// This execution's run id (nothing was started under it).
+    pub run_id: String,
+    pub dataset: String,
+    pub last_success: LastSuccess,
+    /// For a person: what was compared and why nothing started.
+    pub message: String,
 }
 
 impl StartRequest {
     /// The only fields an execution input may have.
-    pub const FIELDS: [&'static str; 2] = ["dataset", "config"];
+    pub const FIELDS: [&'static str; 3] = ["dataset", "config", "skip_unchanged"];
 }
 
 /// ValidateSplit's task input, made by the state machine: the execution input as the caller gave it
@@ -122,6 +156,10 @@ pub struct JobRef {
     pub training_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_loss: Option<f64>,
+    /// The job's estimated duration from its creation (`catalogue::throughput`): the poll loop's first
+    /// wait and ladder come from it (`Backoff::for_job`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_seconds: Option<u64>,
 }
 
 /// check-status's input: the reference to refresh. It returns the same reference, updated (status,

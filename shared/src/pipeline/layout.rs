@@ -41,9 +41,14 @@ pub fn summary_key(run_id: &str) -> String {
     format!("{RUNS_PREFIX}{run_id}/summary.json")
 }
 
+/// The page a person opens: loss curves, metrics, examples, timeline, cost and verdict.
+pub fn html_report_key(run_id: &str) -> String {
+    format!("{RUNS_PREFIX}{run_id}/report.html")
+}
+
 /// Everything a run may write, by the name reports give it, in the order a run writes it. Keys, except
 /// `bedrock_output`: a prefix (Bedrock's output folder).
-pub fn artifacts(run_id: &str) -> [(&'static str, String); 8] {
+pub fn artifacts(run_id: &str) -> [(&'static str, String); 9] {
     [
         ("validation_report", report_key(run_id)),
         ("train", train_key(run_id)),
@@ -52,13 +57,44 @@ pub fn artifacts(run_id: &str) -> [(&'static str, String); 8] {
         ("evaluation_markdown", evaluation_markdown_key(run_id)),
         ("predictions", predictions_key(run_id)),
         ("summary", summary_key(run_id)),
+        ("report_html", html_report_key(run_id)),
         ("bedrock_output", output_prefix(run_id)),
     ]
 }
 
-/// Whether an uploaded key should start a run.
+/// Where the last successful run of datasets in `dataset_key`'s folder is recorded (teardown writes
+/// it, a scheduled start reads it): `runs/_last-success/<hash of the folder>.json`. Run ids never start
+/// with `_`, so this cannot be a run's folder.
+pub fn last_success_key(dataset_key: &str) -> String {
+    let folder = dataset_key.rsplit_once('/').map_or("", |(folder, _)| folder);
+    format!("{RUNS_PREFIX}_last-success/{:016x}.json", xxhash_rust::xxh3::xxh3_64(folder.as_bytes()))
+}
+
+/// A user's own validation file beside its dataset: `incoming/a/b.validation.jsonl` for `b.jsonl`.
+pub const VALIDATION_SUFFIX: &str = ".validation.jsonl";
+
+/// Whether an uploaded key should start a run (a validation file beside a dataset does not).
 pub fn is_dataset_upload(key: &str) -> bool {
-    key.starts_with(INCOMING_PREFIX) && key.ends_with(DATASET_SUFFIX) && key.len() > INCOMING_PREFIX.len() + 6
+    key.starts_with(INCOMING_PREFIX)
+        && key.ends_with(DATASET_SUFFIX)
+        && !key.ends_with(VALIDATION_SUFFIX)
+        && key.len() > INCOMING_PREFIX.len() + 6
+}
+
+/// `incoming/a/b.jsonl` -> `incoming/a/b.validation.jsonl`.
+pub fn validation_beside(dataset_key: &str) -> String {
+    let stem = dataset_key.strip_suffix(DATASET_SUFFIX).unwrap_or(dataset_key);
+    format!("{stem}{VALIDATION_SUFFIX}")
+}
+
+/// The key a config's `validation_file` names in `bucket`: a key, or an `s3://` URI of that bucket.
+/// `None` for a URI of another bucket.
+pub fn validation_file_key<'a>(bucket: &str, validation_file: &'a str) -> Option<&'a str> {
+    match parse_s3_uri(validation_file) {
+        Some((b, key)) => (b == bucket).then_some(key),
+        None if validation_file.starts_with("s3://") => None,
+        None => Some(validation_file),
+    }
 }
 
 /// `incoming/a/b.jsonl` -> `incoming/a/b.pipeline.json`.

@@ -20,6 +20,7 @@ mod documents;
 mod error;
 pub mod layout;
 mod run_id;
+mod settle;
 
 pub use backoff::Backoff;
 pub use caps::{CapSetting, Caps, MAX_UPLOADER_TAGS, OPERATOR_ONLY, clip};
@@ -29,8 +30,9 @@ pub use config::{
 };
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
-    JobRef, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument, StartRequest,
-    TeardownProgress, TeardownResult, ValidateRequest,
+    JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument,
+    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun, ValidateRequest,
 };
 pub use error::PipelineError;
-pub use run_id::{DatasetSource, names, run_id, run_id_for_execution, upload_execution_name};
+pub use run_id::{DatasetSource, fingerprint, names, run_id_for_execution, upload_execution_name};
+pub use settle::MAX_NAME_PREFIX;

@@ -4,7 +4,7 @@ use super::PipelineConfig;
 use super::layout;
 use serde::{Deserialize, Serialize};
 
-/// Where a dataset came from: what makes a run id unique.
+/// Where a dataset came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetSource {
     pub bucket: String,
@@ -13,9 +13,11 @@ pub struct DatasetSource {
     pub etag: String,
 }
 
-/// The run id: `<dataset name>-<hash of (dataset identity, effective config)>`, at most 48 characters
-/// of `[a-z0-9-]`, usable as an execution name and inside job and model names.
-pub fn run_id(source: &DatasetSource, config: &PipelineConfig) -> String {
+/// The fingerprint of a run's data and config: `<dataset name>-<hash of (dataset identity, effective
+/// config)>`, at most 48 characters of `[a-z0-9-]`. Not a run id (that is the execution's, see
+/// [`run_id_for_execution`]): a scheduled start compares it with the last successful run's to skip
+/// unchanged data.
+pub fn fingerprint(source: &DatasetSource, config: &PipelineConfig) -> String {
     let config_json = serde_json::to_string(config).unwrap_or_default();
     let identity = format!("{}\n{}\n{}\n{}", source.bucket, source.key, source.etag, config_json);
     let hash = xxhash_rust::xxh3::xxh3_128(identity.as_bytes());
@@ -128,19 +130,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_ids_are_stable_short_and_change_with_content_or_config() {
+    fn fingerprints_are_stable_short_and_change_with_content_or_config() {
         let source =
             DatasetSource { bucket: "b".into(), key: "incoming/Support Tickets!.jsonl".into(), etag: "e1".into() };
         let config = PipelineConfig::default();
-        let id = run_id(&source, &config);
-        assert_eq!(id, run_id(&source, &config));
+        let id = fingerprint(&source, &config);
+        assert_eq!(id, fingerprint(&source, &config));
         assert!(id.starts_with("support-tickets-"), "{id}");
         assert!(id.len() <= 48 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         assert!(!id.contains("--"));
         let other = DatasetSource { etag: "e2".into(), ..source.clone() };
-        assert_ne!(id, run_id(&other, &config));
+        assert_ne!(id, fingerprint(&other, &config));
         let tuned = PipelineConfig { seed: 7, ..config };
-        assert_ne!(id, run_id(&source, &tuned));
+        assert_ne!(id, fingerprint(&source, &tuned));
         assert!(names::job_name(&id).len() <= 63);
     }
 

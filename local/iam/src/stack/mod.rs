@@ -123,6 +123,8 @@ const WITHOUT_POLICIES: &[&str] = &[
     "AWS::SSM::Parameter",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudFormation::WaitConditionHandle",
+    // Its key policy governs KMS, which the local cloud does not emulate (the topic's encryption).
+    "AWS::KMS::Key",
 ];
 
 struct Resolver<'a> {

@@ -1,0 +1,225 @@
+//! A run as Step Functions' API tells it (GetExecutionHistory, DescribeExecution), on AWS and on a
+//! served local cloud alike: its history in the neutral form (`shared::outcome::ExecutionEvent`, as
+//! `cli/src/run/history.rs` maps the in-process engine's), and the outcome built from it with the
+//! run's documents read from the bucket.
+
+use super::target::Cloud;
+use crate::output::CliError;
+use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
+use serde_json::Value;
+use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
+use shared::pipeline::layout;
+use shared::report::Report;
+use shared::summary::RunSummary;
+use std::collections::BTreeSet;
+
+fn data(text: Option<&str>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+}
+
+/// The event in neutral form; `None` for the kinds an outcome does not need.
+pub fn neutral(event: &HistoryEvent) -> Option<ExecutionEvent> {
+    let at_ms = event.timestamp().to_millis().ok()?;
+    let ended = |status, error: Option<&str>, cause: Option<&str>| EventKind::ExecutionEnded {
+        status,
+        error: error.map(str::to_string),
+        cause: cause.map(str::to_string),
+        output: None,
+    };
+    let kind = match event.r#type() {
+        HistoryEventType::ExecutionStarted => {
+            EventKind::ExecutionStarted { input: data(event.execution_started_event_details()?.input()) }
+        }
+        HistoryEventType::ExecutionSucceeded => EventKind::ExecutionEnded {
+            status: ExecutionStatus::Succeeded,
+            error: None,
+            cause: None,
+            output: data(event.execution_succeeded_event_details().and_then(|d| d.output())),
+        },
+        HistoryEventType::ExecutionFailed => {
+            let d = event.execution_failed_event_details();
+            ended(ExecutionStatus::Failed, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
+        }
+        HistoryEventType::ExecutionAborted => {
+            let d = event.execution_aborted_event_details();
+            ended(ExecutionStatus::Aborted, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
+        }
+        HistoryEventType::ExecutionTimedOut => {
+            let d = event.execution_timed_out_event_details();
+            ended(ExecutionStatus::TimedOut, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
+        }
+        HistoryEventType::LambdaFunctionScheduled | HistoryEventType::TaskScheduled => EventKind::TaskScheduled,
+        kind if kind.as_str().ends_with("StateEntered") => {
+            let d = event.state_entered_event_details()?;
+            EventKind::StateEntered { name: d.name().to_string(), input: data(d.input()) }
+        }
+        kind if kind.as_str().ends_with("StateExited") => {
+            let d = event.state_exited_event_details()?;
+            EventKind::StateExited { name: d.name().to_string(), output: data(d.output()) }
+        }
+        _ => return None,
+    };
+    Some(ExecutionEvent { at_ms, kind })
+}
+
+/// Step Functions' error, said with where it happened.
+pub fn sfn_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    cloud: &Cloud,
+    what: &str,
+    error: &aws_sdk_sfn::error::SdkError<E>,
+) -> CliError {
+    match error.code() {
+        Some("ExecutionDoesNotExist") => CliError::usage(format!("{what}: no such run in {}", cloud.label))
+            .with_hint("`finetune runs` lists the runs of this state machine"),
+        Some(code) if code.contains("AccessDenied") => {
+            CliError::usage(format!("{what}: {code}: {}", error.message().unwrap_or_default()))
+                .with_hint("your credentials lack the states:* permission this needs")
+        }
+        _ => CliError::failure(format!("{what} ({}): {}", cloud.label, DisplayErrorContext(error))),
+    }
+}
+
+/// The whole history so far, every page, with its data.
+pub async fn history(cloud: &Cloud, execution_arn: &str) -> Result<Vec<ExecutionEvent>, CliError> {
+    let pages = cloud
+        .sfn()
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .include_execution_data(true)
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    let mut events = Vec::with_capacity(pages.len());
+    for event in pages {
+        let event = event.map_err(|e| sfn_error(cloud, "reading the run's history", &e))?;
+        events.extend(neutral(&event));
+    }
+    Ok(events)
+}
+
+/// The run's outcome so far: its history, its summary and validation report if written, and which of
+/// its objects exist.
+pub async fn outcome(cloud: &Cloud, run_id: &str) -> Result<RunOutcome, CliError> {
+    let history = history(cloud, &cloud.execution_arn(run_id)).await?;
+    outcome_from(cloud, run_id, &history).await
+}
+
+/// [`outcome`] from a history already read.
+pub async fn outcome_from(cloud: &Cloud, run_id: &str, history: &[ExecutionEvent]) -> Result<RunOutcome, CliError> {
+    let s3 = cloud.s3();
+    let bucket = &cloud.outputs.bucket;
+    let read = |key: String| {
+        let s3 = s3.clone();
+        async move {
+            let object = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+            object.body.collect().await.ok().map(|b| b.into_bytes().to_vec())
+        }
+    };
+    let summary: Option<RunSummary> =
+        read(layout::summary_key(run_id)).await.and_then(|b| serde_json::from_slice(&b).ok());
+    let validation: Option<Report> =
+        read(layout::report_key(run_id)).await.and_then(|b| serde_json::from_slice(&b).ok());
+    let keys = list_keys(cloud, &layout::run_prefix(run_id)).await?;
+    let locate = |key: &str| {
+        let present = if key.ends_with('/') { keys.iter().any(|k| k.starts_with(key)) } else { keys.contains(key) };
+        present.then(|| layout::s3_uri(bucket, key))
+    };
+    Ok(RunOutcome::build(&RunSources {
+        run_id,
+        history,
+        summary: summary.as_ref(),
+        locate: &locate,
+        notifications: None,
+        emulated: cloud.emulated(),
+        validation: validation.as_ref(),
+        virtual_clock: cloud.emulated(),
+        // Not looked up here: left_billing is what the run's documents imply.
+        live: None,
+    }))
+}
+
+/// Every key under a prefix of the stack's bucket.
+pub async fn list_keys(cloud: &Cloud, prefix: &str) -> Result<BTreeSet<String>, CliError> {
+    let mut keys = BTreeSet::new();
+    let mut pages = cloud.s3().list_objects_v2().bucket(&cloud.outputs.bucket).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            CliError::failure(format!(
+                "cannot list s3://{}/{prefix} ({}): {}",
+                cloud.outputs.bucket,
+                cloud.label,
+                DisplayErrorContext(&e)
+            ))
+        })?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+    }
+    Ok(keys)
+}
+
+/// The outcome's status as an exit code: 0 succeeded, 1 failed, timed out or aborted; a running run
+/// is neither (the caller decides).
+pub fn finished(outcome: &RunOutcome) -> bool {
+    outcome.status != ExecutionStatus::Running
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{
+        ExecutionFailedEventDetails, ExecutionStartedEventDetails, StateEnteredEventDetails, StateExitedEventDetails,
+    };
+    use shared::outcome::ExecutionFacts;
+
+    fn event(id: i64, kind: HistoryEventType) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
+        HistoryEvent::builder().id(id).timestamp(DateTime::from_millis(1000 * id)).r#type(kind)
+    }
+
+    #[test]
+    fn the_apis_history_reads_as_the_engines_does() {
+        let events = [
+            event(1, HistoryEventType::ExecutionStarted)
+                .execution_started_event_details(ExecutionStartedEventDetails::builder().input("{\"a\":1}").build())
+                .build()
+                .unwrap(),
+            event(2, HistoryEventType::TaskStateEntered)
+                .state_entered_event_details(
+                    StateEnteredEventDetails::builder().name("Check").input("{}").build().unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(3, HistoryEventType::LambdaFunctionScheduled).build().unwrap(),
+            event(4, HistoryEventType::LambdaFunctionFailed).build().unwrap(),
+            event(5, HistoryEventType::LambdaFunctionScheduled).build().unwrap(),
+            event(6, HistoryEventType::TaskStateExited)
+                .state_exited_event_details(
+                    StateExitedEventDetails::builder().name("Check").output("{}").build().unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(7, HistoryEventType::FailStateEntered)
+                .state_entered_event_details(StateEnteredEventDetails::builder().name("Failed").build().unwrap())
+                .build()
+                .unwrap(),
+            event(8, HistoryEventType::ExecutionFailed)
+                .execution_failed_event_details(
+                    ExecutionFailedEventDetails::builder().error("JobFailed").cause("quota").build(),
+                )
+                .build()
+                .unwrap(),
+        ];
+        let neutral: Vec<ExecutionEvent> = events.iter().filter_map(neutral).collect();
+        assert_eq!(neutral.len(), 7, "the failed Lambda attempt is left out");
+        assert_eq!(neutral[0].kind, EventKind::ExecutionStarted { input: Some(serde_json::json!({"a": 1})) });
+        let facts = ExecutionFacts::read(&neutral);
+        assert_eq!(facts.states(), vec!["Check".to_string(), "Failed".to_string()]);
+        assert_eq!(facts.task_requests, 2);
+        assert_eq!(facts.status, ExecutionStatus::Failed);
+        assert_eq!((facts.error.as_deref(), facts.cause.as_deref()), (Some("JobFailed"), Some("quota")));
+        assert_eq!((facts.started_at_ms, facts.ended_at_ms), (Some(1000), Some(8000)));
+    }
+}
