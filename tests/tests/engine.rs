@@ -119,6 +119,7 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
         shape(&states),
         [
             "ValidateSplit",
+            "IsUnchanged",
             "IsDatasetValid",
             "StartJob",
             "WaitForJob",
@@ -165,7 +166,7 @@ async fn mode_none_trains_only_and_skips_evaluation() {
     assert_eq!(snap.status, ExecutionStatus::Succeeded);
     let states = snap.states_entered();
     assert_eq!(
-        shape(&states)[7..],
+        shape(&states)[8..],
         ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "TeardownPending", "ReportOutcome", "Succeeded"]
     );
     assert_eq!((lambdas.count("evaluate"), lambdas.count("teardown")), (0, 1));
