@@ -200,7 +200,7 @@ pub fn parameter_overrides(
     template_name: &str,
     given: &[String],
 ) -> Result<BTreeMap<String, String>, CliError> {
-    let known = local_stack::template_parameters(&template);
+    let known = local_stack::template_parameters(template);
     let mut parameters = BTreeMap::new();
     for given in given {
         let Some((name, value)) = given.split_once('=').filter(|(name, _)| !name.trim().is_empty()) else {
