@@ -190,9 +190,19 @@ fn stack(args: &RunArgs) -> Result<Stack, CliError> {
         None => local_stack::DEFINITION.to_string(),
     };
     let template_name = args.template.as_ref().map_or("template.yaml".to_string(), |p| p.display().to_string());
-    let known = local_stack::template_parameters(&template);
+    let parameters = parameter_overrides(&template, &template_name, &args.parameters)?;
+    Ok(Stack { template, definition, parameters, template_name })
+}
+
+/// `--parameter NAME=VALUE` overrides, each naming a parameter of `template`.
+pub fn parameter_overrides(
+    template: &str,
+    template_name: &str,
+    given: &[String],
+) -> Result<BTreeMap<String, String>, CliError> {
+    let known = local_stack::template_parameters(template);
     let mut parameters = BTreeMap::new();
-    for given in &args.parameters {
+    for given in given {
         let Some((name, value)) = given.split_once('=').filter(|(name, _)| !name.trim().is_empty()) else {
             return Err(CliError::usage(format!("--parameter `{given}` is not NAME=VALUE"))
                 .with_hint("e.g. --parameter DeploymentMode=none"));
@@ -204,7 +214,7 @@ fn stack(args: &RunArgs) -> Result<Stack, CliError> {
         }
         parameters.insert(name.to_string(), value.to_string());
     }
-    Ok(Stack { template, definition, parameters, template_name })
+    Ok(parameters)
 }
 
 /// Everything checked before anything runs: the file, its name, the config and the flags over it,

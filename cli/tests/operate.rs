@@ -20,7 +20,9 @@ struct Served {
 impl Served {
     fn start(dir: &Path) -> Served {
         let child = bin()
-            .args(["local", "serve", "--port", "0", "--data-dir"])
+            // The operator allows a throughput (the run below keeps one).
+            .args(["local", "serve", "--port", "0", "--parameter", "AllowedDeploymentModes=none,on-demand,provisioned"])
+            .arg("--data-dir")
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

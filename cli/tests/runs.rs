@@ -84,28 +84,27 @@ fn a_failed_run_prices_its_training_and_lists_what_teardown_removed_and_what_sti
 }
 
 #[test]
-fn a_run_that_keeps_a_provisioned_throughput_shows_its_hourly_bill() {
+fn a_run_asking_beyond_the_operators_caps_fails_before_anything_bills() {
+    // By default the operator allows only the template's base model and no throughput billed by the
+    // hour; `--parameter AllowedDeploymentModes=...` is how a local user plays operator.
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "reviews.jsonl", &pc_records(40));
     let data = dir.path().join("cloud");
     let args =
         ["run", &file, "--model", TITAN_LITE, "--deployment", "provisioned", "--data-dir", data.to_str().unwrap()];
     let o = finetune(&[&args[..], &["--json"]].concat());
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let outcome = json(&o);
-    let throughput = outcome["left_billing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["what"] == "provisioned-throughput")
-        .unwrap_or_else(|| panic!("{outcome}"))
-        .clone();
-    let rate = shared::catalogue::pricing::provisioned_throughput_usd_per_hour(TITAN_LITE, None, 1).unwrap().value;
-    assert_eq!(throughput["usd_per_hour"].as_f64(), Some(rate));
-    assert!(throughput["basis"].as_str().unwrap().contains("per hour for 1 model unit"), "{throughput}");
-    let text = stdout(&finetune(&[&args[..], &["-q"]].concat()));
-    assert!(text.contains(&format!("Left billing (${rate:.2} per hour + $1.95 per month in all):")), "{text}");
-    assert!(text.contains(&format!("provisioned throughput  ${rate:.2}/hour")), "{text}");
+    assert_eq!(outcome["left_billing"], serde_json::json!([]), "{outcome}");
+    let text = outcome.to_string();
+    for needle in [
+        "ConfigInvalid",
+        "deployment: `provisioned` is beyond the operator's cap",
+        "AllowedDeploymentModes",
+        "AllowedBaseModels",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::pipeline::{
     Backoff, CheckStatusRequest, DeploymentMode, DeploymentRef, JobRef, Outcome, PipelineError, PollState, PollStatus,
-    RunDocument, StartRequest,
+    RunDocument, StartRequest, ValidateRequest, run_id_for_execution,
 };
 
 /// What the scripted services do.
@@ -141,7 +141,17 @@ impl Lambdas {
         let now = self.clock.now().to_rfc3339();
         let out = match function {
             "validate-split" => {
-                let request: StartRequest = self.parse(function, input)?;
+                let task: ValidateRequest = self.parse(function, input)?;
+                if task.execution_name.is_empty() {
+                    return Err(self.violation(function, "no execution name".into()));
+                }
+                // As the real handler: anything but a StartRequest in the execution input is refused.
+                let Ok(request) = serde_json::from_value::<StartRequest>(task.input) else {
+                    return Err(TaskError::new(
+                        PipelineError::CONFIG_INVALID,
+                        "the execution input may hold only `dataset`, `config` and `skip_unchanged`",
+                    ));
+                };
                 if !request.dataset.starts_with("s3://") {
                     return Err(self.violation(function, format!("dataset {}", request.dataset)));
                 }
@@ -149,7 +159,8 @@ impl Lambdas {
                     let cause = fixtures::prepared_run(false).data.cause.unwrap_or_default();
                     return Err(TaskError::new(PipelineError::DATASET_INVALID, cause));
                 }
-                to_value(fixtures::prepared_run(true))
+                let run_id = run_id_for_execution(&task.execution_name);
+                to_value(shared::pipeline::PreparedRun { run_id, ..fixtures::prepared_run(true) })
             }
             "start-job" => {
                 let doc: RunDocument = self.parse(function, input)?;

@@ -63,7 +63,10 @@ pub fn evaluate_template(template: &Value, doc: &Value) -> Result<Value, String>
             for (key, value) in fields {
                 if let Some(name) = key.strip_suffix(".$") {
                     let expr = value.as_str().ok_or_else(|| format!("`{key}` must hold a string"))?;
-                    let resolved = if is_intrinsic(expr) {
+                    let resolved = if let Some(context) = expr.strip_prefix("$$.") {
+                        context_value(context)
+                            .ok_or_else(|| format!("`{key}`: `{expr}` is not in the context object"))?
+                    } else if is_intrinsic(expr) {
                         for p in intrinsic_paths(expr) {
                             resolve(doc, &p)?.ok_or_else(|| format!("`{key}`: `{p}` names nothing"))?;
                         }
@@ -82,6 +85,18 @@ pub fn evaluate_template(template: &Value, doc: &Value) -> Result<Value, String>
             items.iter().map(|v| evaluate_template(v, doc)).collect::<Result<_, _>>().map(Value::Array)
         }
         other => Ok(other.clone()),
+    }
+}
+
+/// A sample of a context-object field (`$$.Execution.Name` ...), for the fields the pipeline may read.
+fn context_value(path: &str) -> Option<Value> {
+    match path {
+        "Execution.Name" => Some(Value::String("9b1f6c1e-3c1a-4e7e-9a57-0d5a2b7c4f11".into())),
+        "Execution.Id" => {
+            Some(Value::String("arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:9b1f6c1e".into()))
+        }
+        "Execution.StartTime" => Some(Value::String("2025-01-01T00:00:00.000Z".into())),
+        _ => None,
     }
 }
 

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use fixtures::Poll;
 use serde_json::{Value, json};
-use shared::pipeline::{CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest};
+use shared::pipeline::{
+    CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest, ValidateRequest,
+};
 use tests::jsonpath::{evaluate_template, intrinsic_paths, is_intrinsic, resolve, set_result};
 use tests::{definition, definition_json, function_of};
 
@@ -95,19 +97,11 @@ fn arriving() -> BTreeMap<&'static str, Docs> {
 
     BTreeMap::from([
         (
-            "IsPrepared",
-            docs(vec![
-                ("console StartRequest", v(start_request_console())),
-                ("schedule StartRequest", v(start_request_schedule())),
-                ("PreparedRun from the S3 entry", v(prepared_run(true))),
-                ("invalid PreparedRun from the S3 entry", v(prepared_run(false))),
-            ]),
-        ),
-        (
             "ValidateSplit",
             docs(vec![
                 ("console StartRequest", v(start_request_console())),
                 ("schedule StartRequest", v(start_request_schedule())),
+                ("S3 upload StartRequest", v(start_request_upload())),
             ]),
         ),
         (
@@ -194,7 +188,11 @@ fn function_output(function: &str, effective_input: &Value) -> Value {
 /// The input type each function's handler deserializes.
 fn check_function_input(function: &str, input: &Value) -> Result<(), String> {
     let result = match function {
-        "validate-split" => serde_json::from_value::<StartRequest>(input.clone()).map(drop),
+        "validate-split" => serde_json::from_value::<ValidateRequest>(input.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|r| serde_json::from_value::<StartRequest>(r.input).map_err(|e| e.to_string()))
+            .map(drop)
+            .map_err(serde::de::Error::custom),
         "check-status" => serde_json::from_value::<CheckStatusRequest>(input.clone()).map(drop),
         _ => serde_json::from_value::<RunDocument>(input.clone()).map(drop),
     };

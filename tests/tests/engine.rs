@@ -24,8 +24,9 @@ async fn run(script: Script, input: Value, setup: impl FnOnce(Lambdas) -> Lambda
     (snapshot, lambdas)
 }
 
+/// What the S3 upload entry starts an execution with: the dataset only.
 fn prepared() -> Value {
-    serde_json::to_value(fixtures::prepared_run(true)).expect("serializes")
+    serde_json::to_value(fixtures::start_request_upload()).expect("serializes")
 }
 
 fn console() -> Value {
@@ -117,7 +118,8 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
     assert_eq!(
         shape(&states),
         [
-            "IsPrepared",
+            "ValidateSplit",
+            "IsUnchanged",
             "IsDatasetValid",
             "StartJob",
             "WaitForJob",
@@ -138,7 +140,7 @@ async fn success_path_from_an_upload_reaches_finalize_and_succeeds() {
         ]
     );
     assert_eq!(count(&states, "CheckJob") as u32, Backoff::JOB.polls_for(2 * 3600));
-    assert_eq!(lambdas.count("validate-split"), 0, "an upload arrives prepared");
+    assert_eq!(lambdas.count("validate-split"), 1, "an upload is validated inside the execution too");
     assert_eq!(lambdas.count("teardown"), 1);
     let output = snap.output.expect("output");
     assert_eq!(output["outcome"], "SUCCEEDED");
@@ -152,7 +154,7 @@ async fn console_and_schedule_runs_validate_first() {
     for input in [console(), serde_json::to_value(fixtures::start_request_schedule()).expect("serializes")] {
         let (snap, lambdas) = run(Script::default(), input, |l| l).await;
         assert_eq!(snap.status, ExecutionStatus::Succeeded);
-        assert_eq!(snap.states_entered()[..4], ["IsPrepared", "ValidateSplit", "IsUnchanged", "IsDatasetValid"]);
+        assert_eq!(snap.states_entered()[..3], ["ValidateSplit", "IsUnchanged", "IsDatasetValid"]);
         assert_eq!(lambdas.count("validate-split"), 1);
     }
 }
@@ -164,7 +166,7 @@ async fn mode_none_trains_only_and_skips_evaluation() {
     assert_eq!(snap.status, ExecutionStatus::Succeeded);
     let states = snap.states_entered();
     assert_eq!(
-        shape(&states)[7..],
+        shape(&states)[8..],
         ["IsDeploymentNeeded", "MarkSucceeded", "Finalize", "TeardownPending", "ReportOutcome", "Succeeded"]
     );
     assert_eq!((lambdas.count("evaluate"), lambdas.count("teardown")), (0, 1));
@@ -299,26 +301,15 @@ async fn throttling_is_retried_then_the_run_goes_on() {
 }
 
 #[tokio::test]
-async fn an_invalid_upload_is_reported_through_finalize() {
-    let input = serde_json::to_value(fixtures::prepared_run(false)).expect("serializes");
+async fn an_execution_input_claiming_to_be_prepared_is_refused_before_anything_starts() {
+    // A caller passing a prepared run (with foreign job and deployment ARNs) cannot skip validation.
+    let mut input = serde_json::to_value(fixtures::after_provision(DeploymentMode::Provisioned)).expect("serializes");
+    input["outcome"] = json!("FAILED");
     let (snap, lambdas) = run(Script::default(), input, |l| l).await;
     assert_eq!(snap.status, ExecutionStatus::Failed);
-    assert_eq!(snap.error.as_deref(), Some(PipelineError::DATASET_INVALID));
-    assert!(snap.cause.as_deref().is_some_and(|c| c.contains("validation-report.json")), "{:?}", snap.cause);
-    assert_eq!(
-        snap.states_entered(),
-        [
-            "IsPrepared",
-            "IsDatasetValid",
-            "DatasetInvalid",
-            "MarkFailed",
-            "Finalize",
-            "TeardownPending",
-            "ReportOutcome",
-            "Failed"
-        ]
-    );
-    assert_eq!((lambdas.count("start-job"), lambdas.count("teardown")), (0, 1));
+    assert_eq!(snap.error.as_deref(), Some(PipelineError::CONFIG_INVALID));
+    assert_eq!(snap.states_entered(), ["ValidateSplit"]);
+    assert_eq!((lambdas.count("start-job"), lambdas.count("teardown")), (0, 0));
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@ use fixtures::Poll;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shared::pipeline::{CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest};
+use shared::pipeline::{
+    CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest, ValidateRequest,
+};
 use tests::{ACCOUNT, REGION, repo_root};
 
 fn events_dir() -> PathBuf {
@@ -133,7 +135,7 @@ fn aborted_event() -> Value {
             "status": "ABORTED",
             "startDate": 1735689600000_u64,
             "stopDate": 1735695000000_u64,
-            "input": serde_json::to_string(&fixtures::prepared_run(true)).expect("serializes"),
+            "input": serde_json::to_string(&fixtures::start_request_upload()).expect("serializes"),
             "output": null,
             "inputDetails": {"included": true},
             "outputDetails": null,
@@ -149,6 +151,12 @@ fn every_contract_sample_reads_back_into_its_type() {
     assert!(console.config.is_object());
     let schedule: StartRequest = contract("start-schedule.json", fixtures::start_request_schedule());
     assert!(schedule.dataset.ends_with('/'), "the schedule names a prefix");
+    let task = ValidateRequest {
+        input: serde_json::to_value(fixtures::start_request_console()).expect("serializes"),
+        execution_name: "9b1f6c1e-3c1a-4e7e-9a57-0d5a2b7c4f11".to_string(),
+    };
+    let task: ValidateRequest = contract("validate-split.json", task);
+    assert!(serde_json::from_value::<StartRequest>(task.input).is_ok());
     let prepared: PreparedRun = contract("start-job.json", fixtures::prepared_run(true));
     assert!(prepared.prepared && prepared.data.valid);
     let job: CheckStatusRequest = contract("check-status-job.json", fixtures::check_job_request());
@@ -189,7 +197,7 @@ fn the_aborted_execution_event_reads_into_an_eventbridge_event() {
     assert_eq!(event.detail_type, "Step Functions Execution Status Change");
     assert_eq!(event.source, "aws.states");
     assert_eq!(event.detail["status"], "ABORTED");
-    // The execution name is the run id: teardown derives every resource name from it.
+    // The execution name gives the run id: teardown derives every resource name from it.
     assert_eq!(event.detail["name"], json!(fixtures::run_id_for_samples()));
 }
 
@@ -212,6 +220,7 @@ fn events_holds_exactly_the_samples_checked_here() {
         "teardown-aborted-event.json",
         "teardown-failed.json",
         "teardown-succeeded.json",
+        "validate-split.json",
     ];
     expected.sort();
     assert_eq!(found, expected);

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Bedrock faults to inject, as `finetune run --fault` takes them.
     #[arg(long, value_name = "SPEC")]
     pub fault: Option<String>,
+    /// Override a template parameter, as `finetune run --parameter` (repeatable): the operator's
+    /// settings, e.g. `--parameter AllowedDeploymentModes=none,on-demand,provisioned`.
+    #[arg(long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
 }
 
 pub fn serve(args: ServeArgs, out: &mut Stdout) -> Result<Exit, CliError> {
@@ -45,9 +49,11 @@ pub fn serve(args: ServeArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         spec.parse::<local_stack::FaultSpec>()
             .map_err(|e| CliError::usage(format!("--fault `{spec}` is not a fault spec: {e}")))?;
     }
+    let parameters = crate::run::parameter_overrides(local_stack::TEMPLATE, "template.yaml", &args.parameters)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut options = Options::new(&data_dir);
+        options.parameters = parameters;
         options.faults = args.fault.clone();
         options.base_port = (args.port != 0).then_some(args.port);
         options.advance_clock_on_bedrock_poll = Some(POLL_STEP);

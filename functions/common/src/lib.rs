@@ -29,6 +29,13 @@
 //! | `VPC_SUBNET_IDS`, `VPC_SECURITY_GROUP_IDS` | `vpc` | comma-separated; both or neither |
 //! | `RUN_TAGS` | `tags` | JSON object of strings |
 //!
+//! The operator's caps ([`caps_from`], read by validate-split; see `shared::pipeline::Caps` and the
+//! template parameter named beside each): `ALLOWED_BASE_MODELS` (comma-separated; default the
+//! `BASE_MODEL`), `ALLOWED_DEPLOYMENT_MODES` (comma-separated; default `none,on-demand`),
+//! `COMMITMENT_ALLOWED` (default false), `MAX_MODEL_UNITS` (1), `MAX_TRAINING_COST_USD` (50),
+//! `MIN_IMPROVEMENT_FLOOR` (0), `KEEP_ON_GATE_FAILURE_ALLOWED` (false), `MAX_EVALUATION_SAMPLES` (200),
+//! `RESOURCE_TTL_HOURS` (0: no limit). Unlike the defaults above, no sidecar or input can change them.
+//!
 //! SDK behaviour ([`load_sdk_config`], [`s3_client`]):
 //!
 //! | variable | meaning | default |
@@ -38,12 +45,14 @@
 //! | `FINETUNE_S3_PATH_STYLE` | `true`, `1` or `yes`: path-style S3 addressing; anything else: off | on when an endpoint override is set |
 //! | `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>` | endpoint overrides (read by aws-config) | |
 
+mod caps;
 mod clock;
 mod env;
 mod error;
 mod sdk;
 
 pub use aws_config::SdkConfig;
+pub use caps::caps_from;
 pub use clock::{Clock, FixedClock, SystemClock, elapsed_seconds, format_rfc3339, parse_rfc3339};
 pub use env::{Env, defaults_from, set_value};
 pub use error::{HttpStatus, LambdaError, SdkResultExt, is_name_taken, sdk_error};

@@ -8,6 +8,8 @@ use functions_common::{HttpStatus, sdk_error};
 use shared::pipeline::{DeploymentMode, PipelineError, layout, names};
 use shared::summary::RunSummary;
 
+use crate::ownership::{self, Ownership};
+
 /// What to delete.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
@@ -56,8 +58,8 @@ enum Kind {
     Deployment,
 }
 
-/// Stops the job if it is still running; a finished or unknown job is left alone.
-pub async fn stop_job(bedrock: &aws_sdk_bedrock::Client, job: &str, done: &mut Done) {
+/// Stops the job if it is still running and this run's; a finished, unknown or foreign job is left alone.
+pub async fn stop_job(bedrock: &aws_sdk_bedrock::Client, run_id: &str, job: &str, done: &mut Done) {
     let got = bedrock.get_model_customization_job().job_identifier(job).send().await;
     let job_arn = match got {
         Ok(out) => match out.status() {
@@ -74,6 +76,9 @@ pub async fn stop_job(bedrock: &aws_sdk_bedrock::Client, job: &str, done: &mut D
         }
         Err(e) => return done.failed(job, sdk_error("GetModelCustomizationJob", e)),
     };
+    if !owned(bedrock, &job_arn, run_id, done).await {
+        return;
+    }
     match bedrock.stop_model_customization_job().job_identifier(&job_arn).send().await {
         Ok(_) => done.stopped.push(job_arn),
         // It finished between the two calls.
@@ -130,25 +135,82 @@ pub async fn remove_deployment(
             ));
             continue;
         }
+        // A derived name is looked up: ownership is read from the ARN, and the ARN is what is deleted.
+        let arn = if id.starts_with("arn:") {
+            id
+        } else {
+            match resolve(bedrock, kind, &id).await {
+                Ok(Some(arn)) => arn,
+                Ok(None) => {
+                    done.notes.push(format!("{id} does not exist: nothing to delete"));
+                    continue;
+                }
+                Err(e) => {
+                    done.failed(&id, e);
+                    continue;
+                }
+            }
+        };
+        if !owned(bedrock, &arn, run_id, done).await {
+            continue;
+        }
         let result = match kind {
             Kind::Throughput => {
-                let sent = bedrock.delete_provisioned_model_throughput().provisioned_model_id(&id).send().await;
+                let sent = bedrock.delete_provisioned_model_throughput().provisioned_model_id(&arn).send().await;
                 classify(sent.map(|_| ()), "DeleteProvisionedModelThroughput")
             }
             Kind::Deployment => {
                 let sent =
-                    bedrock.delete_custom_model_deployment().custom_model_deployment_identifier(&id).send().await;
+                    bedrock.delete_custom_model_deployment().custom_model_deployment_identifier(&arn).send().await;
                 classify(sent.map(|_| ()), "DeleteCustomModelDeployment")
             }
         };
         match result {
-            Deletion::Deleted => done.deleted.push(id),
-            Deletion::Gone => done.notes.push(format!("{id} does not exist: nothing to delete")),
+            Deletion::Deleted => done.deleted.push(arn),
+            Deletion::Gone => done.notes.push(format!("{arn} does not exist: nothing to delete")),
             Deletion::Busy(why) => {
-                done.notes.push(format!("{id} cannot be deleted yet: {why}"));
-                done.pending.push(id);
+                done.notes.push(format!("{arn} cannot be deleted yet: {why}"));
+                done.pending.push(arn);
             }
-            Deletion::Failed(err) => done.failed(&id, err),
+            Deletion::Failed(err) => done.failed(&arn, err),
+        }
+    }
+}
+
+/// Whether `arn` is this run's (its run tag read back from Bedrock); what is not is reported, untouched.
+async fn owned(bedrock: &aws_sdk_bedrock::Client, arn: &str, run_id: &str, done: &mut Done) -> bool {
+    match ownership::check(bedrock, arn, run_id).await {
+        Ok(Ownership::Owned) => true,
+        Ok(Ownership::Gone) => {
+            done.notes.push(format!("{arn} does not exist: nothing to do"));
+            false
+        }
+        Ok(foreign) => {
+            tracing::warn!(arn, run_id, "refused: not this run's resource");
+            done.failures.push(foreign.refusal(arn, run_id));
+            false
+        }
+        Err(e) => {
+            done.failed(arn, e);
+            false
+        }
+    }
+}
+
+/// The ARN of the throughput or deployment with this name, `None` when there is none.
+async fn resolve(bedrock: &aws_sdk_bedrock::Client, kind: Kind, name: &str) -> Result<Option<String>, PipelineError> {
+    match kind {
+        Kind::Throughput => match bedrock.get_provisioned_model_throughput().provisioned_model_id(name).send().await {
+            Ok(out) => Ok(Some(out.provisioned_model_arn().to_string())),
+            Err(e) if code(&e) == "ResourceNotFoundException" => Ok(None),
+            Err(e) => Err(sdk_error("GetProvisionedModelThroughput", e)),
+        },
+        Kind::Deployment => {
+            match bedrock.get_custom_model_deployment().custom_model_deployment_identifier(name).send().await {
+                Ok(out) => Ok(Some(out.custom_model_deployment_arn().to_string())),
+                Err(e) if code(&e) == "ResourceNotFoundException" => Ok(None),
+                Err(e) => Err(sdk_error("GetCustomModelDeployment", e)),
+            }
         }
     }
 }

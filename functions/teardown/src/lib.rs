@@ -8,7 +8,11 @@
 //!   and `evaluation.keep_on_gate_failure` is set, and stops the customization job if it is still
 //!   `InProgress`. On `SUCCEEDED` it keeps everything.
 //! - an EventBridge "Step Functions Execution Status Change" event (`ABORTED`, `TIMED_OUT`, `FAILED`)
-//!   whose execution name is the run id: the same clean-up by derived names, since Finalize never ran.
+//!   whose execution name gives the run id (`run_id_for_execution`, as validate-split derives it): the
+//!   same clean-up by derived names, since Finalize never ran.
+//!
+//! Nothing is stopped or deleted before its run tag, read back from Bedrock, proves it this run's
+//! ([`ownership`]); a foreign resource is listed in the summary's `failures` and left alone.
 //!   A `FAILED` execution whose Finalize already wrote the summary is left as Finalize left it.
 //!
 //! Both write `runs/<id>/summary.json` and publish it to the topic in `TOPIC_ARN` (none set: not
@@ -21,6 +25,7 @@
 
 mod actions;
 pub mod notify;
+pub mod ownership;
 pub mod wait;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -30,7 +35,7 @@ use notify::Notifier;
 use serde_json::Value;
 use shared::pipeline::{
     CaughtError, DeploymentMode, LastSuccess, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument,
-    StartRequest, TeardownProgress, TeardownResult, layout, names,
+    StartRequest, TeardownProgress, TeardownResult, fingerprint, layout, names, run_id_for_execution,
 };
 use shared::summary::{RunSummary, Trigger};
 
@@ -92,8 +97,9 @@ pub fn parse_input(value: Value) -> Result<Input, PipelineError> {
     }
     let detail = &value["detail"];
     let text = |field: &str| detail.get(field).and_then(Value::as_str).map(str::to_string);
-    let run_id = text("name").filter(|n| !n.is_empty()).ok_or_else(|| {
-        PipelineError::Internal("the execution status event has no detail.name (the run id)".to_string())
+    // The run id derives from the execution name exactly as validate-split derived it.
+    let run_id = text("name").filter(|n| !n.is_empty()).map(|n| run_id_for_execution(&n)).ok_or_else(|| {
+        PipelineError::Internal("the execution status event has no detail.name (the execution name)".to_string())
     })?;
     Ok(Input::Execution(ExecutionEvent {
         run_id,
@@ -176,11 +182,12 @@ async fn finalize<C: Clock, N: Notifier>(
     finish(deps, plan, summary, Some(doc.run.data.bucket.as_str())).await
 }
 
-/// The folder's last successful run, which a scheduled start compares its fingerprint (the run id) with.
+/// The folder's last successful run, whose fingerprint (data and config) a scheduled start compares its own with.
 async fn record_success<C: Clock, N: Notifier>(deps: &Deps<C, N>, doc: &RunDocument) -> Result<(), PipelineError> {
     let source = &doc.run.source;
     let record = LastSuccess {
         run_id: doc.run.run_id.clone(),
+        fingerprint: fingerprint(source, &doc.run.config),
         dataset: layout::s3_uri(&source.bucket, &source.key),
         finished_at: format_rfc3339(deps.clock.now()),
     };
@@ -288,7 +295,7 @@ async fn finish<C: Clock, N: Notifier>(
         done.stopped.clone_from(&previous.stopped);
     }
     if plan.outcome == Outcome::Failed {
-        actions::stop_job(&deps.bedrock, &plan.job, &mut done).await;
+        actions::stop_job(&deps.bedrock, plan.run_id, &plan.job, &mut done).await;
         let committed = plan.config.and_then(|c| c.commitment.clone());
         actions::remove_deployment(
             &deps.bedrock,

@@ -6,13 +6,19 @@ use aws_sdk_bedrock::operation::delete_custom_model_deployment::{
 use aws_sdk_bedrock::operation::delete_provisioned_model_throughput::{
     DeleteProvisionedModelThroughputError, DeleteProvisionedModelThroughputOutput,
 };
+use aws_sdk_bedrock::operation::get_custom_model_deployment::GetCustomModelDeploymentError;
 use aws_sdk_bedrock::operation::get_model_customization_job::{
     GetModelCustomizationJobError, GetModelCustomizationJobOutput,
 };
+use aws_sdk_bedrock::operation::get_provisioned_model_throughput::{
+    GetProvisionedModelThroughputError, GetProvisionedModelThroughputOutput,
+};
+use aws_sdk_bedrock::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_bedrock::operation::stop_model_customization_job::StopModelCustomizationJobOutput;
 use aws_sdk_bedrock::primitives::DateTime;
 use aws_sdk_bedrock::types::ModelCustomizationJobStatus;
 use aws_sdk_bedrock::types::error::{AccessDeniedException, ResourceNotFoundException};
+use aws_sdk_bedrock::types::{ProvisionedModelStatus, Tag};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::error::NoSuchKey;
@@ -23,6 +29,7 @@ use functions_common::FixedClock;
 use lambda_runtime::Context;
 use notify::{NoNotifier, SnsNotifier};
 use serde_json::json;
+use shared::aws::RUN_ID_TAG;
 use shared::pipeline::{Backoff, DeploymentRef};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -97,8 +104,66 @@ fn bedrock(rules: &[&Rule]) -> aws_sdk_bedrock::Client {
         .retry_config(aws_sdk_bedrock::config::retry::RetryConfig::disabled()))
 }
 
+/// `rules` first, then what a test does not care about: every resource is this run's (its run tag
+/// says RUN), and no throughput or deployment exists under a derived name.
 fn deps<N: Notifier>(rules: &[&Rule], s3: aws_sdk_s3::Client, notifier: N) -> Deps<FixedClock, N> {
-    Deps { bedrock: bedrock(rules), s3, clock: FixedClock::at_unix(1_767_323_045), notifier, bucket: None }
+    let defaults = [tagged(RUN), no_throughput_named(), no_deployment_named()];
+    let all: Vec<&Rule> = rules.iter().copied().chain(defaults.iter()).collect();
+    Deps { bedrock: bedrock(&all), s3, clock: FixedClock::at_unix(1_767_323_045), notifier, bucket: None }
+}
+
+/// ListTagsForResource: every resource carries the run tag `run`.
+fn tagged(run: &'static str) -> Rule {
+    mock!(aws_sdk_bedrock::Client::list_tags_for_resource).then_output(move || {
+        ListTagsForResourceOutput::builder()
+            .tags(Tag::builder().key(RUN_ID_TAG).value(run).build().unwrap())
+            .tags(Tag::builder().key("project").value("support-bot").build().unwrap())
+            .build()
+    })
+}
+
+/// ListTagsForResource: `arn` has no run tag at all.
+fn untagged(arn: &'static str) -> Rule {
+    mock!(aws_sdk_bedrock::Client::list_tags_for_resource)
+        .match_requests(move |r| r.resource_arn() == Some(arn))
+        .then_output(|| ListTagsForResourceOutput::builder().build())
+}
+
+fn no_throughput_named() -> Rule {
+    mock!(aws_sdk_bedrock::Client::get_provisioned_model_throughput).then_error(|| {
+        GetProvisionedModelThroughputError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(meta("ResourceNotFoundException", "no such throughput")).build(),
+        )
+    })
+}
+
+fn no_deployment_named() -> Rule {
+    mock!(aws_sdk_bedrock::Client::get_custom_model_deployment).then_error(|| {
+        GetCustomModelDeploymentError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(meta("ResourceNotFoundException", "no such deployment")).build(),
+        )
+    })
+}
+
+/// GetProvisionedModelThroughput by the run's derived name answers THROUGHPUT_ARN.
+fn throughput_named() -> Rule {
+    mock!(aws_sdk_bedrock::Client::get_provisioned_model_throughput)
+        .match_requests(|r| r.provisioned_model_id() == Some(&names::throughput_name(RUN)))
+        .then_output(|| {
+            GetProvisionedModelThroughputOutput::builder()
+                .model_units(1)
+                .desired_model_units(1)
+                .provisioned_model_name(names::throughput_name(RUN))
+                .provisioned_model_arn(THROUGHPUT_ARN)
+                .model_arn(MODEL_ARN)
+                .desired_model_arn(MODEL_ARN)
+                .foundation_model_arn("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
+                .status(ProvisionedModelStatus::InService)
+                .creation_time(DateTime::from_secs(0))
+                .last_modified_time(DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        })
 }
 
 fn meta(code: &str, message: &str) -> ErrorMetadata {
@@ -302,7 +367,8 @@ async fn a_failed_run_where_nothing_exists_tears_down_nothing_and_still_reports(
     let mut d = doc(Outcome::Failed, Some(("DatasetInvalid", "line 3: bad")), None);
     d.job = None;
     let out = handler(&deps, finalize_event(d)).await.unwrap();
-    assert_eq!((get.num_calls(), gone.num_calls(), stop.num_calls()), (1, 1, 0));
+    // Not found by its name, so nothing is deleted.
+    assert_eq!((get.num_calls(), gone.num_calls(), stop.num_calls()), (1, 0, 0));
     assert!(out.deleted.is_empty() && out.stopped.is_empty() && out.kept.is_empty());
     let summary = summary_of(&written);
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
@@ -347,7 +413,8 @@ async fn from_an_execution_event_a_creating_throughput_is_reported_and_the_invoc
     let get = no_job();
     let busy = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
         .then_error(|| DeleteProvisionedModelThroughputError::generic(meta("ConflictException", "still Creating")));
-    let deps = deps(&[&get, &busy], s3, Recorder::default());
+    let named = throughput_named();
+    let deps = deps(&[&get, &named, &busy], s3, Recorder::default());
     let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
     let event = LambdaEvent::new(status_event("ABORTED", Some(input)), Context::default());
     let err = handler(&deps, event).await.unwrap_err();
@@ -408,18 +475,17 @@ fn status_event(status: &str, input: Option<Value>) -> Value {
 async fn an_aborted_execution_stops_the_job_and_deletes_by_derived_names() {
     let (s3, written) = s3_with(None);
     let get = job_in_with(ModelCustomizationJobStatus::InProgress, names::job_name(RUN));
-    let stop = stop();
-    let delete = mock!(aws_sdk_bedrock::Client::delete_provisioned_model_throughput)
-        .match_requests(|r| r.provisioned_model_id() == Some(&names::throughput_name(RUN)))
-        .then_output(|| DeleteProvisionedModelThroughputOutput::builder().build());
-    let deps = deps(&[&get, &stop, &delete], s3, Recorder::default());
+    let (stop, named, delete) = (stop(), throughput_named(), delete_throughput(THROUGHPUT_ARN));
+    let deps = deps(&[&get, &stop, &named, &delete], s3, Recorder::default());
     let input = serde_json::to_value(prepared(DeploymentMode::Provisioned)).unwrap();
     let event = LambdaEvent::new(status_event("ABORTED", Some(input)), Context::default());
     let out = handler(&deps, event).await.unwrap();
     assert_eq!((get.num_calls(), stop.num_calls(), delete.num_calls()), (1, 1, 1));
     assert_eq!(out.outcome, Outcome::Failed);
     assert_eq!(out.stopped, vec![JOB_ARN]);
-    assert_eq!(out.deleted, vec![names::throughput_name(RUN)]);
+    // Found by its derived name, proven this run's by its tag, deleted by its ARN.
+    assert_eq!(named.num_calls(), 1);
+    assert_eq!(out.deleted, vec![THROUGHPUT_ARN]);
     let summary = summary_of(&written);
     assert_eq!(summary.trigger, Trigger::ExecutionEvent);
     assert_eq!(summary.execution_status.as_deref(), Some("ABORTED"));
@@ -436,7 +502,8 @@ async fn a_timed_out_execution_without_its_input_looks_for_both_kinds_and_never_
     deps.bucket = Some(BUCKET.into());
     let event = LambdaEvent::new(status_event("TIMED_OUT", None), Context::default());
     let out = handler(&deps, event).await.unwrap();
-    assert_eq!((get.num_calls(), t_gone.num_calls(), d_gone.num_calls()), (1, 1, 1));
+    // Neither kind exists under its derived name: nothing to delete.
+    assert_eq!((get.num_calls(), t_gone.num_calls(), d_gone.num_calls()), (1, 0, 0));
     assert!(out.deleted.is_empty() && out.stopped.is_empty());
     let summary = summary_of(&written);
     assert!(summary.failures.is_empty());
@@ -497,6 +564,73 @@ fn inputs_are_told_apart_by_shape() {
     let mut nameless = status_event("ABORTED", None);
     nameless["detail"]["name"] = Value::Null;
     assert!(parse_input(nameless).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Ownership: nothing is stopped or deleted unless its run tag, read back, is this run's.
+
+#[tokio::test]
+async fn a_recorded_deployment_tagged_for_another_run_is_refused_and_reported() {
+    let (s3, written) = s3_with(None);
+    let (get, foreign, delete) = (
+        job_in(ModelCustomizationJobStatus::Completed),
+        tagged("someone-elses-run"),
+        delete_throughput(THROUGHPUT_ARN),
+    );
+    let deps = deps(&[&get, &foreign, &delete], s3, Recorder::default());
+    let d = doc(Outcome::Failed, Some(("X", "y")), Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)));
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!(delete.num_calls(), 0, "a foreign throughput is never deleted");
+    assert!(out.deleted.is_empty() && out.notified);
+    let failures = summary_of(&written).failures;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("refused") && failures[0].contains("someone-elses-run"), "{failures:?}");
+}
+
+#[tokio::test]
+async fn an_untagged_job_is_not_stopped() {
+    let (s3, written) = s3_with(None);
+    let (get, bare, stop) = (job_in(ModelCustomizationJobStatus::InProgress), untagged(JOB_ARN), stop());
+    let deps = deps(&[&get, &bare, &stop], s3, Recorder::default());
+    let d = doc(Outcome::Failed, Some(("X", "y")), None);
+    let out = handler(&deps, finalize_event(d)).await.unwrap();
+    assert_eq!(stop.num_calls(), 0);
+    assert!(out.stopped.is_empty());
+    let failures = summary_of(&written).failures;
+    assert!(
+        failures.iter().any(|f| f.starts_with(JOB_ARN) && f.contains("has no finetune-run-id tag")),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_aborted_execution_named_after_another_run_touches_none_of_its_resources() {
+    // The victim's resources answer to the derived names of RUN, but carry the victim's tag.
+    let (s3, written) = s3_with(None);
+    let get = job_in_with(ModelCustomizationJobStatus::InProgress, names::job_name(RUN));
+    let (victims, stop, named, delete) =
+        (tagged("victim-run"), stop(), throughput_named(), delete_throughput(THROUGHPUT_ARN));
+    let mut deps = deps(&[&get, &victims, &stop, &named, &delete], s3, Recorder::default());
+    deps.bucket = Some(BUCKET.into());
+    let event = LambdaEvent::new(status_event("ABORTED", None), Context::default());
+    let out = handler(&deps, event).await.unwrap();
+    assert_eq!((stop.num_calls(), delete.num_calls()), (0, 0));
+    assert!(out.stopped.is_empty() && out.deleted.is_empty());
+    let failures = summary_of(&written).failures;
+    assert_eq!(
+        failures.iter().filter(|f| f.contains("refused") && f.contains("victim-run")).count(),
+        2,
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn the_run_id_of_an_event_derives_from_the_execution_name_as_validate_split_derives_it() {
+    let mut event = status_event("ABORTED", None);
+    event["detail"]["name"] = json!("My Retrain");
+    let Input::Execution(e) = parse_input(event).unwrap() else { panic!("an execution event") };
+    assert_eq!(e.run_id, run_id_for_execution("My Retrain"));
+    assert!(e.run_id.starts_with("id-my-retrain-"), "{}", e.run_id);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -3,23 +3,27 @@
 //! `runs/<run-id>/`. It never modifies or deletes the upload and writes nothing outside `runs/`.
 //!
 //! Two entries, told apart by the input's shape:
-//! - **S3 event notification** (`Records`): for each `.jsonl` under `incoming/`, prepare the run and
-//!   call StartExecution (name = run id, input = the [`PreparedRun`](shared::pipeline::PreparedRun)). A run whose data or config is
-//!   invalid is still started, with `data.valid = false` and a cause, so it shows as a FAILED execution
-//!   in the console; a duplicate event finds `ExecutionAlreadyExists`, which is success. Returns a
-//!   [`NotificationResult`].
-//! - **[`StartRequest`]** (the state machine's ValidateSplit task, from a console or scheduled run):
-//!   a dataset URI, or a prefix whose newest `.jsonl` is used. Returns the prepared run, or raises
-//!   `DatasetInvalid` with the cause (the report is still written) or `ConfigInvalid`. A scheduled start
-//!   (`skip_unchanged`) whose data and config are unchanged since the last successful run returns an
-//!   [`UnchangedRun`](shared::pipeline::UnchangedRun) instead, and the execution ends there.
+//! - **S3 event notification** (`Records`): for each `.jsonl` under `incoming/`, call StartExecution
+//!   with the input `{"dataset": "s3://..."}` and a name made from the event (bucket, key, version or
+//!   ETag, sequencer, event time): a duplicate event finds `ExecutionAlreadyExists`, which is success; a
+//!   new upload of the same bytes is a new run. Returns a [`NotificationResult`]. It reads nothing else:
+//!   the run is validated inside the execution, like any other.
+//! - **[`ValidateRequest`]** (the state machine's ValidateSplit task, first for every entry): the
+//!   execution input, which must be a [`StartRequest`](shared::pipeline::StartRequest) (a dataset URI, or
+//!   a prefix whose newest `.jsonl` is used, and a `config`), and the execution's name, which gives the
+//!   run id. Returns the prepared run, or raises `DatasetInvalid` with the cause (the report is still
+//!   written) or `ConfigInvalid` (also for anything beyond the operator's caps, before anything is spent).
+//!   A scheduled start (`skip_unchanged`) whose data and config are unchanged since the last successful
+//!   run returns an [`UnchangedRun`](shared::pipeline::UnchangedRun) instead, and the execution ends there.
 //!
 //! Configuration: deployment defaults from the environment (see `functions_common`), overridden by the
-//! sidecar `<name>.pipeline.json` beside the upload, overridden by the StartRequest's `config`.
+//! sidecar `<name>.pipeline.json` beside the upload (read when the execution starts, so upload it
+//! before the dataset), overridden by the input's `config`; the sidecar and the input choose only within
+//! the operator's caps (`shared::pipeline::Caps`, read by `functions_common::caps_from`).
 //!
-//! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' variables (see
-//! `functions_common`), `TMPDIR` (where datasets are split; the system's temporary folder when unset), the
-//! SDK's variables.
+//! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' and the caps'
+//! variables (see `functions_common`), `TMPDIR` (where datasets are split; the system's temporary folder
+//! when unset), the SDK's variables.
 
 mod objects;
 mod prepare;
@@ -30,11 +34,11 @@ pub use request::{Started, on_request, start};
 pub use upload::on_upload;
 
 use aws_lambda_events::event::s3::S3Event;
-use functions_common::{Env, LambdaError, SdkConfig, defaults_from, s3_client};
+use functions_common::{Env, LambdaError, SdkConfig, caps_from, defaults_from, s3_client};
 use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::pipeline::{PipelineConfig, PipelineError, StartRequest};
+use shared::pipeline::{Caps, PipelineConfig, PipelineError, ValidateRequest};
 use std::path::PathBuf;
 
 pub struct Deps {
@@ -44,6 +48,8 @@ pub struct Deps {
     pub state_machine_arn: Result<String, PipelineError>,
     /// Read once at init; an error surfaces per run, as a failed run or a ConfigInvalid.
     pub defaults: Result<PipelineConfig, PipelineError>,
+    /// The operator's caps, read once at init like the defaults.
+    pub caps: Result<Caps, PipelineError>,
     /// Where datasets are downloaded and split (Lambda: /tmp).
     pub work_dir: PathBuf,
 }
@@ -51,11 +57,13 @@ pub struct Deps {
 impl Deps {
     /// The one wiring, for Lambda and the local cloud alike (see the crate documentation's variables).
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Deps {
+        let defaults = defaults_from(env);
         Deps {
             s3: s3_client(sdk, env),
             sfn: aws_sdk_sfn::Client::new(sdk),
             state_machine_arn: env.required("STATE_MACHINE_ARN"),
-            defaults: defaults_from(env),
+            caps: defaults.clone().and_then(|d| caps_from(env, &d)),
+            defaults,
             work_dir: env.get("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from),
         }
     }
@@ -76,8 +84,6 @@ pub struct StartedRun {
     /// Absent when an earlier event already started this run.
     pub execution_arn: Option<String>,
     pub already_started: bool,
-    /// False when the execution was started only to report invalid data or config.
-    pub valid: bool,
 }
 
 pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, LambdaError> {
@@ -92,9 +98,10 @@ pub async fn handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, La
         // S3 sends this once when the notification is configured.
         Ok(to_json(serde_json::to_value(NotificationResult { started: vec![], ignored: vec![] }))?)
     } else {
-        let request: StartRequest = serde_json::from_value(payload).map_err(|e| {
+        let request: ValidateRequest = serde_json::from_value(payload).map_err(|e| {
             PipelineError::ConfigInvalid(format!(
-                "expected an S3 event or {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}: {e}"
+                "expected an S3 event, or the state machine's {{\"input\": {{\"dataset\": ...}}, \"execution_name\": ...}} \
+                 (start runs through the state machine): {e}"
             ))
         })?;
         match start(deps, request).await? {

@@ -5,7 +5,10 @@
 use crate::Deps;
 use crate::objects::{download, head, upload_file};
 use serde_json::Value;
-use shared::pipeline::{DatasetSource, PipelineConfig, PipelineError, PreparedData, PreparedRun, layout, run_id};
+use shared::pipeline::{
+    Caps, ConfigProblem, DatasetSource, PipelineConfig, PipelineError, PreparedData, PreparedRun, config_invalid,
+    layout,
+};
 use shared::prepare::{self, REPORT_FILE};
 use shared::report::Report;
 use shared::split::SplitConfig;
@@ -17,40 +20,49 @@ const CAUSE_ERRORS: usize = 5;
 const CAUSE_MESSAGE_CHARS: usize = 300;
 
 /// Defaults <- sidecar <- input, settled (the model's deployment, the preset's hyperparameters, the
-/// default teacher: what the run will do, written into its document) and checked against the catalogue.
+/// default teacher: what the run will do, written into its document), checked against the catalogue and
+/// the operator's caps. Every problem is listed in one `ConfigInvalid`: a field only the operator sets,
+/// tags beyond their bounds, a merge that fails, a value the catalogue refuses, a request beyond a cap
+/// (naming the field, the value, the cap and its template parameter).
 pub(crate) fn effective_config(
     defaults: &Result<PipelineConfig, PipelineError>,
+    caps: &Result<Caps, PipelineError>,
     sidecar: Option<&Value>,
     input: Option<&Value>,
 ) -> Result<PipelineConfig, PipelineError> {
     let mut config = defaults.clone()?;
-    if let Some(overrides) = sidecar {
-        config = config.merged(overrides).map_err(|e| within("the sidecar", e))?;
-    }
-    if let Some(overrides) = input {
-        config = config.merged(overrides).map_err(|e| within("the input's `config`", e))?;
+    let caps = caps.clone()?;
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    for (place, overrides) in [("the sidecar", sidecar), ("the input's `config`", input)] {
+        let Some(overrides) = overrides else { continue };
+        let refused = Caps::refused_overrides(overrides, place);
+        if !refused.is_empty() {
+            problems.extend(refused);
+            continue;
+        }
+        match config.merge(overrides) {
+            Ok(merged) => config = merged,
+            Err(p) => problems.push(ConfigProblem { message: format!("{} (in {place})", p.message), ..p }),
+        }
     }
     config.settle();
-    config.check()?;
-    Ok(config)
-}
-
-fn within(place: &str, err: PipelineError) -> PipelineError {
-    match err {
-        PipelineError::ConfigInvalid(m) => PipelineError::ConfigInvalid(format!("{place}: {m}")),
-        other => other,
+    if problems.is_empty() {
+        problems.extend(config.problems().1);
+        problems.extend(caps.problems(&config));
     }
+    if problems.is_empty() { Ok(config) } else { Err(config_invalid(&problems)) }
 }
 
 /// Downloads, validates and splits the dataset, and uploads the split and the report under
 /// runs/<run-id>/. An invalid dataset yields a run with `valid: false` and its cause.
 pub(crate) async fn prepare_run(
     deps: &Deps,
+    run_id: &str,
     source: DatasetSource,
     raw_etag: &str,
     config: PipelineConfig,
 ) -> Result<PreparedRun, PipelineError> {
-    let run_id = run_id(&source, &config);
+    let run_id = run_id.to_string();
     let dataset_uri = layout::s3_uri(&source.bucket, &source.key);
     let work = tempfile::Builder::new().prefix("validate-split-").tempdir_in(&deps.work_dir).map_err(|e| {
         PipelineError::Internal(format!("cannot make a work folder in {}: {e}", deps.work_dir.display()))
@@ -95,6 +107,12 @@ pub(crate) async fn prepare_run(
     let report_key = layout::report_key(&run_id);
     let report_uri = layout::s3_uri(bucket, &report_key);
     upload_file(deps, bucket, &report_key, &report_path, "application/json").await?;
+    // The cost is known only now, from the dataset's tokens; beyond the cap nothing more is written.
+    if report.valid
+        && let Some(problem) = deps.caps.clone()?.cost_problem(report.estimated_cost_usd, &config.base_model)
+    {
+        return Err(config_invalid(&[problem]).map_message(|m| format!("{m}; report: {report_uri}")));
+    }
     let train_key = layout::train_key(&run_id);
     if let Some(train) = &train_file {
         upload_file(deps, bucket, &train_key, train, "application/jsonl").await?;

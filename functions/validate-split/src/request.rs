@@ -1,19 +1,25 @@
-//! Entry (b): a StartRequest (the state machine's ValidateSplit task, from a console or scheduled run):
-//! a dataset URI, or a prefix whose newest `.jsonl` is used. A scheduled start (`skip_unchanged`) whose
-//! newest dataset and effective config are those of its folder's last successful run starts nothing:
-//! the run id is the fingerprint (it hashes the dataset's bucket, key and ETag and the effective config),
-//! and teardown records the last successful run of each folder (`layout::last_success_key`).
+//! The run itself, as the state machine's first task (ValidateSplit) for every entry: the execution
+//! input is checked to be a [`StartRequest`] (nothing else is trusted), the dataset is found (a URI, or
+//! the newest `.jsonl` under a prefix), the config is layered and checked against the catalogue and the
+//! operator's caps, and the run is named after the execution.
+//!
+//! A scheduled start (`skip_unchanged`) whose newest dataset and effective config are those of its
+//! folder's last successful run starts nothing: the fingerprint (a hash of the dataset's bucket, key and
+//! ETag and the effective config) equals the one teardown recorded for the folder's last successful run
+//! (`layout::last_success_key`). The run id itself stays the execution's, so a run is never confused
+//! with an earlier one.
 
 use crate::Deps;
 use crate::objects::{ObjectInfo, head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use functions_common::SdkResultExt;
+use serde_json::Value;
 use shared::pipeline::{
     DatasetSource, LastSuccess, PipelineConfig, PipelineError, PreparedRun, StartRequest, Unchanged, UnchangedRun,
-    layout, run_id,
+    ValidateRequest, clip, config_invalid, fingerprint, layout, run_id_for_execution,
 };
 
-/// What a StartRequest leads to.
+/// What a run's first task leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Started {
     Prepared(Box<PreparedRun>),
@@ -21,47 +27,51 @@ pub enum Started {
     Unchanged(UnchangedRun),
 }
 
-/// A StartRequest, prepared (see [`start`] for the scheduled skip).
-pub async fn on_request(deps: &Deps, request: StartRequest) -> Result<PreparedRun, PipelineError> {
-    let (source, object, config) = resolve(deps, &request).await?;
-    prepare(deps, source, &object, config).await
+/// The execution's run, prepared (see [`start`] for the scheduled skip).
+pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<PreparedRun, PipelineError> {
+    let run_id = run_id_for_execution(&request.execution_name);
+    let start = start_request(request.input)?;
+    let (source, object, config) = resolve(deps, &start).await?;
+    prepare(deps, &run_id, source, &object, config).await
 }
 
-/// A StartRequest: prepared, or, with `skip_unchanged`, nothing when the data and config are those of
-/// the last successful run of the dataset's folder.
-pub async fn start(deps: &Deps, request: StartRequest) -> Result<Started, PipelineError> {
-    let (source, object, config) = resolve(deps, &request).await?;
-    if request.skip_unchanged {
-        let id = run_id(&source, &config);
+/// The execution's run: prepared, or, with `skip_unchanged`, nothing when the data and config are those
+/// of the last successful run of the dataset's folder.
+pub async fn start(deps: &Deps, request: ValidateRequest) -> Result<Started, PipelineError> {
+    let run_id = run_id_for_execution(&request.execution_name);
+    let start = start_request(request.input)?;
+    let (source, object, config) = resolve(deps, &start).await?;
+    if start.skip_unchanged {
+        let print = fingerprint(&source, &config);
         if let Some(last) = last_success(deps, &source).await?
-            && last.run_id == id
+            && last.fingerprint == print
         {
             let dataset = layout::s3_uri(&source.bucket, &source.key);
-            tracing::info!(run_id = %id, %dataset, "unchanged since the last successful run; nothing started");
+            tracing::info!(%run_id, last = %last.run_id, %dataset, "unchanged since the last successful run; nothing started");
             let message = format!(
                 "nothing changed since the last successful run {} (finished {}): the newest dataset {dataset} \
-                 (same ETag) and the effective config give the same run id, so no job was started",
+                 (same ETag) and the effective config are the same, so no job was started",
                 last.run_id, last.finished_at
             );
             return Ok(Started::Unchanged(UnchangedRun {
-                unchanged: Unchanged { run_id: id, dataset, last_success: last, message },
+                unchanged: Unchanged { run_id, dataset, last_success: last, message },
             }));
         }
     }
-    prepare(deps, source, &object, config).await.map(|run| Started::Prepared(Box::new(run)))
+    prepare(deps, &run_id, source, &object, config).await.map(|run| Started::Prepared(Box::new(run)))
 }
 
 /// The dataset (the newest under a prefix), its ETag, and the effective config.
 async fn resolve(
     deps: &Deps,
-    request: &StartRequest,
+    start: &StartRequest,
 ) -> Result<(DatasetSource, ObjectInfo, PipelineConfig), PipelineError> {
-    let (bucket, key_or_prefix) = layout::parse_s3_uri(&request.dataset)
-        .filter(|(_, k)| !k.is_empty() || request.dataset.ends_with('/'))
+    let (bucket, key_or_prefix) = layout::parse_s3_uri(&start.dataset)
+        .filter(|(_, k)| !k.is_empty() || start.dataset.ends_with('/'))
         .ok_or_else(|| {
             PipelineError::ConfigInvalid(format!(
                 "`dataset` must be s3://bucket/key.jsonl or a prefix s3://bucket/folder/, not `{}`",
-                request.dataset
+                clip(&start.dataset, 200)
             ))
         })?;
     let key = if key_or_prefix.ends_with(layout::DATASET_SUFFIX) {
@@ -73,22 +83,53 @@ async fn resolve(
         PipelineError::ConfigInvalid(format!("dataset {} does not exist", layout::s3_uri(bucket, &key)))
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
-    let config = effective_config(&deps.defaults, sidecar.as_ref(), Some(&request.config))?;
+    let config = effective_config(&deps.defaults, &deps.caps, sidecar.as_ref(), Some(&start.config))?;
     let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone() };
     Ok((source, object, config))
 }
 
 async fn prepare(
     deps: &Deps,
+    run_id: &str,
     source: DatasetSource,
     object: &ObjectInfo,
     config: PipelineConfig,
 ) -> Result<PreparedRun, PipelineError> {
-    let run = prepare_run(deps, source, &object.raw_etag, config).await?;
+    let run = prepare_run(deps, run_id, source, &object.raw_etag, config).await?;
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }
     Ok(run)
+}
+
+/// The execution input as a [`StartRequest`]; any other field (a prepared run, a job, a deployment, an
+/// outcome) is refused by name, since acting on it would skip validation or touch what the run did not
+/// create.
+fn start_request(input: Value) -> Result<StartRequest, PipelineError> {
+    let Some(fields) = input.as_object() else {
+        return Err(PipelineError::ConfigInvalid(format!(
+            "the execution input must be {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}, not {}",
+            clip(&input.to_string(), 200)
+        )));
+    };
+    let refused: Vec<String> =
+        fields.keys().filter(|k| !StartRequest::FIELDS.contains(&k.as_str())).map(|k| clip(k, 40)).collect();
+    if !refused.is_empty() {
+        let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+        let more = refused.len().saturating_sub(shown.len());
+        return Err(PipelineError::ConfigInvalid(format!(
+            "the execution input may hold only `dataset`, `config` and `skip_unchanged`; refused: {}{}. The pipeline always validates \
+             the dataset itself and acts only on resources it created",
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        )));
+    }
+    serde_json::from_value(input).map_err(|e| {
+        config_invalid(&[shared::pipeline::ConfigProblem {
+            field: "input".to_string(),
+            message: format!("{e}; expected {{\"dataset\": \"s3://bucket/key-or-prefix\", \"config\": {{...}}}}"),
+        }])
+    })
 }
 
 /// The folder's last successful run, if teardown recorded one (an unreadable record counts as none:

@@ -30,12 +30,14 @@ pub fn router(emulator: Emulator) -> Router {
         .route("/custom-models", get(list_custom_models))
         .route("/custom-models/{id}", get(get_custom_model).delete(delete_custom_model))
         .route("/provisioned-model-throughputs", get(list_throughputs))
-        .route("/listTagsForResource", post(list_tags))
         .route("/provisioned-model-throughput", post(create_throughput))
         .route("/provisioned-model-throughput/{id}", get(get_throughput).delete(delete_throughput))
         .route("/model-customization/custom-model-deployments", post(create_deployment).get(list_deployments))
         .route("/model-customization/custom-model-deployments/{id}", get(get_deployment).delete(delete_deployment))
         .route("/foundation-models", get(list_foundation_models))
+        .route("/listTagsForResource", post(list_tags))
+        .route("/tagResource", post(tag_resource))
+        .route("/untagResource", post(untag_resource))
         .route("/model/{id}/converse", post(converse))
         .route("/model/{id}/invoke", post(invoke_model))
         .fallback(unknown_operation)
@@ -142,6 +144,18 @@ async fn list_foundation_models(
     q: Result<Query<crate::wire::ListFoundationModelsRequest>, QueryRejection>,
 ) -> Response {
     let r = emu.admit().and_then(|_| query(q)).and_then(|req| emu.list_foundation_models(&req));
+    reply(StatusCode::OK, r)
+}
+
+async fn tag_resource(State(emu): State<Emulator>, body: Bytes) -> Response {
+    reply(
+        StatusCode::OK,
+        emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.tag_resource(req)).map(|_| Empty {}),
+    )
+}
+
+async fn untag_resource(State(emu): State<Emulator>, body: Bytes) -> Response {
+    let r = emu.admit().and_then(|_| parse(&body)).and_then(|req| emu.untag_resource(req)).map(|_| Empty {});
     reply(StatusCode::OK, r)
 }
 

@@ -42,6 +42,7 @@ pub mod runtime;
 mod serving;
 pub mod standin;
 pub mod store;
+pub mod tags;
 mod training;
 pub mod wire;
 

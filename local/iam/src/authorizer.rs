@@ -2,6 +2,10 @@
 //! cloud (never per call), and the one question every server asks: may this caller make this call?
 //! A refusal carries what AWS's answer names (principal, action, resource, why) and renders as each
 //! service's denial.
+#![allow(
+    clippy::result_large_err,
+    reason = "a refusal is built once per denied call and carries the whole explanation; boxing buys nothing on this path"
+)]
 
 use crate::caller::{CallerError, Identities, Identity};
 use crate::denial::{self, Denial};

@@ -366,13 +366,13 @@ mod tests {
 
     #[test]
     fn string_operators() {
-        let ctx = Context::new().with("aws:ResourceTag/finetune:run-id", "run-1");
-        let key = "aws:ResourceTag/finetune:run-id";
+        let ctx = Context::new().with("aws:ResourceTag/finetune-run-id", "run-1");
+        let key = "aws:ResourceTag/finetune-run-id";
         assert!(condition("StringEquals", key, json!("run-1"), &ctx));
         assert!(!condition("StringEquals", key, json!("RUN-1"), &ctx));
         assert!(condition("StringEqualsIgnoreCase", key, json!("RUN-1"), &ctx));
         assert!(
-            condition("StringEquals", "AWS:RESOURCETAG/FINETUNE:RUN-ID", json!(["x", "run-1"]), &ctx),
+            condition("StringEquals", "AWS:RESOURCETAG/FINETUNE-RUN-ID", json!(["x", "run-1"]), &ctx),
             "key names are case-insensitive"
         );
         assert!(!condition("StringNotEquals", key, json!("run-1"), &ctx));
@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn missing_keys_if_exists_and_null() {
         let none = Context::new();
-        let key = "aws:ResourceTag/finetune:run-id";
+        let key = "aws:ResourceTag/finetune-run-id";
         assert!(!condition("StringEquals", key, json!("run-1"), &none), "a missing key does not match");
         assert!(condition("StringNotEquals", key, json!("run-1"), &none), "a negated operator holds on a missing key");
         assert!(condition("StringEqualsIfExists", key, json!("run-1"), &none));
@@ -441,11 +441,11 @@ mod tests {
 
     #[test]
     fn set_operators() {
-        let tags = Context::new().with_all("aws:TagKeys", &["finetune:run-id", "team"]);
+        let tags = Context::new().with_all("aws:TagKeys", &["finetune-run-id", "team"]);
         let none = Context::new();
-        let allowed = json!(["finetune:run-id", "team", "cost-center"]);
+        let allowed = json!(["finetune-run-id", "team", "cost-center"]);
         assert!(condition("ForAllValues:StringEquals", "aws:TagKeys", allowed.clone(), &tags));
-        assert!(!condition("ForAllValues:StringEquals", "aws:TagKeys", json!(["finetune:run-id"]), &tags));
+        assert!(!condition("ForAllValues:StringEquals", "aws:TagKeys", json!(["finetune-run-id"]), &tags));
         assert!(
             condition("ForAllValues:StringEquals", "aws:TagKeys", allowed, &none),
             "ForAllValues holds on no values"
@@ -458,7 +458,7 @@ mod tests {
         assert!(condition("ForAnyValue:StringNotEquals", "aws:TagKeys", json!(["team"]), &tags));
         assert!(!condition("ForAllValues:StringNotEquals", "aws:TagKeys", json!(["team"]), &tags));
         assert!(condition("ForAllValues:StringNotLike", "aws:TagKeys", json!(["aws:*"]), &tags));
-        assert!(condition("ForAnyValue:StringLike", "aws:TagKeys", json!(["finetune:*"]), &tags));
+        assert!(condition("ForAnyValue:StringLike", "aws:TagKeys", json!(["finetune-*"]), &tags));
     }
 
     #[test]

@@ -474,7 +474,7 @@ mod tests {
                 ("custom_model_name", "run-1"),
                 ("role_arn", "arn:aws:iam::1:role/r"),
             ],
-            request_tags: &[("finetune:run-id", "run-1")],
+            request_tags: &[("finetune-run-id", "run-1")],
             resource_tags: &[],
         };
         let a = authorizations("aws", "us-east-1", "1", &c).unwrap();
@@ -490,8 +490,8 @@ mod tests {
                 ("iam:PassRole", "arn:aws:iam::1:role/r"),
             ]
         );
-        assert_eq!(a[0].context.get("aws:RequestTag/finetune:run-id"), Some(&["run-1".to_string()][..]));
-        assert_eq!(a[0].context.get("aws:TagKeys"), Some(&["finetune:run-id".to_string()][..]));
+        assert_eq!(a[0].context.get("aws:RequestTag/finetune-run-id"), Some(&["run-1".to_string()][..]));
+        assert_eq!(a[0].context.get("aws:TagKeys"), Some(&["finetune-run-id".to_string()][..]));
         assert_eq!(a[2].context.get("iam:PassedToService"), Some(&["bedrock.amazonaws.com".to_string()][..]));
         assert_eq!(a[2].context.get("aws:TagKeys"), None);
     }
@@ -526,9 +526,9 @@ mod tests {
             operation: "DeleteProvisionedModelThroughput",
             parameters: &[("provisioned_model_arn", "arn:aws:bedrock:us-east-1:1:provisioned-model/x")],
             request_tags: &[],
-            resource_tags: &[("finetune:run-id", "r")],
+            resource_tags: &[("finetune-run-id", "r")],
         };
         let a = authorizations("aws", "us-east-1", "1", &c).unwrap();
-        assert_eq!(a[0].context.get("aws:ResourceTag/finetune:run-id"), Some(&["r".to_string()][..]));
+        assert_eq!(a[0].context.get("aws:ResourceTag/finetune-run-id"), Some(&["r".to_string()][..]));
     }
 }

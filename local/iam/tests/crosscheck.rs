@@ -216,7 +216,11 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
     for (who, service, operation, parameters, expect) in calls {
         let identity = identities.of(who, stack).unwrap_or_else(|| panic!("no identity for {who}"));
         let parameters: Vec<(&str, &str)> = parameters.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let call = Call { service, operation, parameters: &parameters, request_tags: &[], resource_tags: &[] };
+        // Every create carries the run tag and every stop or delete targets a run-tagged resource, as the
+        // pipeline's own calls do (the tag conditions are checked with and without it in template.rs).
+        let run_tag = [("finetune-run-id", "r1")];
+        let call =
+            Call { service, operation, parameters: &parameters, request_tags: &run_tag, resource_tags: &run_tag };
         let checks = authorizations("aws", REGION, ACCOUNT, &call).unwrap();
         // An operation is allowed when every check is; the denied one is the case that shows it.
         let mut any_denied = false;
@@ -267,19 +271,19 @@ fn edge_cases() -> Vec<Case> {
     let tag_like = policy(
         "TagLike",
         json!([{"Effect": "Allow", "Action": "bedrock:DeleteProvisionedModelThroughput", "Resource": "*",
-        "Condition": {"StringLike": {"aws:ResourceTag/finetune:run-id": "run-*"}}}]),
+        "Condition": {"StringLike": {"aws:ResourceTag/finetune-run-id": "run-*"}}}]),
     );
     let create_tagged = policy(
         "CreateTagged",
         json!([{"Sid": "CreateWithRunTag", "Effect": "Allow", "Action": "bedrock:CreateProvisionedModelThroughput",
         "Resource": format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/*"),
-        "Condition": {"Null": {"aws:RequestTag/finetune:run-id": "false"},
-                      "ForAllValues:StringEquals": {"aws:TagKeys": ["finetune:run-id", "finetune:stack"]}}}]),
+        "Condition": {"Null": {"aws:RequestTag/finetune-run-id": "false"},
+                      "ForAllValues:StringEquals": {"aws:TagKeys": ["finetune-run-id", "finetune:stack"]}}}]),
     );
     let any_tag = policy(
         "AnyTag",
         json!([{"Effect": "Allow", "Action": "bedrock:TagResource", "Resource": "*",
-        "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["finetune:*"]}}}]),
+        "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["finetune-*"]}}}]),
     );
     let pass_role = policy(
         "PassRole",
@@ -364,13 +368,13 @@ fn edge_cases() -> Vec<Case> {
         ("resource tag differs", vec![own_tag.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:stack", "other")], "aws:ResourceTag/"), i),
         ("resource tag missing", vec![own_tag.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), Context::new(), i),
         ("resource tag value case differs", vec![own_tag], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:stack", "FineTune")], "aws:ResourceTag/"), i),
-        ("resource tag like", vec![tag_like.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:run-id", "run-42")], "aws:ResourceTag/"), a),
-        ("resource tag not like", vec![tag_like], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune:run-id", "job-42")], "aws:ResourceTag/"), i),
-        ("request tags within the allowed keys", vec![create_tagged.clone()], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), request_tags(&[("finetune:run-id", "r1")]), a),
-        ("request tag key outside the allowed keys", vec![create_tagged.clone()], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), request_tags(&[("finetune:run-id", "r1"), ("owner", "me")]), i),
+        ("resource tag like", vec![tag_like.clone()], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune-run-id", "run-42")], "aws:ResourceTag/"), a),
+        ("resource tag not like", vec![tag_like], None, teardown.clone(), "bedrock:DeleteProvisionedModelThroughput", pt.clone(), tags(&[("finetune-run-id", "job-42")], "aws:ResourceTag/"), i),
+        ("request tags within the allowed keys", vec![create_tagged.clone()], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), request_tags(&[("finetune-run-id", "r1")]), a),
+        ("request tag key outside the allowed keys", vec![create_tagged.clone()], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), request_tags(&[("finetune-run-id", "r1"), ("owner", "me")]), i),
         ("request without the run tag", vec![create_tagged.clone()], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), request_tags(&[("finetune:stack", "finetune")]), i),
         ("request without tags", vec![create_tagged], None, start_job.clone(), "bedrock:CreateProvisionedModelThroughput", custom.clone(), Context::new(), i),
-        ("any tag key like", vec![any_tag.clone()], None, start_job.clone(), "bedrock:TagResource", pt.clone(), request_tags(&[("owner", "me"), ("finetune:run-id", "r")]), a),
+        ("any tag key like", vec![any_tag.clone()], None, start_job.clone(), "bedrock:TagResource", pt.clone(), request_tags(&[("owner", "me"), ("finetune-run-id", "r")]), a),
         ("no tag key like", vec![any_tag.clone()], None, start_job.clone(), "bedrock:TagResource", pt.clone(), request_tags(&[("owner", "me")]), i),
         ("ForAnyValue without keys", vec![any_tag], None, start_job.clone(), "bedrock:TagResource", pt.clone(), Context::new(), i),
         ("PassRole to bedrock", vec![pass_role.clone()], None, start_job.clone(), "iam:PassRole", service_role.clone(), Context::new().with("iam:PassedToService", "bedrock.amazonaws.com"), a),

@@ -93,9 +93,16 @@ fn each_function_may_make_its_own_calls_and_not_its_neighbours() {
     let pt = format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/xyz");
     let create =
         [("model", "amazon.nova-micro-v1:0:128k"), ("custom_model_name", "run-1"), ("role_arn", role.as_str())];
+    // Creates carry the run tag (aws:RequestTag), stops and deletes need it on the resource.
+    let run_tag = [("finetune-run-id", "run-1")];
+    assert_eq!(
+        verdict(&stack, "StartJobFunction", "bedrock", "CreateModelCustomizationJob", &create, &run_tag),
+        Verdict::Allowed
+    );
     assert_eq!(
         verdict(&stack, "StartJobFunction", "bedrock", "CreateModelCustomizationJob", &create, &[]),
-        Verdict::Allowed
+        Verdict::ImplicitDeny,
+        "a job without its run tag"
     );
     let other_role = [
         ("model", "amazon.nova-micro-v1:0:128k"),
@@ -125,9 +132,21 @@ fn each_function_may_make_its_own_calls_and_not_its_neighbours() {
             "bedrock",
             "DeleteProvisionedModelThroughput",
             &[("provisioned_model_arn", &pt)],
-            &[]
+            &run_tag
         ),
         Verdict::Allowed
+    );
+    assert_eq!(
+        verdict(
+            &stack,
+            "TeardownFunction",
+            "bedrock",
+            "DeleteProvisionedModelThroughput",
+            &[("provisioned_model_arn", &pt)],
+            &[]
+        ),
+        Verdict::ImplicitDeny,
+        "a throughput no run tagged"
     );
     assert_eq!(
         verdict(
@@ -340,7 +359,7 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
 
     let imported = TEMPLATE.replace("Resource: !GetAtt BedrockServiceRole.Arn", "Resource: !ImportValue shared-role");
     let e = resolve_template("template.yaml", &imported, &settings()).unwrap_err();
-    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[1].Resource.Fn::ImportValue");
+    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[2].Resource.Fn::ImportValue");
     assert_eq!(&TEMPLATE.lines().nth(e.line - 1).unwrap().trim()[..9], "Resource:", "{e}");
     assert!(e.message.contains("Fn::ImportValue is not resolved"), "{e}");
 
@@ -365,7 +384,7 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
         "DateLessThan:\n                  iam:PassedToService",
     );
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
-    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[1].Condition.DateLessThan");
+    assert_eq!(e.path, "Resources.StartJobFunction.Properties.Policies[0].Statement[2].Condition.DateLessThan");
 
     // A resource nothing in a policy refers to, so the type is the only problem.
     let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::DynamoDB::Table");

@@ -97,6 +97,7 @@ pub fn bedrock_invokes(
 
 /// A service invoking a function through the function's resource policy: S3 for a bucket
 /// notification (`aws:SourceAccount`, `aws:SourceArn` = the bucket), EventBridge for a rule.
+#[allow(clippy::result_large_err, reason = "the refusal is the caller's whole explanation, built once per denied call")]
 pub fn service_invokes(
     authorizer: &Authorizer,
     service: &str,

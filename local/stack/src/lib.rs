@@ -529,7 +529,11 @@ pub async fn local_sdk_config(endpoints: &Endpoints) -> aws_config::SdkConfig {
     local_cloud::sdk_config(endpoints).await.into_builder().retry_config(retry).build()
 }
 
-/// Invokes teardown once for each execution that was aborted or timed out, with the event EventBridge
+fn json_or_null(text: Option<String>) -> Value {
+    text.map_or(Value::Null, Value::String)
+}
+
+/// Invokes teardown once for each execution that was aborted, timed out or failed, with the event EventBridge
 /// would deliver; it tears down by the names derived from the run id.
 async fn watch_stopped_executions(
     sfn: StepFunctions<Invoker>,
@@ -539,14 +543,25 @@ async fn watch_stopped_executions(
     handled: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 ) {
     loop {
-        for status in [local_sfn::ExecutionStatus::Aborted, local_sfn::ExecutionStatus::TimedOut] {
+        // The template's rule: ABORTED, TIMED_OUT and FAILED (a run that failed in ValidateSplit never
+        // reached Finalize; one that did is left as Finalize left it).
+        for status in [
+            local_sfn::ExecutionStatus::Aborted,
+            local_sfn::ExecutionStatus::TimedOut,
+            local_sfn::ExecutionStatus::Failed,
+        ] {
             let Ok(list) = sfn.list_executions(&machine, Some(status)) else { continue };
             for execution in list {
                 if !persist::lock(&handled).insert(execution.execution_arn.clone()) {
                     continue;
                 }
+                let mut event = stopped_event(&machine, &execution, status);
+                if let Ok(described) = sfn.describe_execution(&execution.execution_arn) {
+                    event["detail"]["error"] = json_or_null(described.snapshot.error);
+                    event["detail"]["cause"] = json_or_null(described.snapshot.cause);
+                }
                 if may_invoke {
-                    let _ = lambdas.call("teardown", stopped_event(&machine, &execution, status)).await;
+                    let _ = lambdas.call("teardown", event).await;
                 }
             }
         }

@@ -365,6 +365,16 @@ mod tests {
             ("VALIDATION_RATIO", "0.1"),
             ("HYPERPARAMETERS", ""),
             ("ROLE_ARN", crate::ROLE_ARN),
+            // The operator's caps, with the template's defaults.
+            ("ALLOWED_BASE_MODELS", ""),
+            ("ALLOWED_DEPLOYMENT_MODES", "none,on-demand"),
+            ("COMMITMENT_ALLOWED", "false"),
+            ("MAX_MODEL_UNITS", "1"),
+            ("MAX_TRAINING_COST_USD", "50"),
+            ("MIN_IMPROVEMENT_FLOOR", "0"),
+            ("KEEP_ON_GATE_FAILURE_ALLOWED", "false"),
+            ("MAX_EVALUATION_SAMPLES", "200"),
+            ("RESOURCE_TTL_HOURS", "0"),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();

@@ -28,8 +28,8 @@ const UNREACHABLE: [(&str, &str); 5] = [
     ("DeploymentEnded", "check-status passes Bedrock's failureMessage, which the emulator always sets on Failed"),
     ("JobPollingExhausted", "needs a job running beyond 4 days; the emulator's training time follows the dataset"),
     // Nothing is created on that path, so there is nothing to leave billing.
-    ("IsUnchanged", "entered only by a scheduled run with skip_unchanged; tests/schedule.rs covers it"),
     ("NothingChanged", "a scheduled run whose data did not change ends here before anything is created"),
+    ("DatasetInvalid", "validate-split raises DatasetInvalid itself (nothing exists yet), so the Choice never sees it"),
 ];
 
 fn sample() -> PathBuf {
@@ -136,6 +136,8 @@ async fn cloud(dir: &Path, scenario: &Scenario) -> LocalCloud {
     options.throughput_ready_after = scenario.throughput_ready_after;
     // The operator lets the reaper delete (the template's default is a dry run).
     options.parameters.insert("ReaperMode".into(), "delete".into());
+    // The operator allows hourly billing: these scenarios provision throughputs.
+    options.parameters.insert("AllowedDeploymentModes".into(), "none,on-demand,provisioned".into());
     let cloud = LocalCloud::start(options).await.expect("local cloud starts");
     foreign_job(&cloud).await;
     // After the foreign job, so that a fault like job-failed falls on the run's own.

@@ -205,7 +205,6 @@ async fn an_invalid_dataset_fails_before_any_job_with_the_line_named() {
     let bot = r#"{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "hi"}]}, {"role": "bot", "content": [{"text": "billing"}]}]}"#;
     let file = sample_with(dir.path(), "broken.jsonl", &[(7, "{this is not json"), (12, bot)]);
     let result = upload(&cloud, &file, "broken.jsonl", None).await;
-    assert_eq!(result["started"][0]["valid"], false, "{result}");
     let (run_id, arn) = started(&result);
     let done = finished(&cloud, &arn).await;
 
@@ -224,12 +223,13 @@ async fn an_invalid_dataset_fails_before_any_job_with_the_line_named() {
     assert_eq!(cloud.lambdas.invocation_count("start-job"), 0);
     assert!(jobs(&cloud).is_empty(), "{:?}", jobs(&cloud));
 
-    // The report is written and says why; Finalize still summarised the run.
+    // The report is written and says why; the failed execution's status event summarised the run.
     let report = read_json(&cloud, &layout::report_key(&run_id));
     assert_eq!(report["valid"], false, "{report}");
+    eventually("the run is summarised", || cloud.object_path(&layout::summary_key(&run_id)).exists()).await;
     let summary = read_json(&cloud, &layout::summary_key(&run_id));
     assert_eq!(summary["error"]["Error"], "DatasetInvalid", "{summary}");
-    assert_eq!(cloud.lambdas.notifier.published.lock().unwrap().len(), 1);
+    eventually("the operator is told", || cloud.lambdas.notifier.published.lock().unwrap().len() == 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,7 +316,10 @@ async fn throttling_bursts_are_survived_by_retries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_gate_tears_the_provisioned_throughput_down() {
     let dir = tempfile::tempdir().unwrap();
-    let cloud = start(dir.path(), None).await;
+    // The operator allows throughputs billed by the hour (they are not allowed by default).
+    let mut options = Options::new(dir.path().join("cloud"));
+    options.parameters.insert("AllowedDeploymentModes".into(), "none,on-demand,provisioned".into());
+    let cloud = LocalCloud::start(options).await.expect("local cloud starts");
     // Reachable (metrics lie in 0..1) but above what the stand-in models gain (0.935).
     let sidecar = json!({"deployment": "provisioned", "evaluation": {"min_improvement": 0.99}});
     let (run_id, done) = run_upload(&cloud, sample(), "support-tickets.jsonl", Some(&sidecar)).await;
@@ -349,33 +352,42 @@ async fn a_failed_gate_tears_the_provisioned_throughput_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_notification_starts_nothing_new() {
+async fn a_duplicate_notification_starts_nothing_new_and_a_reupload_is_a_new_run() {
     let dir = tempfile::tempdir().unwrap();
     let cloud = start(dir.path(), None).await;
+    let mut notifications = cloud.s3.subscribe();
     // The duplicate arrives while the first run is still training (parked in CheckJob)...
     cloud.lambdas.hold("check-status");
     let first = upload(&cloud, sample(), "support-tickets.jsonl", None).await;
+    let event = tokio::time::timeout(PATIENCE, notifications.recv()).await.expect("notified").expect("an event");
     let (run_id, arn) = started(&first);
     tokio::time::timeout(PATIENCE, cloud.lambdas.until_waiting("check-status", 1)).await.expect("CheckJob reached");
-    let second = upload(&cloud, sample(), "support-tickets.jsonl", None).await;
+    let second = cloud.lambdas.call("validate-split", event.clone()).await.expect("validate-split");
     // StartExecution with the same name and input is idempotent while the execution runs: same ARN.
     assert_eq!(started(&second), (run_id.clone(), arn.clone()), "{second}");
     cloud.lambdas.release("check-status");
     let done = finished(&cloud, &arn).await;
     assert_status(&done, "SUCCEEDED");
 
-    // ...and again once it has finished: the run id is taken, so the notification reports it started.
-    let third = upload(&cloud, sample(), "support-tickets.jsonl", None).await;
+    // ...and again once it has finished: the name is taken, so the notification reports it started.
+    let third = cloud.lambdas.call("validate-split", event).await.expect("validate-split");
     let again = &third["started"][0];
     assert_eq!(again["run_id"], run_id.as_str(), "{third}");
     assert_eq!(again["already_started"], true, "{third}");
     assert!(again["execution_arn"].is_null(), "{third}");
-
     let executions = cloud.sfn.list_executions(&cloud.state_machine_arn, None).unwrap();
     assert_eq!(executions.len(), 1, "{:?}", executions.iter().map(|e| &e.name).collect::<Vec<_>>());
     assert_eq!(cloud.lambdas.invocation_count("start-job"), 1);
-    assert_eq!(jobs(&cloud).len(), 1, "{:?}", jobs(&cloud));
-    assert_eq!(cloud.lambdas.notifier.published.lock().unwrap().len(), 1);
+
+    // The same file uploaded again (a fixed dataset, or the same one on purpose) is a new run, which
+    // neither fails on the taken name nor touches the first run's deployment.
+    let (rerun_id, rerun) = run_upload(&cloud, sample(), "support-tickets.jsonl", None).await;
+    assert_ne!(rerun_id, run_id);
+    assert_status(&rerun, "SUCCEEDED");
+    let first_deployment = done.snapshot.output.as_ref().unwrap()["deployment"]["arn"].as_str().unwrap().to_string();
+    assert!(cloud.emulator.get_custom_model_deployment(&first_deployment).is_ok(), "the first run's deployment stays");
+    assert_eq!(jobs(&cloud).len(), 2, "{:?}", jobs(&cloud));
+    assert_eq!(cloud.lambdas.notifier.published.lock().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,13 +98,17 @@ async fn the_shipped_template_runs_the_sample() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validate_split_without_put_object_on_runs_starts_nothing() {
+async fn validate_split_without_put_object_on_runs_fails_before_any_job() {
+    // The upload starts its execution; ValidateSplit, its first state, cannot write the split.
     let template = replaced(TEMPLATE, "Action: [s3:PutObject, s3:GetObject]", "Action: [s3:GetObject]");
-    let Run::NotStarted { error_type, message } = run(template, None).await else {
-        panic!("validate-split could not write the split, yet a run started")
-    };
-    assert_eq!(error_type, "AccessDenied");
-    assert!(message.contains("PutObject failed: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/finetune-ValidateSplitFunctionRole/validate-split is not authorized to perform: s3:PutObject on resource: \"arn:aws:s3:::finetune-123456789012-us-east-1/runs/"), "{message}");
+    let run = run(template, None).await;
+    assert_denied(&run, "AccessDenied", "finetune-ValidateSplitFunctionRole", "s3:PutObject");
+    let Run::Ended { history, .. } = &run else { unreachable!() };
+    let failures = task_failures(history);
+    assert!(
+        failures.iter().all(|(e, _)| e == "AccessDenied"),
+        "only ValidateSplit failed, nothing after it ran: {failures:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

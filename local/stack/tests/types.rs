@@ -15,7 +15,17 @@ const PATIENCE: Duration = Duration::from_secs(60);
 async fn cloud(dir: &Path, region: &str, parameters: &[(&str, &str)]) -> LocalCloud {
     let mut options = Options::new(dir.join(region));
     options.bedrock_region = Some(region.to_string());
-    options.parameters = parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    // The operator allows every catalogued model and deployment, so each type runs under its defaults.
+    let models: Vec<&str> = catalogue::all().iter().map(|m| m.id).collect();
+    options.parameters = [
+        ("AllowedBaseModels", models.join(",")),
+        ("AllowedDeploymentModes", "none,on-demand,provisioned".to_string()),
+        ("MaxModelUnits", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .chain(parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    .collect();
     LocalCloud::start(options).await.expect("local cloud starts")
 }
 

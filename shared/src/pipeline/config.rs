@@ -93,6 +93,10 @@ impl Metric {
     }
 }
 
+/// The longest answer an evaluation asks for: the metrics compare against reference completions, so a
+/// longer one only costs tokens and time (and Bedrock's models stop well before `i32::MAX`).
+pub const MAX_EVALUATION_TOKENS: u32 = 8192;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationConfig {
@@ -220,7 +224,7 @@ pub struct ConfigProblem {
 }
 
 impl ConfigProblem {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
         ConfigProblem { field: field.into(), message: message.into() }
     }
 }
@@ -475,6 +479,13 @@ impl PipelineConfig {
         if self.deployment == DeploymentMode::Provisioned && self.model_units == 0 {
             problem("model_units", "0: must be at least 1 for deployment `provisioned`".to_string());
         }
+        // Bedrock's modelUnits is a 32-bit signed Integer.
+        if i32::try_from(self.model_units).is_err() {
+            problem(
+                "model_units",
+                format!("{} is beyond what Bedrock accepts (at most {})", self.model_units, i32::MAX),
+            );
+        }
         if !(self.validation_ratio.is_finite() && (0.0..1.0).contains(&self.validation_ratio)) {
             problem(
                 "validation_ratio",
@@ -553,6 +564,16 @@ impl EvaluationConfig {
             if value == 0 {
                 problem(field, format!("0: must be at least 1 (default {default})"));
             }
+        }
+        if self.max_tokens > MAX_EVALUATION_TOKENS {
+            problem(
+                "evaluation.max_tokens",
+                format!(
+                    "{} is more than any answer the evaluation scores needs; at most {MAX_EVALUATION_TOKENS} \
+                     (default 512)",
+                    self.max_tokens
+                ),
+            );
         }
     }
 }

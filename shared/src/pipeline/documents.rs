@@ -4,15 +4,17 @@
 use super::{DatasetSource, DeploymentMode, Metric, PipelineConfig};
 use serde::{Deserialize, Serialize};
 
-/// The execution input from the console or the schedule (validate-split's second entry).
+/// The execution input of every run: from the S3 upload entry, the console or the schedule. Nothing
+/// else is accepted: a prepared run, a job or a deployment in the input is refused, never trusted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// `s3://bucket/key.jsonl`, or a prefix `s3://bucket/incoming/team/` (its newest .jsonl is used).
     pub dataset: String,
     #[serde(default)]
     pub config: serde_json::Value,
     /// The schedule sets it: when the newest dataset and the effective config are those of the last
-    /// successful run of that folder (the same run id), nothing is started and the execution says so.
+    /// successful run of that folder (the same fingerprint), nothing is started and the execution says so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_unchanged: bool,
 }
@@ -20,8 +22,12 @@ pub struct StartRequest {
 /// The last successful run of a folder's datasets (`layout::last_success_key`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastSuccess {
-    /// The run id: a fingerprint of the dataset (bucket, key, ETag) and the effective config.
+    /// That run's id (its execution's).
     pub run_id: String,
+    /// [`fingerprint`](super::fingerprint) of its dataset (bucket, key, ETag) and effective config; a
+    /// record without one (written before it existed) matches nothing.
+    #[serde(default)]
+    pub fingerprint: String,
     pub dataset: String,
     pub finished_at: String,
 }
@@ -35,7 +41,7 @@ pub struct UnchangedRun {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unchanged {
-    /// The run this start would have been (equal to the last success's).
+    /// This execution's run id (nothing was started under it).
     pub run_id: String,
     pub dataset: String,
     pub last_success: LastSuccess,
@@ -43,11 +49,25 @@ pub struct Unchanged {
     pub message: String,
 }
 
+impl StartRequest {
+    /// The only fields an execution input may have.
+    pub const FIELDS: [&'static str; 3] = ["dataset", "config", "skip_unchanged"];
+}
+
+/// ValidateSplit's task input, made by the state machine: the execution input as the caller gave it
+/// (checked to be a [`StartRequest`]), and the execution's name from the context object, which the
+/// run id derives from (`run_id_for_execution`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateRequest {
+    pub input: serde_json::Value,
+    pub execution_name: String,
+}
+
 /// The prepared run: validate-split's output and the state machine's document from then on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedRun {
     pub run_id: String,
-    /// Always true: the first Choice state tests it to skip ValidateSplit.
+    /// Always true: made by ValidateSplit (an execution input saying so is refused).
     pub prepared: bool,
     pub source: DatasetSource,
     pub config: PipelineConfig,

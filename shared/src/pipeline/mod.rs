@@ -5,6 +5,7 @@
 //! - `error.rs`: [`PipelineError`], the `error_type` names the state machine's Retry and Catch match
 //! - `layout.rs`: [`layout`], where a run reads and writes in S3
 //! - `config.rs`: [`PipelineConfig`], merged from defaults, sidecar and execution input, and its check
+//! - `caps.rs`: [`Caps`], the operator's limits on what a sidecar or execution input may ask for
 //! - `run_id.rs`: [`run_id`] and the Bedrock [`names`] derived from it
 //! - `documents.rs`: the execution input, each step's output and the [`RunDocument`] they build up
 //! - `backoff.rs`: [`Backoff`], how long the poll loops wait
@@ -13,6 +14,7 @@
 //! a contract test checks that every path it uses exists in their serialized form.
 
 mod backoff;
+mod caps;
 mod config;
 mod documents;
 mod error;
@@ -21,12 +23,16 @@ mod run_id;
 mod settle;
 
 pub use backoff::Backoff;
-pub use config::{ConfigProblem, DeploymentMode, EvaluationConfig, Metric, PipelineConfig, VpcConfig, config_invalid};
+pub use caps::{CapSetting, Caps, MAX_UPLOADER_TAGS, OPERATOR_ONLY, clip};
+pub use config::{
+    ConfigProblem, DeploymentMode, EvaluationConfig, MAX_EVALUATION_TOKENS, Metric, PipelineConfig, VpcConfig,
+    config_invalid,
+};
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
     JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument,
-    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun,
+    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun, ValidateRequest,
 };
 pub use error::PipelineError;
-pub use run_id::{DatasetSource, names, run_id};
+pub use run_id::{DatasetSource, fingerprint, names, run_id_for_execution, upload_execution_name};
 pub use settle::MAX_NAME_PREFIX;

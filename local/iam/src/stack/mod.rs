@@ -116,6 +116,8 @@ const WITHOUT_POLICIES: &[&str] = &[
     "AWS::Logs::LogGroup",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::CompositeAlarm",
+    // The local cloud serves no KMS API, so the key policy governs no local call.
+    "AWS::KMS::Key",
     "AWS::Events::Rule",
     "AWS::Scheduler::Schedule",
     "AWS::SSM::Parameter",
