@@ -26,6 +26,7 @@ pub fn caps_from(env: &Env, defaults: &PipelineConfig) -> Result<Caps, PipelineE
     for (var, slot) in [
         ("COMMITMENT_ALLOWED", &mut caps.commitment_allowed),
         ("KEEP_ON_GATE_FAILURE_ALLOWED", &mut caps.keep_on_gate_failure_allowed),
+        ("UNPRICED_MODELS_ALLOWED", &mut caps.unpriced_models_allowed),
     ] {
         match env.get(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
             None => {}

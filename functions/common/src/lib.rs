@@ -34,7 +34,7 @@
 //! `BASE_MODEL`), `ALLOWED_DEPLOYMENT_MODES` (comma-separated; default `none,on-demand`),
 //! `COMMITMENT_ALLOWED` (default false), `MAX_MODEL_UNITS` (1), `MAX_TRAINING_COST_USD` (50),
 //! `MIN_IMPROVEMENT_FLOOR` (0), `KEEP_ON_GATE_FAILURE_ALLOWED` (false), `MAX_EVALUATION_SAMPLES` (200),
-//! `RESOURCE_TTL_HOURS` (0: no limit). Unlike the defaults above, no sidecar or input can change them.
+//! `RESOURCE_TTL_HOURS` (0: no limit), `UNPRICED_MODELS_ALLOWED` (false). Unlike the defaults above, no sidecar or input can change them.
 //!
 //! SDK behaviour ([`load_sdk_config`], [`s3_client`]):
 //!

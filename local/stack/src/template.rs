@@ -375,6 +375,7 @@ mod tests {
             ("KEEP_ON_GATE_FAILURE_ALLOWED", "false"),
             ("MAX_EVALUATION_SAMPLES", "200"),
             ("RESOURCE_TTL_HOURS", "0"),
+            ("UNPRICED_MODELS_ALLOWED", "false"),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();

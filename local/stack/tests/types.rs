@@ -21,6 +21,8 @@ async fn cloud(dir: &Path, region: &str, parameters: &[(&str, &str)]) -> LocalCl
         ("AllowedBaseModels", models.join(",")),
         ("AllowedDeploymentModes", "none,on-demand,provisioned".to_string()),
         ("MaxModelUnits", "1".to_string()),
+        // Some catalogued models have no training price; the operator accepts that their cost is not capped.
+        ("UnpricedModelsAllowed", "true".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -224,8 +226,12 @@ async fn a_grader_the_bedrock_role_may_not_invoke_fails_the_job_as_aws_would_and
     assert!(local_stack::TEMPLATE.contains(statement), "the template's grader statement moved; update this test");
     let mut options = Options::new(dir.path().join("denied"));
     options.template = local_stack::TEMPLATE.replace(statement, "");
-    let cloud = LocalCloud::start(options).await.expect("local cloud starts");
     let lite = "amazon.nova-2-lite-v1:0:256k";
+    options.parameters = [("AllowedBaseModels", lite), ("UnpricedModelsAllowed", "true")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let cloud = LocalCloud::start(options).await.expect("local cloud starts");
     let (_, status, output) =
         run(&cloud, dir.path(), lite, CustomizationType::ReinforcementFineTuning, Task::Qa, json!({})).await;
     assert_eq!(status, "FAILED", "{output}");

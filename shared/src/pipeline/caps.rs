@@ -52,6 +52,9 @@ pub struct Caps {
     /// Hours a provisioned throughput or deployment may live before the reaper removes it
     /// (`ResourceTimeToLiveHours`; default 0: no limit).
     pub resource_ttl_hours: u32,
+    /// Whether a model without a training price in the catalogue may train (`UnpricedModelsAllowed`;
+    /// default false: the cost cap cannot be checked for it, so it is refused).
+    pub unpriced_models_allowed: bool,
 }
 
 /// One cap's environment variable and the template parameter that sets it.
@@ -63,7 +66,7 @@ pub struct CapSetting {
 
 impl Caps {
     /// Every cap's variable and parameter, in [`Caps`]'s field order.
-    pub const SETTINGS: [CapSetting; 9] = [
+    pub const SETTINGS: [CapSetting; 10] = [
         CapSetting { env: "ALLOWED_BASE_MODELS", parameter: "AllowedBaseModels" },
         CapSetting { env: "ALLOWED_DEPLOYMENT_MODES", parameter: "AllowedDeploymentModes" },
         CapSetting { env: "COMMITMENT_ALLOWED", parameter: "CommitmentAllowed" },
@@ -73,6 +76,7 @@ impl Caps {
         CapSetting { env: "KEEP_ON_GATE_FAILURE_ALLOWED", parameter: "KeepOnGateFailureAllowed" },
         CapSetting { env: "MAX_EVALUATION_SAMPLES", parameter: "MaxEvaluationSamples" },
         CapSetting { env: "RESOURCE_TTL_HOURS", parameter: "ResourceTimeToLiveHours" },
+        CapSetting { env: "UNPRICED_MODELS_ALLOWED", parameter: "UnpricedModelsAllowed" },
     ];
 
     /// The template parameter behind an environment variable, for messages.
@@ -93,6 +97,7 @@ impl Caps {
             keep_on_gate_failure_allowed: false,
             max_evaluation_samples: 200,
             resource_ttl_hours: 0,
+            unpriced_models_allowed: false,
         }
     }
 
@@ -254,12 +259,15 @@ impl Caps {
                     self.max_training_cost_usd
                 ),
             )),
+            None if self.unpriced_models_allowed => None,
             None => Some(ConfigProblem::new(
                 "estimated_cost_usd",
                 format!(
                     "no training price is known for {base_model}, so the operator's cap of {:.2} USD per run \
-                     (template parameter {parameter}) cannot be checked; the run is refused",
-                    self.max_training_cost_usd
+                     (template parameter {parameter}) cannot be checked; the run is refused (the operator may allow unpriced models with \
+                     {})",
+                    self.max_training_cost_usd,
+                    Self::parameter("UNPRICED_MODELS_ALLOWED")
                 ),
             )),
         }
@@ -375,6 +383,11 @@ mod tests {
         assert!(p.message.contains("MaxTrainingCostUsd"), "{p}");
         assert!(caps.cost_problem(None, "m").unwrap().message.contains("no training price is known for m"));
         assert!(caps.cost_problem(Some(f64::NAN), "m").is_some());
+        let unpriced = caps.cost_problem(None, "m").unwrap().message;
+        assert!(unpriced.contains("UnpricedModelsAllowed"), "{unpriced}");
+        let lenient = Caps { unpriced_models_allowed: true, ..caps };
+        assert!(lenient.cost_problem(None, "m").is_none());
+        assert!(lenient.cost_problem(Some(75.5), "m").is_some(), "a priced model stays capped");
     }
 
     #[test]
