@@ -95,26 +95,22 @@ fn invocations(cloud: &LocalCloud) -> Vec<(String, Option<String>)> {
     cloud.lambdas.invocations.lock().expect("invocation log").clone()
 }
 
-/// The execution input: a StartRequest as the console sends it, or (prepared) the PreparedRun that
-/// validate-split makes of it, as the S3 upload entry passes it. The preparation is not counted among
-/// the execution's tasks.
-async fn input(cloud: &LocalCloud, prepared: bool) -> Value {
-    let request = json!({ "dataset": format!("s3://{BUCKET}/{DATASET_KEY}") });
-    if !prepared {
-        return request;
-    }
-    let run = cloud.lambdas.call("validate-split", request).await.expect("validate-split prepares the run");
-    cloud.lambdas.invocations.lock().expect("invocation log").clear();
-    run
+/// The execution input: a StartRequest as the console sends it. Every entry starts at ValidateSplit
+/// (a prepared input is refused), so both engines validate and split inside the machine.
+fn input() -> Value {
+    json!({ "dataset": format!("s3://{BUCKET}/{DATASET_KEY}") })
 }
 
-async fn run_ours(faults: Option<&str>, prepared: bool, epoch: Timestamp) -> (Value, Run) {
+/// Both engines name the execution this: ValidateSplit takes the run id from `$$.Execution.Name`.
+const EXECUTION_NAME: &str = "crosscheck";
+
+async fn run_ours(faults: Option<&str>, epoch: Timestamp) -> (Value, Run) {
     let dir = tempfile::tempdir().unwrap();
     let cloud = cloud(dir.path(), faults, false, epoch).await;
-    let input = input(&cloud, prepared).await;
+    let input = input();
     let started = cloud
         .sfn
-        .start_execution(&cloud.state_machine_arn, Some("crosscheck"), Some(&input.to_string()))
+        .start_execution(&cloud.state_machine_arn, Some(EXECUTION_NAME), Some(&input.to_string()))
         .expect("execution starts");
     let done = tokio::time::timeout(Duration::from_secs(120), cloud.sfn.wait_for_execution(&started.execution_arn))
         .await
@@ -160,10 +156,10 @@ fn spelled_for_aws_local_stepfunctions(mut definition: Value) -> Value {
     definition
 }
 
-async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, prepared: bool, epoch: Timestamp) -> (Value, Run) {
+async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, epoch: Timestamp) -> (Value, Run) {
     let dir = tempfile::tempdir().unwrap();
     let cloud = cloud(dir.path(), faults, true, epoch).await;
-    let input = input(&cloud, prepared).await;
+    let input = input();
 
     let substitutions = local_stack::substitutions(TEMPLATE).expect("template substitutions");
     let definition = local_sfn::substitute_definition(local_stack::DEFINITION, &substitutions).expect("substituted");
@@ -183,6 +179,7 @@ async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, prepared: boo
         .env("NODE_PATH", &engine.node_modules)
         .env("AWS_ENDPOINT_URL_LAMBDA", cloud.endpoints.lambda.as_deref().expect("Lambda Invoke API"))
         .env("AWS_REGION", local_stack::REGION)
+        .env("EXECUTION_NAME", EXECUTION_NAME)
         // The engine invokes as the state machine's role, which the local Lambda endpoint holds it to.
         .env("AWS_ACCESS_KEY_ID", role.access_key_id())
         .env("AWS_SECRET_ACCESS_KEY", role.secret_access_key())
@@ -243,17 +240,17 @@ fn numbers(value: &Value) -> Value {
 }
 
 /// Runs both engines on the same case and asserts they agree; returns our engine's run.
-async fn cross_check(case: &str, faults: Option<&str>, prepared: bool) -> Option<Run> {
+async fn cross_check(case: &str, faults: Option<&str>) -> Option<Run> {
     let engine = external_engine()?;
     // Both clouds' virtual clocks start here (a day ahead, whole seconds: clocks only move forward), so
     // the outputs carry the same times.
     let now = Timestamp::system_now().epoch_millis();
     let epoch = Timestamp::from_epoch_millis((now / 1000 + 86_400) * 1000);
     let t = Instant::now();
-    let (our_input, ours) = run_ours(faults, prepared, epoch).await;
+    let (our_input, ours) = run_ours(faults, epoch).await;
     let our_time = t.elapsed();
     let t = Instant::now();
-    let (their_input, theirs) = run_theirs(&engine, faults, prepared, epoch).await;
+    let (their_input, theirs) = run_theirs(&engine, faults, epoch).await;
     let their_time = t.elapsed();
     eprintln!(
         "{case}: ours {our_time:.2?}, aws-local-stepfunctions {their_time:.2?}: {} after {} states, {} tasks",
@@ -275,7 +272,7 @@ async fn cross_check(case: &str, faults: Option<&str>, prepared: bool) -> Option
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn success_path_agrees_with_aws_local_stepfunctions() {
-    let Some(ours) = cross_check("success", None, false).await else { return };
+    let Some(ours) = cross_check("success", None).await else { return };
     assert_eq!(ours.status, "SUCCEEDED", "{:?}: {:?}", ours.error, ours.cause);
     // The console entry: validated and split inside the machine, then trained, deployed and evaluated.
     for state in ["ValidateSplit", "CheckJob", "Provision", "Evaluate", "MarkSucceeded", "Finalize", "Succeeded"] {
@@ -285,10 +282,10 @@ async fn success_path_agrees_with_aws_local_stepfunctions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_job_agrees_with_aws_local_stepfunctions() {
-    let Some(ours) = cross_check("job-failed", Some("job-failed"), true).await else { return };
+    let Some(ours) = cross_check("job-failed", Some("job-failed")).await else { return };
     assert_eq!((ours.status.as_str(), ours.error.as_deref()), ("FAILED", Some("JobFailed")), "{:?}", ours.cause);
-    // The upload entry (a PreparedRun skips ValidateSplit); the job's failure is caught inside the machine.
+    // Validated inside the machine as every entry is; the job's failure is caught inside the machine.
     let tail: Vec<&str> = ours.states.iter().rev().take(6).rev().map(String::as_str).collect();
     assert_eq!(tail, ["JobFailed", "MarkFailed", "Finalize", "TeardownPending", "ReportOutcome", "Failed"]);
-    assert!(!ours.states.iter().any(|s| s == "ValidateSplit"), "{:?}", ours.states);
+    assert_eq!(ours.states.first().map(String::as_str), Some("ValidateSplit"), "{:?}", ours.states);
 }
