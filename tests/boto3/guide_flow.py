@@ -70,8 +70,10 @@ def main(dataset):
     sfn = boto3.client("stepfunctions")
     sns = boto3.client("sns")
 
-    step("upload the dataset (not under incoming/: this is the guide's own job, not the pipeline's)")
-    key = f"guide-{suffix}/train.jsonl"
+    # Not under incoming/ (this is the guide's own job, not the pipeline's), and under runs/: the stack's
+    # Bedrock service role reads only there, on AWS as locally.
+    step("upload the dataset under runs/, where the stack's Bedrock role may read it")
+    key = f"runs/guide-{suffix}/train.jsonl"
     with open(dataset, "rb") as body:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     head = s3.head_object(Bucket=bucket, Key=key)
