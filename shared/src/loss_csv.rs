@@ -11,9 +11,14 @@
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
-/// Where the files are, under the job's output prefix.
+/// Where the files are, under the job's output prefix. These names and the columns below are the one
+/// source of truth: the reader here, the local Bedrock emulator's writer and the report all use them.
 pub const TRAINING_CSV: &str = "training_artifacts/step_wise_training_metrics.csv";
 pub const VALIDATION_CSV: &str = "validation_artifacts/post_fine_tuning_validation/validation_metrics.csv";
+/// Bedrock's columns besides the loss.
+pub const STEP_COLUMN: &str = "step_number";
+pub const EPOCH_COLUMN: &str = "epoch_number";
+pub const PERPLEXITY_COLUMN: &str = "perplexity";
 
 /// Which file a series comes from; decides the loss column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +34,24 @@ impl LossKind {
             LossKind::Training => "training_loss",
             LossKind::Validation => "validation_loss",
         }
+    }
+
+    /// The file's path under the job's output prefix.
+    pub fn path(self) -> &'static str {
+        match self {
+            LossKind::Training => TRAINING_CSV,
+            LossKind::Validation => VALIDATION_CSV,
+        }
+    }
+
+    /// The file's own name (its last path segment).
+    pub fn file_name(self) -> &'static str {
+        self.path().rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Bedrock's header row, in Bedrock's column order.
+    pub fn columns(self) -> [&'static str; 4] {
+        [STEP_COLUMN, EPOCH_COLUMN, self.loss_column(), PERPLEXITY_COLUMN]
     }
 }
 
@@ -94,15 +117,12 @@ pub fn parse(text: &str, kind: LossKind) -> Result<LossSeries, CsvError> {
         line: header_line,
         column: name,
         found: names.join(", "),
-        file: match kind {
-            LossKind::Training => "step_wise_training_metrics.csv",
-            LossKind::Validation => "validation_metrics.csv",
-        },
+        file: kind.file_name(),
     };
-    let step_at = column("step_number").ok_or_else(|| missing("step_number"))?;
+    let step_at = column(STEP_COLUMN).ok_or_else(|| missing(STEP_COLUMN))?;
     let loss_at = column(kind.loss_column()).ok_or_else(|| missing(kind.loss_column()))?;
-    let epoch_at = column("epoch_number");
-    let perplexity_at = column("perplexity");
+    let epoch_at = column(EPOCH_COLUMN);
+    let perplexity_at = column(PERPLEXITY_COLUMN);
 
     let mut points = Vec::new();
     let mut skipped = Vec::new();
@@ -198,6 +218,13 @@ mod tests {
 
     const TRAINING: &str =
         "step_number,epoch_number,training_loss,perplexity\n0,0,2.5,12.18\n1,0,2.1,8.17\n2,1,1.6,4.95\n";
+
+    #[test]
+    fn names_and_headers_are_bedrocks() {
+        assert_eq!(LossKind::Training.columns().join(","), "step_number,epoch_number,training_loss,perplexity");
+        assert_eq!(LossKind::Validation.file_name(), "validation_metrics.csv");
+        assert_eq!(LossKind::Training.path(), TRAINING_CSV);
+    }
 
     #[test]
     fn reads_bedrocks_training_file() {

@@ -4,6 +4,7 @@
 
 use local_stack::LocalCloud;
 use shared::html_report;
+use shared::loss_csv::LossKind;
 use shared::outcome::RunOutcome;
 use shared::outcome::page::{PageSources, report_input};
 use shared::pipeline::{PipelineConfig, layout};
@@ -19,8 +20,8 @@ pub async fn write(
     let run_id = &outcome.run_id;
     let output = cloud.object_path(&layout::output_prefix(run_id));
     let read = |name: &str| find(&output, name).and_then(|p| std::fs::read_to_string(p).ok());
-    let training = read("step_wise_training_metrics.csv");
-    let validation = read("validation_metrics.csv");
+    let training = read(LossKind::Training.file_name());
+    let validation = read(LossKind::Validation.file_name());
     let predictions = std::fs::read_to_string(cloud.object_path(&layout::predictions_key(run_id))).ok();
     let input = report_input(&PageSources {
         outcome,

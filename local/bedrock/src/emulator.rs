@@ -218,7 +218,7 @@ impl Emulator {
         let written =
             job.artifacts_prefix().ok_or_else(|| "invalid output S3 URI".to_string()).and_then(|(bucket, prefix)| {
                 let store = &self.inner.store;
-                let train_key = format!("{prefix}training_artifacts/step_wise_training_metrics.csv");
+                let train_key = format!("{prefix}{}", shared::loss_csv::TRAINING_CSV);
                 store
                     .put(&bucket, &train_key, training::training_csv(&curves).as_bytes())
                     .map_err(|e| e.to_string())?;
@@ -229,8 +229,7 @@ impl Emulator {
                         .map_err(|e| e.to_string())?;
                 }
                 if has_validation {
-                    let key =
-                        format!("{prefix}validation_artifacts/post_fine_tuning_validation/validation_metrics.csv");
+                    let key = format!("{prefix}{}", shared::loss_csv::VALIDATION_CSV);
                     store
                         .put(&bucket, &key, training::validation_csv(&curves).as_bytes())
                         .map_err(|e| e.to_string())?;

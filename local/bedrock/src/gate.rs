@@ -250,7 +250,7 @@ fn service_role(gate: &Gate, body: &Value) -> Result<(), String> {
         reads.extend(validator.get("s3Uri").and_then(Value::as_str));
     }
     let output = body.pointer("/outputDataConfig/s3Uri").and_then(Value::as_str).unwrap_or_default();
-    let written = format!("{}/training_artifacts/step_wise_training_metrics.csv", output.trim_end_matches('/'));
+    let written = format!("{}/{}", output.trim_end_matches('/'), shared::loss_csv::TRAINING_CSV);
     let checks = reads.into_iter().map(|uri| ("GetObject", uri.to_string())).chain([("PutObject", written)]);
     for (operation, uri) in checks {
         let Some(s3) = S3Uri::parse(&uri) else { continue };

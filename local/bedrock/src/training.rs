@@ -6,6 +6,7 @@
 //! reader still parses them, and readers that pick columns by name (`shared::loss_csv`, pandas) see
 //! Bedrock's columns unchanged.
 
+use shared::loss_csv::LossKind;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Longest emulated job, in virtual milliseconds.
@@ -115,9 +116,10 @@ pub(crate) fn shape_by_rewards(curves: &mut Curves, rewards: &[crate::reward::Re
 /// The column that marks the emulator's files.
 pub const EMULATED_COLUMN: &str = "emulated";
 
-fn csv(header: &str, rows: &[Row]) -> String {
+/// Bedrock's columns, named by `shared::loss_csv` (the reader's own names), then [`EMULATED_COLUMN`].
+fn csv(kind: LossKind, rows: &[Row]) -> String {
     let mut out = String::with_capacity(40 * (rows.len() + 1));
-    out.push_str(header);
+    out.push_str(&kind.columns().join(","));
     out.push(',');
     out.push_str(EMULATED_COLUMN);
     out.push('\n');
@@ -128,11 +130,11 @@ fn csv(header: &str, rows: &[Row]) -> String {
 }
 
 pub(crate) fn training_csv(c: &Curves) -> String {
-    csv("step_number,epoch_number,training_loss,perplexity", &c.training)
+    csv(LossKind::Training, &c.training)
 }
 
 pub(crate) fn validation_csv(c: &Curves) -> String {
-    csv("step_number,epoch_number,validation_loss,perplexity", &c.validation)
+    csv(LossKind::Validation, &c.validation)
 }
 
 #[cfg(test)]
@@ -172,7 +174,7 @@ mod tests {
         assert!(csv.lines().skip(1).all(|l| l.ends_with(",true")), "{csv}");
         assert_eq!(csv.lines().count(), 5);
         // The reader the pipeline and the report use still reads Bedrock's columns.
-        let series = shared::loss_csv::parse(&csv, shared::loss_csv::LossKind::Training).unwrap();
+        let series = shared::loss_csv::parse(&csv, LossKind::Training).unwrap();
         assert_eq!((series.points.len(), series.skipped.len()), (4, 0));
     }
 }
