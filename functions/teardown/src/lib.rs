@@ -26,6 +26,7 @@
 mod actions;
 pub mod notify;
 pub mod ownership;
+pub mod report_html;
 pub mod wait;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -179,7 +180,10 @@ async fn finalize<C: Clock, N: Notifier>(
         // Before the summary: a retry after a failure below writes it again, harmlessly.
         record_success(deps, doc).await?;
     }
-    finish(deps, plan, summary, Some(doc.run.data.bucket.as_str())).await
+    let bucket = doc.run.data.bucket.as_str();
+    let result = finish(deps, plan, summary, Some(bucket)).await?;
+    report_html::after(&deps.s3, &result, Some(bucket), run_id, Some(doc), deps.clock.now()).await;
+    Ok(result)
 }
 
 /// The folder's last successful run, whose fingerprint (data and config) a scheduled start compares its own with.
@@ -269,7 +273,9 @@ async fn on_execution_event<C: Clock, N: Notifier>(
     });
     // Unknown mode: look for both kinds by name.
     let plan = if config.is_none() { Plan { deployment: actions::Target::AnyByName, ..plan } } else { plan };
-    finish(deps, plan, summary, bucket.as_deref()).await
+    let result = finish(deps, plan, summary, bucket.as_deref()).await?;
+    report_html::after(&deps.s3, &result, bucket.as_deref(), run_id, None, deps.clock.now()).await;
+    Ok(result)
 }
 
 fn title_case(status: &str) -> String {
