@@ -72,13 +72,16 @@ Examples:
   finetune report support-tickets-0123abcd
   finetune report support --open
   finetune report support-tickets-0123abcd --data-dir runs-dir
+  finetune report support-tickets-0123abcd --stack finetune --open
+  finetune report support-tickets-0123abcd --local .local-cloud --out page.html
 
 report.html is one self-contained page (loss curves, metrics base vs custom, example answers, state
 timeline, cost, gate verdict); it loads nothing from the network.
 
 Exit status:
   0    the path was printed (or the page opened)
-  2    usage error: no such run in the data folder, or a prefix matching several
+  2    usage error: no such run in the data folder, or a prefix matching several; AWS refused the
+       credentials or the permission (--stack)
   3    the run has no report.html, or the browser could not be started
   141  stdout was closed by its reader (`| head`); nothing more is printed";
 

@@ -83,7 +83,7 @@ enum Command {
     /// Write a small valid dataset (support tickets or word problems) in the format a model takes.
     #[command(after_help = help::SAMPLE)]
     Sample(sample::SampleArgs),
-    /// Print where a local run's report.html is, or open it (--open).
+    /// Print where a run's report.html is (a local run, or fetched from --stack/--local), or open it.
     #[command(after_help = help::REPORT)]
     Report(report::ReportArgs),
 }

@@ -11,8 +11,10 @@
 
 pub mod ask;
 pub mod cost;
+pub mod errors;
 pub mod help;
 pub mod history;
+pub mod live;
 pub mod metrics;
 pub mod runs;
 pub mod serve;
@@ -63,15 +65,4 @@ pub fn target_flags(target: &target::TargetArgs) -> String {
         (None, Some(dir)) => format!(" --local {}", dir.display()),
         (None, None) => String::new(),
     }
-}
-
-/// An error and its sources, on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

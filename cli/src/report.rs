@@ -1,6 +1,9 @@
 //! `finetune report RUN`: where a local run's `report.html` is (printed), or the page opened in the
-//! desktop's browser (`--open`).
+//! desktop's browser (`--open`). With `--stack NAME` or `--local [DIR]` the page is the one the
+//! run's teardown wrote beside `report.json` in the stack's bucket (`runs/<id>/report.html`): it is
+//! fetched into a file (`--out`, default `<run-id>-report.html` here), then printed or opened.
 
+use crate::ops::target::TargetArgs;
 use crate::output::{CliError, Exit, Stdout, note};
 use crate::validate::absolute;
 use clap::Args;
@@ -18,9 +21,18 @@ pub struct ReportArgs {
     /// Open the page in the default browser (xdg-open, or open on macOS) instead of printing its path.
     #[arg(long)]
     pub open: bool,
+    /// With --stack or --local: where to save the fetched page (default: RUN_ID-report.html here).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The run is in a deployed stack (--stack) or a served local cloud (--local): fetch its page.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 pub fn report(args: ReportArgs, out: &mut Stdout) -> Result<Exit, CliError> {
+    if args.target.stack.is_some() || args.target.local.is_some() {
+        return remote(args, out);
+    }
     let runs =
         local_stack::bookkeeping_dir(&args.data_dir).join("s3").join(local_stack::BUCKET).join(layout::RUNS_PREFIX);
     let runs = [args.data_dir.join(local_stack::BUCKET).join(layout::RUNS_PREFIX), runs]
@@ -42,6 +54,35 @@ pub fn report(args: ReportArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         note(&format!("opened {}", absolute(&page)));
     } else {
         out.text(&format!("{}\n", absolute(&page)))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// The page from the stack's bucket, saved to a file.
+fn remote(args: ReportArgs, out: &mut Stdout) -> Result<Exit, CliError> {
+    let path = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}-report.html", args.run)));
+    crate::ops::runtime()?.block_on(async {
+        let cloud = crate::ops::target::resolve(&args.target).await?;
+        let key = layout::html_report_key(&args.run);
+        let Some(page) = crate::ops::history::read_object(&cloud, &key).await? else {
+            return Err(CliError::failure(format!(
+                "no s3://{}/{key} in {}: the run is still going, never started, or ended before reports existed",
+                cloud.outputs.bucket, cloud.label
+            ))
+            .with_hint(format!(
+                "`finetune status {}{}` says where the run is; teardown writes the page when it ends",
+                args.run,
+                crate::ops::target_flags(&args.target)
+            )));
+        };
+        std::fs::write(&path, &page).map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
+        Ok::<(), CliError>(())
+    })?;
+    if args.open {
+        open(&path)?;
+        note(&format!("opened {}", absolute(&path)));
+    } else {
+        out.text(&format!("{}\n", absolute(&path)))?;
     }
     Ok(Exit::Success)
 }

@@ -7,7 +7,7 @@
 use super::history::outcome;
 use super::target::{Cloud, TargetArgs};
 use crate::output::{CliError, Exit, Stdout, note};
-use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, InferenceConfiguration, Message};
 use clap::Args;
 use serde::Serialize;
@@ -249,12 +249,10 @@ pub async fn converse(
         .send()
         .await
         .map_err(|e| {
-            let error =
-                CliError::failure(format!("{model_id} did not answer ({}): {}", cloud.label, DisplayErrorContext(&e)));
+            let error = super::errors::aws_error(cloud, &format!("asking {model_id}"), &e);
             match e.code() {
-                Some("ValidationException" | "ResourceNotFoundException" | "AccessDeniedException") => {
-                    CliError { exit: Exit::Usage, ..error }
-                }
+                // The model id or request is wrong: how the command was called.
+                Some("ValidationException" | "ResourceNotFoundException") => CliError { exit: Exit::Usage, ..error },
                 _ => error,
             }
         })?;

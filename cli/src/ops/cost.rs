@@ -1,8 +1,9 @@
 //! `finetune cost RUN`: what a run spent — training tokens × epochs × the catalogue's price, the
 //! hours its provisioned throughput has existed (× its rate), Step Functions and Lambda requests —
-//! and what still bills now, from the run's outcome (`shared::outcome`).
+//! and what still bills now: what of the run exists in the account, read from Bedrock by the run's
+//! tag (`live.rs`), not what its documents say should be there.
 
-use super::history::{history, outcome_from};
+use super::history::{history, outcome_from, outcome_with};
 use super::target::TargetArgs;
 use crate::output::{CliError, Exit, Stdout, note};
 use clap::Args;
@@ -47,7 +48,15 @@ pub fn cost(args: CostArgs, out: &mut Stdout) -> Result<Exit, CliError> {
     super::runtime()?.block_on(async {
         let cloud = super::target::resolve(&args.target).await?;
         let events = history(&cloud, &cloud.execution_arn(&args.run)).await?;
-        let run = outcome_from(&cloud, &args.run, &events).await?;
+        let documented = outcome_from(&cloud, &args.run, &events).await?;
+        let live = super::live::resources(
+            &cloud,
+            &args.run,
+            documented.custom_model_arn.as_deref(),
+            documented.job_arn.as_deref(),
+        )
+        .await?;
+        let run = outcome_with(&cloud, &args.run, &events, Some(&live)).await?;
         let document: Option<RunDocument> = latest_document(&events);
         let config = document.as_ref().map(|d| &d.run.config);
         let base_model = config.map(|c| c.base_model.clone());

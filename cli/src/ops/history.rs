@@ -5,7 +5,7 @@
 
 use super::target::Cloud;
 use crate::output::CliError;
-use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 use serde_json::Value;
 use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
@@ -72,11 +72,7 @@ pub fn sfn_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     match error.code() {
         Some("ExecutionDoesNotExist") => CliError::usage(format!("{what}: no such run in {}", cloud.label))
             .with_hint("`finetune runs` lists the runs of this state machine"),
-        Some(code) if code.contains("AccessDenied") => {
-            CliError::usage(format!("{what}: {code}: {}", error.message().unwrap_or_default()))
-                .with_hint("your credentials lack the states:* permission this needs")
-        }
-        _ => CliError::failure(format!("{what} ({}): {}", cloud.label, DisplayErrorContext(error))),
+        _ => super::errors::aws_error(cloud, what, error),
     }
 }
 
@@ -110,19 +106,34 @@ pub async fn outcome(cloud: &Cloud, run_id: &str) -> Result<RunOutcome, CliError
 
 /// [`outcome`] from a history already read.
 pub async fn outcome_from(cloud: &Cloud, run_id: &str, history: &[ExecutionEvent]) -> Result<RunOutcome, CliError> {
-    let s3 = cloud.s3();
-    let bucket = &cloud.outputs.bucket;
-    let read = |key: String| {
-        let s3 = s3.clone();
-        async move {
-            let object = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
-            object.body.collect().await.ok().map(|b| b.into_bytes().to_vec())
+    outcome_with(cloud, run_id, history, None).await
+}
+
+/// An object of the bucket, `None` when it is not there (yet); a refusal (expired credentials, a
+/// missing permission) is an error, never taken for "not written yet".
+pub async fn read_object(cloud: &Cloud, key: &str) -> Result<Option<Vec<u8>>, CliError> {
+    match cloud.s3().get_object().bucket(&cloud.outputs.bucket).key(key).send().await {
+        Ok(object) => Ok(object.body.collect().await.ok().map(|b| b.into_bytes().to_vec())),
+        Err(e) => {
+            let error = super::errors::aws_error(cloud, &format!("reading s3://{}/{key}", cloud.outputs.bucket), &e);
+            if error.exit == crate::output::Exit::Usage { Err(error) } else { Ok(None) }
         }
-    };
+    }
+}
+
+/// [`outcome_from`], with what of the run exists in the account now (`live`: ARNs found by the run's
+/// tag) when the caller looked.
+pub async fn outcome_with(
+    cloud: &Cloud,
+    run_id: &str,
+    history: &[ExecutionEvent],
+    live: Option<&[String]>,
+) -> Result<RunOutcome, CliError> {
+    let bucket = &cloud.outputs.bucket;
     let summary: Option<RunSummary> =
-        read(layout::summary_key(run_id)).await.and_then(|b| serde_json::from_slice(&b).ok());
+        read_object(cloud, &layout::summary_key(run_id)).await?.and_then(|b| serde_json::from_slice(&b).ok());
     let validation: Option<Report> =
-        read(layout::report_key(run_id)).await.and_then(|b| serde_json::from_slice(&b).ok());
+        read_object(cloud, &layout::report_key(run_id)).await?.and_then(|b| serde_json::from_slice(&b).ok());
     let keys = list_keys(cloud, &layout::run_prefix(run_id)).await?;
     let locate = |key: &str| {
         let present = if key.ends_with('/') { keys.iter().any(|k| k.starts_with(key)) } else { keys.contains(key) };
@@ -137,8 +148,8 @@ pub async fn outcome_from(cloud: &Cloud, run_id: &str, history: &[ExecutionEvent
         emulated: cloud.emulated(),
         validation: validation.as_ref(),
         virtual_clock: cloud.emulated(),
-        // Not looked up here: left_billing is what the run's documents imply.
-        live: None,
+        // None: left_billing is what the run's documents imply.
+        live,
     }))
 }
 
@@ -148,12 +159,7 @@ pub async fn list_keys(cloud: &Cloud, prefix: &str) -> Result<BTreeSet<String>, 
     let mut pages = cloud.s3().list_objects_v2().bucket(&cloud.outputs.bucket).prefix(prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
-            CliError::failure(format!(
-                "cannot list s3://{}/{prefix} ({}): {}",
-                cloud.outputs.bucket,
-                cloud.label,
-                DisplayErrorContext(&e)
-            ))
+            super::errors::aws_error(cloud, &format!("listing s3://{}/{prefix}", cloud.outputs.bucket), &e)
         })?;
         keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
     }

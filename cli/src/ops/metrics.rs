@@ -87,10 +87,14 @@ pub fn metrics(args: MetricsArgs, out: &mut Stdout) -> Result<Exit, CliError> {
 
 async fn read_series(cloud: &Cloud, key: &str, kind: LossKind) -> Result<LossSeries, CliError> {
     let uri = layout::s3_uri(&cloud.outputs.bucket, key);
-    let object =
-        cloud.s3().get_object().bucket(&cloud.outputs.bucket).key(key).send().await.map_err(|e| {
-            CliError::failure(format!("cannot read {uri}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))
-        })?;
+    let object = cloud
+        .s3()
+        .get_object()
+        .bucket(&cloud.outputs.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| super::errors::aws_error(cloud, &format!("reading {uri}"), &e))?;
     let bytes = object.body.collect().await.map_err(|e| CliError::failure(format!("cannot read {uri}: {e}")))?;
     let text = String::from_utf8_lossy(&bytes.into_bytes()).into_owned();
     loss_csv::parse(&text, kind).map_err(|e| CliError::failure(format!("{uri}: {e}")))

@@ -162,19 +162,16 @@ fn check(args: &SubmitArgs) -> Result<Upload, CliError> {
 /// The sidecar first, so the notification of the dataset finds it.
 async fn put(cloud: &Cloud, upload: &Upload) -> Result<(), CliError> {
     let s3 = cloud.s3();
-    let failed = |what: String, e: &dyn std::error::Error| {
-        CliError::failure(format!("{what} ({}): {}", cloud.label, super::error_chain(e)))
-    };
     if let Some(sidecar) = &upload.sidecar {
         let key = layout::sidecar_key(&upload.key);
         let body = serde_json::to_vec_pretty(sidecar).unwrap_or_default();
-        s3.put_object()
-            .bucket(&cloud.outputs.bucket)
-            .key(&key)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| failed(format!("cannot upload the sidecar to s3://{}/{key}", cloud.outputs.bucket), &e))?;
+        s3.put_object().bucket(&cloud.outputs.bucket).key(&key).body(body.into()).send().await.map_err(|e| {
+            super::errors::aws_error(
+                cloud,
+                &format!("uploading the sidecar to s3://{}/{key}", cloud.outputs.bucket),
+                &e,
+            )
+        })?;
     }
     s3.put_object()
         .bucket(&cloud.outputs.bucket)
@@ -182,7 +179,9 @@ async fn put(cloud: &Cloud, upload: &Upload) -> Result<(), CliError> {
         .body(upload.dataset.clone().into())
         .send()
         .await
-        .map_err(|e| failed(format!("cannot upload to s3://{}/{}", cloud.outputs.bucket, upload.key), &e))?;
+        .map_err(|e| {
+            super::errors::aws_error(cloud, &format!("uploading to s3://{}/{}", cloud.outputs.bucket, upload.key), &e)
+        })?;
     Ok(())
 }
 

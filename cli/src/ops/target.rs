@@ -81,11 +81,26 @@ pub struct Cloud {
     pub local_dir: Option<PathBuf>,
     /// How to name this target in messages: `stack NAME in REGION` or `the local cloud in DIR`.
     pub label: String,
+    /// The AWS profile asked for (`--profile`, else AWS_PROFILE), named when AWS refuses a call.
+    pub profile: Option<String>,
 }
 
 impl Cloud {
     pub fn emulated(&self) -> bool {
         self.local_dir.is_some()
+    }
+
+    /// Whose calls these are, for a refusal: `profile `dev` in eu-west-1 (stack NAME in eu-west-1)`.
+    pub fn whose(&self) -> String {
+        match &self.local_dir {
+            Some(_) => format!("{} (region {})", self.label, self.region()),
+            None => format!(
+                "profile `{}` in {} ({})",
+                self.profile.as_deref().unwrap_or("default"),
+                self.region(),
+                self.label
+            ),
+        }
     }
 
     pub fn region(&self) -> String {
@@ -100,6 +115,10 @@ impl Cloud {
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
+    }
+
+    pub fn bedrock(&self) -> aws_sdk_bedrock::Client {
+        aws_sdk_bedrock::Client::new(&self.sdk)
     }
 
     pub fn runtime(&self) -> aws_sdk_bedrockruntime::Client {
@@ -146,6 +165,7 @@ async fn resolve_local(dir: &std::path::Path) -> Result<Cloud, CliError> {
         outputs,
         local_dir: Some(dir.to_path_buf()),
         label: format!("the local cloud in {}", dir.display()),
+        profile: None,
     })
 }
 
@@ -164,7 +184,8 @@ async fn resolve_stack(stack: &str, profile: Option<&str>, region: Option<&str>)
     let client = aws_sdk_cloudformation::Client::new(&sdk);
     let outputs = stack_outputs(&client, stack, &sdk.region().map(ToString::to_string).unwrap_or_default()).await?;
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-    Ok(Cloud { sdk, outputs, local_dir: None, label: format!("stack {stack} in {region}") })
+    let profile = profile.map(str::to_string).or_else(|| std::env::var("AWS_PROFILE").ok());
+    Ok(Cloud { sdk, outputs, local_dir: None, label: format!("stack {stack} in {region}"), profile })
 }
 
 /// Region and credentials, checked before any call, so their absence is said plainly (exit 2) rather
