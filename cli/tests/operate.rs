@@ -118,6 +118,24 @@ fn a_served_local_cloud_is_operated_like_a_stack() {
     let run_id = outcome["run_id"].as_str().unwrap().to_string();
     assert!(dir.path().join("finetune-local/incoming/support-tickets.jsonl").exists());
 
+    // Watching a run shows the job as Bedrock reports it: its status, estimate and latest losses.
+    let watched = served.run(&["status", &run_id, "--watch"]);
+    assert!(watched.status.success(), "{}", stderr(&watched));
+    let job_line = stderr(&watched).lines().find(|l| l.contains("training job ")).map(str::to_string);
+    let job_line = job_line.unwrap_or_else(|| panic!("no job line:\n{}", stderr(&watched)));
+    assert!(job_line.contains(": Completed after ") && job_line.contains("(estimated "), "{job_line}");
+    assert!(job_line.contains("latest training loss 0.") && job_line.contains("validation loss 0."), "{job_line}");
+
+    // Teardown wrote report.html beside report.json; `report --local` fetches it.
+    let page = dir.path().join("fetched.html");
+    let fetched = served.run(&["report", &run_id, "--out", page.to_str().unwrap()]);
+    assert!(fetched.status.success(), "{}", stderr(&fetched));
+    assert_eq!(stdout(&fetched).trim(), page.display().to_string());
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("data-series=\"training\"") && html.contains("data-series=\"validation\""), "curves");
+    assert!(html.contains(&run_id) && html.contains("SUCCEEDED"));
+    assert_eq!(served.run(&["report", "no-such-run-0000", "--out", page.to_str().unwrap()]).status.code(), Some(3));
+
     let runs = ok_json(&served.run(&["runs", "--json"]));
     let listed = &runs["runs"][0];
     assert_eq!((listed["run_id"].as_str(), listed["status"].as_str()), (Some(run_id.as_str()), Some("SUCCEEDED")));
@@ -161,7 +179,11 @@ fn a_served_local_cloud_is_operated_like_a_stack() {
     assert!(cost["training_usd"].as_f64().unwrap() > 0.0, "{cost}");
     assert!(cost["training_tokens"].as_u64().unwrap() > 0 && cost["epochs"].as_u64().unwrap() > 0);
     assert!(cost["throughput_hours"].as_f64().unwrap() > 0.0, "{cost}");
-    assert!(!cost["still_billing"].as_array().unwrap().is_empty(), "the kept throughput still bills: {cost}");
+    // What still bills is what Bedrock has with the run's tag: the kept throughput and the custom model.
+    let billing: Vec<&str> =
+        cost["still_billing"].as_array().unwrap().iter().map(|b| b["arn"].as_str().unwrap()).collect();
+    assert!(billing.iter().any(|a| a.contains(":provisioned-model/")), "the kept throughput still bills: {cost}");
+    assert!(billing.contains(&outcome["custom_model_arn"].as_str().unwrap()), "{cost}");
 
     // A second run, stopped before its end: stop says so and the run ends ABORTED.
     let other = write(dir.path(), "again.jsonl", &std::fs::read_to_string(sample()).unwrap());

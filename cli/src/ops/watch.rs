@@ -187,3 +187,60 @@ pub fn note_emulated(cloud: &Cloud) {
         note("Bedrock here is the local emulator: its models are deterministic stand-ins, its times virtual");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::pipeline::{PollState, PollStatus};
+
+    fn job() -> JobRef {
+        JobRef {
+            job_arn: "arn:aws:bedrock:us-east-1:1:model-customization-job/j".into(),
+            job_name: "ft-job".into(),
+            custom_model_name: "ft-model".into(),
+            started_at: "2026-01-02T03:00:00Z".into(),
+            output_uri: "s3://b/runs/r/output/".into(),
+            status: PollStatus {
+                state: PollState::InProgress,
+                raw_status: "InProgress".into(),
+                attempt: 1,
+                next_wait_seconds: 600,
+                elapsed_seconds: 600,
+                exhausted: false,
+                failure_message: None,
+            },
+            custom_model_arn: None,
+            training_loss: None,
+            validation_loss: None,
+            estimated_seconds: Some(3600),
+        }
+    }
+
+    #[test]
+    fn the_job_line_says_status_losses_and_time_left_and_changes_by_tenths() {
+        let start = shared::aws::parse_rfc3339("2026-01-02T03:00:00Z").unwrap();
+        let seen = JobSeen { status: Some("InProgress".into()), ..JobSeen::default() };
+        let (key, line) = job_line(&job(), &seen, start + 20 * 60_000);
+        assert_eq!(line, "  training job ft-job: InProgress, 20m 00s elapsed, about 40m 00s left (estimated 1h 00m)");
+        // A minute later, in the same tenth of the estimate: the same key, no new line.
+        assert_eq!(job_line(&job(), &seen, start + 21 * 60_000).0, key);
+        assert_ne!(job_line(&job(), &seen, start + 25 * 60_000).0, key);
+        let (_, over) = job_line(&job(), &seen, start + 90 * 60_000);
+        assert!(over.ends_with("1h 30m elapsed, 30m 00s over its estimate of 1h 00m"), "{over}");
+
+        let done = JobSeen {
+            status: Some("Completed".into()),
+            training_loss: Some(0.41234),
+            validation_loss: Some(0.5),
+            ended_ms: Some(start + 50 * 60_000),
+            ..JobSeen::default()
+        };
+        let (done_key, line) = job_line(&job(), &done, start + 55 * 60_000);
+        assert_eq!(
+            line,
+            "  training job ft-job: Completed after 50m 00s (estimated 1h 00m); latest training loss 0.4123, \
+             validation loss 0.5000"
+        );
+        assert_ne!(done_key, key);
+    }
+}
