@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # report.html in a real browser: Debian's chromium driven by playwright-core opens the sample reports that
-# shared/tests/report_browser.rs renders, and .ci/browser-check.cjs checks the charts, tables, escaping,
-# console and screenshot.
+# shared/tests/report_browser.rs renders and the page of a real local run (`finetune run` on the sample,
+# cli/tests/report_browser.rs), and .ci/browser-check.cjs checks the charts, tables, escaping, console
+# and screenshot.
 #
 # chromium comes from apt (Debian's package: playwright never downloads a browser of its own here);
 # playwright-core goes into .ci/browser/ (ignored by git), pinned to the version verified here. The test
@@ -32,3 +33,4 @@ echo "node $(node --version), playwright-core $(installed)"
 
 export BROWSER_CHECK_NODE_MODULES="$PWD/$DIR/node_modules" BROWSER_CHECK_CHROMIUM="$CHROMIUM" BROWSER_CHECK_REQUIRED=1
 cargo test -p shared --locked --test report_browser -- --nocapture
+cargo test -p cli --locked --test report_browser -- --nocapture
