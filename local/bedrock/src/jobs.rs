@@ -245,11 +245,16 @@ impl Emulator {
             return Err(BedrockError::validation(text.join("; ")));
         }
 
-        // Data: the objects must exist (invocation logs are not emulated).
+        // Data: the objects must exist. Invocation logs are refused, on purpose: the local cloud has
+        // no model invocation logging to read them from, and the pipeline does not use them either
+        // (README, "Distillation from invocation logs": no dataset to validate, split, hold out for the
+        // quality gate or fingerprint, and a log bucket outside runs/ the service role may not read).
         let training = req.training_data_config.clone().unwrap_or_default();
         let Some(train_uri) = training.s3_uri.as_deref() else {
             return Err(BedrockError::validation(if training.invocation_logs_config.is_some() {
-                "trainingDataConfig.invocationLogsConfig is not supported by the local Bedrock emulator; use trainingDataConfig.s3Uri."
+                "trainingDataConfig.invocationLogsConfig is not emulated: the local cloud keeps no model invocation \
+                 logs to read. Export the prompts to a JSONL file and give it as trainingDataConfig.s3Uri (the \
+                 pipeline does the same: see the README's \"Distillation from invocation logs\")."
             } else {
                 "trainingDataConfig.s3Uri is required."
             }));
