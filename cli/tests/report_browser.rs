@@ -50,7 +50,7 @@ fn browser() -> Option<Browser> {
 fn drawn(n: usize) -> usize {
     let stride = n.div_ceil(MAX_CHART_POINTS).max(1);
     let kept = n.div_ceil(stride);
-    if stride > 1 && (n - 1) % stride != 0 { kept + 1 } else { kept }
+    if stride > 1 && !(n - 1).is_multiple_of(stride) { kept + 1 } else { kept }
 }
 
 /// The first file called `name` under `dir`.
