@@ -73,8 +73,7 @@ pub fn prepare_file(
     let (mut report, plan, train_tokens) = if opts.format() == DatasetFormat::ContinuedPreTraining {
         stream_split(input, opts, &config, user_validation.is_some(), train_tmp.writer(), validation_tmp.writer())?
     } else {
-        let (train, validation) = (train_tmp.writer(), validation_tmp.writer());
-        two_pass_split(input, opts, &config, user_validation.is_some(), HOLD_BYTES, train, validation)?
+        two_pass_split(input, opts, &config, user_validation.is_some(), train_tmp.writer(), validation_tmp.writer())?
     };
     report.file = Some(input.display().to_string());
 
@@ -262,17 +261,12 @@ impl<'scope> SideWriter<'scope> {
     }
 }
 
-/// Records a small dataset keeps in memory for the split instead of reading the file again.
-const HOLD_BYTES: usize = 16 << 20;
-
-/// Everything else: validate and remember each record's hash and label, plan, then write the lines:
-/// from memory when the dataset is small, else read a second time (from the page cache).
+/// Everything else: validate and remember each record's hash and label, plan, then copy lines.
 fn two_pass_split(
     input: &Path,
     opts: &Options,
     config: &SplitConfig,
     all_to_train: bool,
-    hold_bytes: usize,
     train: &mut BufWriter<File>,
     validation: &mut BufWriter<File>,
 ) -> Result<(Report, Plan, u64), PrepareError> {
@@ -280,8 +274,6 @@ fn two_pass_split(
     let mut lines: Vec<u64> = Vec::new();
     let mut tokens: Vec<u64> = Vec::new();
     let mut labels: HashMap<String, u32> = HashMap::new();
-    // The records one after another, and where each ends; `None` once they outgrow `hold_bytes`.
-    let mut held: Option<(Vec<u8>, Vec<usize>)> = Some((Vec::new(), Vec::new()));
     let report = validate::validate_reader(open(input)?, opts, |record| {
         let label = record.label.map(|l| {
             let next = labels.len() as u32;
@@ -293,14 +285,6 @@ fn two_pass_split(
         keys.push(RecordKey { hash: record.hash, label });
         lines.push(record.line);
         tokens.push(record.tokens);
-        if let Some((bytes, ends)) = held.as_mut() {
-            if bytes.len() + record.bytes.len() <= hold_bytes {
-                bytes.extend_from_slice(record.bytes);
-                ends.push(bytes.len());
-            } else {
-                held = None;
-            }
-        }
     })
     .map_err(|source| PrepareError::Read { path: input.to_path_buf(), source })?;
     let config = if all_to_train { SplitConfig { validation_ratio: 0.0, ..*config } } else { *config };
@@ -309,17 +293,8 @@ fn two_pass_split(
     if !report.valid {
         return Ok((report, plan, train_tokens));
     }
-    match held {
-        Some((bytes, ends)) => {
-            let mut start = 0;
-            for (end, side) in ends.into_iter().zip(&plan.sides) {
-                let out = if *side == Side::Train { &mut *train } else { &mut *validation };
-                out.write_all(&bytes[start..end]).and_then(|_| out.write_all(b"\n")).map_err(write_err)?;
-                start = end;
-            }
-        }
-        None => copy_lines(input, opts, &lines, &plan, train, validation)?,
-    }
+    // The second read comes from the page cache; measured faster than holding the records in memory.
+    copy_lines(input, opts, &lines, &plan, train, validation)?;
     Ok((report, plan, train_tokens))
 }
 
@@ -499,40 +474,5 @@ mod tests {
         assert_eq!(split.train_records, train.lines().count() as u64);
         assert_eq!(split.validation_records, validation.lines().count() as u64);
         assert!(split.validation_records > 3_000);
-    }
-
-    /// The split written from memory and the one read a second time from the file are the same.
-    #[test]
-    fn a_held_split_and_a_reread_split_write_the_same_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("pc.jsonl");
-        let labels = ["yes", "no", "maybe"];
-        let mut data = String::new();
-        for i in 0..3_000 {
-            data += &format!("{{\"prompt\": \"question {i}\\tmore\", \"completion\": \"{}\"}}\n", labels[i % 3]);
-            if i % 500 == 0 {
-                data += "\n{\"prompt\": \"same\", \"completion\": \"yes\"}\n";
-            }
-        }
-        fs::write(&input, data).unwrap();
-        let opts = Options::new("amazon.titan-text-express-v1:0:8k", CustomizationType::FineTuning).unwrap();
-        let config = SplitConfig { validation_ratio: 0.2, seed: 3, max_validation: None };
-        let mut outputs = Vec::new();
-        for hold in [HOLD_BYTES, 0] {
-            let (train_path, validation_path) = (dir.path().join("t"), dir.path().join("v"));
-            let mut train = BufWriter::new(File::create(&train_path).unwrap());
-            let mut validation = BufWriter::new(File::create(&validation_path).unwrap());
-            let (report, plan, tokens) =
-                two_pass_split(&input, &opts, &config, false, hold, &mut train, &mut validation).unwrap();
-            assert!(report.valid, "{:?}", report.errors);
-            drop((train, validation));
-            let (t, v) = (fs::read_to_string(&train_path).unwrap(), fs::read_to_string(&validation_path).unwrap());
-            assert_eq!(t.lines().count() as u64, plan.train);
-            assert_eq!(v.lines().count() as u64, plan.validation);
-            outputs.push((t, v, plan, tokens));
-        }
-        assert_eq!(outputs[0], outputs[1]);
-        assert_eq!(outputs[0].2.strategy, Strategy::Stratified);
-        assert_eq!(outputs[0].2.validation, 601);
     }
 }
