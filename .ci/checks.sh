@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 PY_TOOLS=(aws-sam-cli==1.170.0 cfn-lint==1.58.0 checkov==3.2.459 cargo-lambda==1.9.2)
 NODE_TOOLS=(asl-validator@4.0.0)
 FUNCTIONS=(validate-split start-job check-status provision evaluate teardown reaper grader)
-# A bootstrap above this is reported (cold starts grow with size); the build still passes.
-SIZE_GOAL_BYTES=$((10 * 1024 * 1024))
+# A bootstrap above this is reported (cold starts grow with size; issue 12 asks for 8 MiB at most); the
+# build still passes.
+SIZE_GOAL_BYTES=$((8 * 1024 * 1024))
 
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
 export SAM_CLI_TELEMETRY=0 BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false
@@ -93,11 +94,11 @@ for f in "${FUNCTIONS[@]}"; do
   [ -f "$boot" ] || { echo "missing $boot" >&2; exit 1; }
   size=$(stat -c %s "$boot")
   note=""
-  [ "$size" -le "$SIZE_GOAL_BYTES" ] || note="  (above the 10 MB goal)"
+  [ "$size" -le "$SIZE_GOAL_BYTES" ] || note="  (above the 8 MiB goal)"
   awk -v f="$f" -v s="$size" -v n="$note" 'BEGIN { printf "%-15s %6.2f MB%s\n", f, s / 1048576, n }'
   [ "$size" -le "$SIZE_GOAL_BYTES" ] || over=$((over + 1))
 done
-[ "$over" -eq 0 ] || echo "note: $over bootstrap(s) above the 10 MB goal"
+[ "$over" -eq 0 ] || echo "note: $over bootstrap(s) above the 8 MiB goal"
 
 if [ "${SAM_BUILD:-}" = "1" ]; then
   step "sam build (rust-cargolambda, offline)"

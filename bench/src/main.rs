@@ -2,9 +2,14 @@
 //! process, wall clock, peak RSS) on the benchmark datasets and, when ../shared/bench is beside the repo
 //! and Python has `jsonlines`, the Python baseline on the same file in the same run.
 //!
-//! Targets (issue 2): prompt/completion 10,000 records at least 10x faster than the baseline; a
-//! ~300 MB continued-pre-training corpus at 300 MB/s or more with peak RSS at most 64 MiB.
-//! `--check` exits 1 when a target is missed.
+//! Like with like: both sides are whole processes (start-up, imports or catalogue, reading, checking,
+//! writing train and validation files, exit) timed by wall clock on the same input file; ours also
+//! checks far more and writes a report, so the ratio understates the difference. `PYTHON` names the
+//! interpreter that has `jsonlines` (default `python3`).
+//!
+//! Targets (issue 12): prompt/completion 10,000 records at least 20x faster than the baseline; a
+//! ~290 MB continued-pre-training corpus at 500 MB/s or more (median of 9 runs) with peak RSS at most
+//! 64 MiB. `--check` exits 1 when a target is missed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -88,24 +93,25 @@ fn main() {
         ours.max_rss_kib
     );
     let baseline = reference.join("python_baseline.py");
-    let has_jsonlines = Command::new("python3").args(["-c", "import jsonlines"]).status().is_ok_and(|s| s.success());
+    let python_bin = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let has_jsonlines = Command::new(&python_bin).args(["-c", "import jsonlines"]).status().is_ok_and(|s| s.success());
     if has_jsonlines {
         let python = best_of(7, || {
-            let mut c = Command::new("python3");
+            let mut c = Command::new(&python_bin);
             c.arg(&baseline).arg(&pc).arg(work.join("out-py"));
             c
         });
         let speedup = python.wall.as_secs_f64() / ours.wall.as_secs_f64();
-        println!("  python_baseline.py {:.1} ms -> {speedup:.1}x faster (target >= 10x)", ms(python.wall));
-        if speedup < 10.0 {
-            missed.push(format!("speed-up {speedup:.1}x < 10x"));
+        println!("  python_baseline.py {:.1} ms -> {speedup:.1}x faster (target >= 20x)", ms(python.wall));
+        if speedup < 20.0 {
+            missed.push(format!("speed-up {speedup:.1}x < 20x"));
         }
     } else {
         println!("  (python baseline skipped: `pip install jsonlines` to compare)");
     }
 
     let size = std::fs::metadata(&cpt).unwrap().len() as f64;
-    let ours = best_of(5, || {
+    let ours = best_of(9, || {
         let mut c = Command::new(&finetune);
         c.args([
             "prepare",
@@ -122,12 +128,12 @@ fn main() {
     let mbps = size / 1e6 / ours.wall.as_secs_f64();
     let rss_mib = ours.max_rss_kib as f64 / 1024.0;
     println!(
-        "continued pre-training {:.0} MB: {:.0} ms -> {mbps:.0} MB/s (target >= 300), peak RSS {rss_mib:.1} MiB (target <= 64)",
+        "continued pre-training {:.0} MB: {:.0} ms -> {mbps:.0} MB/s (target >= 500), peak RSS {rss_mib:.1} MiB (target <= 64)",
         size / 1e6,
         ms(ours.wall)
     );
-    if mbps < 300.0 {
-        missed.push(format!("{mbps:.0} MB/s < 300 MB/s"));
+    if mbps < 500.0 {
+        missed.push(format!("{mbps:.0} MB/s < 500 MB/s"));
     }
     if rss_mib > 64.0 {
         missed.push(format!("peak RSS {rss_mib:.1} MiB > 64 MiB"));

@@ -25,6 +25,10 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
 
 /// The fast path: `Some` when the line is `{"input": "<non-blank text>"}` and nothing else.
 pub(super) fn check_fast(line: &str) -> Option<RecordText> {
+    // The scanner reads the common line without decoding it; serde handles `\u` escapes.
+    if let Some([("input", input)]) = super::fast::scan_flat::<1>(line) {
+        return input.non_blank().then(|| RecordText { input: input.size(), ..RecordText::default() });
+    }
     let [(key, input)] = super::fast::string_fields::<1>(line)?;
     (key == "input" && !input.trim().is_empty())
         .then(|| RecordText { input: TextSize::of(&input), ..RecordText::default() })

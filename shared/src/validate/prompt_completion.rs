@@ -18,6 +18,22 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
 
 /// The fast path: `Some` when the line is exactly a non-blank prompt and completion.
 pub(super) fn check_fast(line: &str) -> Option<RecordText> {
+    // The scanner reads the common line without decoding it; serde handles the rest.
+    if let Some(fields) = super::fast::scan_flat::<2>(line) {
+        let find = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let (prompt, completion) = (find("prompt")?, find("completion")?);
+        // The label is the decoded completion: plain text is its own decoding.
+        if let Some(label) = completion.plain() {
+            if !prompt.non_blank() || !completion.non_blank() {
+                return None;
+            }
+            return Some(RecordText {
+                input: prompt.size(),
+                output: completion.size(),
+                label: Some(label.trim().to_string()),
+            });
+        }
+    }
     let fields = super::fast::string_fields::<2>(line)?;
     let find = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref());
     let (prompt, completion) = (find("prompt")?, find("completion")?);
