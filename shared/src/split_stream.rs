@@ -181,15 +181,14 @@ impl<S: PartSink> StreamSplit<S> {
         self.write(Side::Validation, record.bytes, record.line);
     }
 
-    /// Flushes the held validation records (in input order) and hands back the last bytes of each side.
-    pub fn finish(mut self) -> Result<(Finished, S), SplitStreamError> {
+    /// Flushes the held validation records (in input order) and hands back the last bytes of each side
+    /// and the sink. The counts are complete even when the split stopped (the error says why; the
+    /// tails are then empty).
+    pub fn finish(mut self) -> (Finished, S, Option<SplitStreamError>) {
         let mut held = std::mem::take(&mut self.held).into_vec();
         held.sort_by_key(|h| h.line);
         for h in held {
             self.write_prepared(Side::Validation, h.bytes);
-        }
-        if let Some(e) = self.error {
-            return Err(e);
         }
         let [train_tail, validation_tail] = self.buffers;
         let finished = Finished {
@@ -199,7 +198,7 @@ impl<S: PartSink> StreamSplit<S> {
             validation_records: self.records[1],
             train_tokens: self.train_tokens,
         };
-        Ok((finished, self.sink))
+        (finished, self.sink, self.error)
     }
 
     /// Whether the split has stopped (the validator may still read on, to complete the report).
@@ -332,7 +331,8 @@ mod tests {
         for (n, (id, text)) in ids.iter().zip(&texts).enumerate() {
             split.record(&record(n as u64 + 1, text.as_bytes(), *id));
         }
-        let (finished, parts) = split.finish().unwrap();
+        let (finished, parts, error) = split.finish();
+        assert!(error.is_none());
         let mut sides = [Vec::new(), Vec::new()];
         let count = parts.0.len();
         for (side, bytes) in parts.0 {
@@ -396,14 +396,16 @@ mod tests {
         let spec = "{\"type\":\"x\"}".to_string();
         let mut split = StreamSplit::new(Parts::default(), &config, false, 1 << 20, Some(spec.clone()));
         split.record(&record(1, b"{\"a\":1}", 1));
-        let (finished, _) = split.finish().unwrap();
+        let (finished, _, _) = split.finish();
         assert_eq!(finished.train_tail, b"{\"finetune_grader\":{\"type\":\"x\"},\"a\":1}\n");
 
         let mut split = StreamSplit::new(Parts::default(), &config, false, 1 << 20, Some(spec));
         split.record(&record(1, b"{\"a\":1}", 1));
         split.record(&record(2, b"{\"finetune_grader\":1}", 2));
         assert!(split.failed());
-        let err = split.finish().unwrap_err();
+        let (finished, _, err) = split.finish();
+        assert_eq!(finished.train_records, 2);
+        let err = err.unwrap();
         assert!(matches!(err, SplitStreamError::Grader { record: 2, line: 2, side: Side::Train, .. }), "{err}");
     }
 
@@ -415,7 +417,7 @@ mod tests {
             split.record(&record(i + 1, b"{}", i));
         }
         split.validation_record(&record(1, b"{\"v\":1}", 7));
-        let (finished, _) = split.finish().unwrap();
+        let (finished, _, _) = split.finish();
         assert_eq!((finished.train_records, finished.validation_records), (100, 1));
         assert_eq!(finished.validation_tail, b"{\"v\":1}\n");
     }
