@@ -1,8 +1,9 @@
-//! `cargo run --release -p bench --bin bench-split -- <MiB>... [--mbps N] [--format cpt|chat]`: runs
+//! `cargo run --release -p bench --bin bench-split -- <MiB>... [--mbps N] [--format cpt|chat] [--cpus L]`: runs
 //! the real validate-split handler (one ValidateSplit task, as the state machine calls it) on a
 //! generated dataset of each size held by the local S3, through a proxy that limits the S3 traffic
 //! to `--mbps` MB/s in each direction (default 75: what a Lambda function gets, see the README's
-//! "Large datasets"). The handler runs in its own process; the wall time and that process's peak RSS
+//! "Large datasets"). The handler runs in its own process (pinned to the CPUs `L` with taskset, e.g.
+//! `0` for one core, the share a Lambda gets at 1,769 MB); the wall time and that process's peak RSS
 //! are printed, with the throughput.
 //!
 //! Internals, run by the command above: `serve <root> <mbps>` (the local S3 and the proxy; prints
@@ -64,7 +65,13 @@ fn orchestrate(args: &[String]) {
         let records = generate(&file, mib << 20, format);
         runtime.block_on(upload(&direct, &key, &file));
         std::fs::remove_file(&file).expect("remove the generated file");
-        let sample = measure(Command::new(&exe).args(["run", &throttled, &key, model, kind]));
+        let sample = match flag(args, "--cpus") {
+            // taskset execs the handler in place: the wait and the RSS are the handler's own.
+            Some(cpus) => measure(
+                Command::new("taskset").args(["-c", cpus]).arg(&exe).args(["run", &throttled, &key, model, kind]),
+            ),
+            None => measure(Command::new(&exe).args(["run", &throttled, &key, model, kind])),
+        };
         let mb = (mib << 20) as f64 / 1e6;
         println!(
             "| {mib} MiB | {records} | {:.1} s | {:.1} MB/s | {:.1} MiB |",
@@ -86,8 +93,9 @@ fn generate(path: &Path, bytes: u64, format: &str) -> u64 {
     while written < bytes {
         text.clear();
         let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        // ~2 KB of text per record.
-        while text.len() < 2000 {
+        // ~2 KB of text per record; ~30 KB for Claude 3 Haiku, which takes at most 10,000 records.
+        let target = if format == "cpt" { 2000 } else { 30_000 };
+        while text.len() < target {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -97,9 +105,8 @@ fn generate(path: &Path, bytes: u64, format: &str) -> u64 {
         let line = match format {
             "cpt" => format!("{{\"input\": \"record {n}: {text}\"}}\n"),
             _ => format!(
-                "{{\"schemaVersion\": \"bedrock-conversation-2024\", \"system\": [{{\"text\": \"You answer tickets.\"}}], \
-                 \"messages\": [{{\"role\": \"user\", \"content\": [{{\"text\": \"ticket {n}: {text}\"}}]}}, \
-                 {{\"role\": \"assistant\", \"content\": [{{\"text\": \"answer {n}\"}}]}}]}}\n"
+                "{{\"system\": \"You summarise tickets.\", \"messages\": [{{\"role\": \"user\", \"content\": \"ticket {n}: {text}\"}}, \
+                 {{\"role\": \"assistant\", \"content\": \"summary {n}\"}}]}}\n"
             ),
         };
         out.write_all(line.as_bytes()).expect("write");
