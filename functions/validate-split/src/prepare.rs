@@ -145,11 +145,20 @@ pub(crate) async fn prepare_run(
             return Err(e);
         }
     };
-    match error {
-        Some(SplitStreamError::Sink { .. }) | None if upload_error.is_some() => {
+    match (&error, upload_error) {
+        // An upload failed and the split stopped at its next part: the upload's error says why.
+        (Some(SplitStreamError::Sink { .. }), upload_error) => {
             staging.discard().await;
-            return Err(upload_error.unwrap_or_else(|| PipelineError::Internal("an upload stopped".into())));
+            let stopped = error.map(|e| PipelineError::Internal(e.to_string()));
+            return Err(upload_error
+                .or(stopped)
+                .unwrap_or_else(|| PipelineError::Internal("an upload stopped".into())));
         }
+        (None, Some(upload_error)) => {
+            staging.discard().await;
+            return Err(upload_error);
+        }
+        // A grader error cancelled the uploads itself; it is reported below.
         _ => {}
     }
     complete_report(&mut report, supplied.as_ref().zip(validation_name.as_deref()), &finished, &split);
