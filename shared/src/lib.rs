@@ -17,6 +17,7 @@ pub mod presets;
 pub mod report;
 pub mod sample;
 pub mod split;
+pub mod split_stream;
 pub mod summary;
 #[cfg(test)]
 mod test_documents;

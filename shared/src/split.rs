@@ -164,10 +164,15 @@ fn apportion(sizes: &[u64], total: u64, n: u64) -> Vec<u64> {
 /// The side of one record in a streaming split: a seeded hash of its content against the ratio.
 /// Identical records always get the same side.
 pub fn hashed_side(hash: u64, seed: u64, validation_ratio: f64) -> Side {
+    if hashed_unit(hash, seed) < validation_ratio { Side::Validation } else { Side::Train }
+}
+
+/// The seeded hash behind [`hashed_side`] as a uniform number in `[0, 1)`: a record is held out when
+/// it falls below the ratio (the streamed split also ranks candidates by it under the model's cap).
+pub fn hashed_unit(hash: u64, seed: u64) -> f64 {
     let mixed = SplitMix64(hash ^ seed.rotate_left(17)).next();
-    // Top 53 bits as a uniform number in [0, 1).
-    let unit = (mixed >> 11) as f64 / (1u64 << 53) as f64;
-    if unit < validation_ratio { Side::Validation } else { Side::Train }
+    // Top 53 bits.
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A small, fast, seeded generator (SplitMix64): the split must not depend on a crate's RNG version.

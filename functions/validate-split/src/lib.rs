@@ -22,12 +22,15 @@
 //! the operator's caps (`shared::pipeline::Caps`, read by `functions_common::caps_from`).
 //!
 //! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' and the caps'
-//! variables (see `functions_common`), `TMPDIR` (where datasets are split; the system's temporary folder
-//! when unset), the SDK's variables.
+//! variables (see `functions_common`), `SPLIT_PART_SIZE_MIB` (the part size of the dataset's ranged
+//! reads and of the split's multipart uploads; 8 when unset), the SDK's variables. The dataset is
+//! streamed: nothing is written to the Lambda's disk, and memory is bounded by the parts in flight
+//! (see [`stream`]), whatever the dataset's size.
 
 mod objects;
 mod prepare;
 mod request;
+pub mod stream;
 mod upload;
 
 pub use request::{Started, on_request, start};
@@ -39,7 +42,6 @@ use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::pipeline::{Caps, PipelineConfig, PipelineError, ValidateRequest};
-use std::path::PathBuf;
 
 pub struct Deps {
     pub s3: aws_sdk_s3::Client,
@@ -50,8 +52,8 @@ pub struct Deps {
     pub defaults: Result<PipelineConfig, PipelineError>,
     /// The operator's caps, read once at init like the defaults.
     pub caps: Result<Caps, PipelineError>,
-    /// Where datasets are downloaded and split (Lambda: /tmp).
-    pub work_dir: PathBuf,
+    /// Part size and parallelism of the dataset's reads and the split's uploads.
+    pub streaming: stream::Streaming,
 }
 
 impl Deps {
@@ -64,9 +66,19 @@ impl Deps {
             state_machine_arn: env.required("STATE_MACHINE_ARN"),
             caps: defaults.clone().and_then(|d| caps_from(env, &d)),
             defaults,
-            work_dir: env.get("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            streaming: streaming_from(env),
         }
     }
+}
+
+/// [`stream::Streaming`] with `SPLIT_PART_SIZE_MIB` (S3 refuses parts below 5 MiB but the last: a
+/// smaller setting makes a large run fail with EntityTooSmall, as it would on AWS).
+pub fn streaming_from(env: &Env) -> stream::Streaming {
+    let mut streaming = stream::Streaming::default();
+    if let Some(mib) = env.positive("SPLIT_PART_SIZE_MIB") {
+        streaming.part_size = usize::try_from(mib.min(5 * 1024)).unwrap_or(usize::MAX) << 20;
+    }
+    streaming
 }
 
 /// What the S3 entry did.

@@ -95,7 +95,7 @@ async fn prepare(
     object: &ObjectInfo,
     config: PipelineConfig,
 ) -> Result<PreparedRun, PipelineError> {
-    let run = prepare_run(deps, run_id, source, &object.raw_etag, config).await?;
+    let run = prepare_run(deps, run_id, source, object, config).await?;
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }

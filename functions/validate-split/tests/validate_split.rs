@@ -37,11 +37,17 @@ struct Cloud {
 
 /// S3 holding `dataset` at KEY (ETag "abc") and `sidecar` beside it; StartExecution answering `start`.
 fn cloud(dataset: Vec<u8>, sidecar: Option<Value>, start: Rule) -> Cloud {
+    let size = dataset.len() as i64;
+    cloud_sized(dataset, size, sidecar, start)
+}
+
+/// As [`cloud`], with HEAD answering `size` as the dataset's Content-Length.
+fn cloud_sized(dataset: Vec<u8>, size: i64, sidecar: Option<Value>, start: Rule) -> Cloud {
     let puts: Seen<String> = Arc::default();
     let starts: Seen<(String, String, StartRequest)> = Arc::default();
     let head = mock!(aws_sdk_s3::Client::head_object)
         .match_requests(|r| r.bucket() == Some(BUCKET) && r.key() == Some(KEY))
-        .then_output(|| HeadObjectOutput::builder().e_tag("\"abc\"").build());
+        .then_output(move || HeadObjectOutput::builder().e_tag("\"abc\"").content_length(size).build());
     let get = mock!(aws_sdk_s3::Client::get_object)
         // Reads exactly the version whose ETag went into the run id.
         .match_requests(|r| r.key() == Some(KEY) && r.if_match() == Some("\"abc\""))
@@ -88,7 +94,7 @@ fn started() -> Rule {
     })
 }
 
-fn deps(cloud: &Cloud, work: &std::path::Path) -> Deps {
+fn deps(cloud: &Cloud, _work: &std::path::Path) -> Deps {
     let s3_rules: Vec<&Rule> = cloud.s3_rules.iter().collect();
     let sfn_rules: Vec<&Rule> = cloud.sfn_rules.iter().collect();
     Deps {
@@ -97,7 +103,7 @@ fn deps(cloud: &Cloud, work: &std::path::Path) -> Deps {
         state_machine_arn: Ok(SM_ARN.into()),
         defaults: Ok(defaults()),
         caps: Ok(Caps::for_defaults(&defaults())),
-        work_dir: work.to_path_buf(),
+        streaming: validate_split::stream::Streaming::default(),
     }
 }
 
@@ -277,7 +283,7 @@ async fn a_start_request_with_a_prefix_uses_the_newest_dataset_and_layers_its_co
             format!("runs/{id}/validation.jsonl")
         ]
     );
-    // The temporary copy is gone.
+    // Nothing is written to the disk: the dataset is streamed.
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
 
@@ -444,13 +450,41 @@ async fn a_training_cost_beyond_the_cap_is_refused_once_the_tokens_are_counted()
     assert!(message.contains("MaxTrainingCostUsd") && message.contains("validation-report.json"), "{message}");
 }
 
+#[tokio::test]
+async fn a_dataset_beyond_the_models_file_limit_is_refused_from_head_before_any_byte_is_read() {
+    let work = tempfile::tempdir().unwrap();
+    let eleven_gib = 11 * (1i64 << 30);
+    let cloud = cloud_sized(SAMPLE.to_vec(), eleven_gib, None, started());
+    // Claude 3 Haiku takes training files up to 10 GB (a documented limit).
+    let haiku = shared::pipeline::PipelineConfig {
+        base_model: "anthropic.claude-3-haiku-20240307-v1:0:200k".into(),
+        hyperparameters: Default::default(),
+        ..defaults()
+    };
+    let mut deps = deps(&cloud, work.path());
+    deps.defaults = Ok(haiku.clone());
+    deps.caps = Ok(Caps::for_defaults(&haiku));
+    let err = on_request(&deps, task(CONSOLE_NAME, console(Value::Null))).await.unwrap_err();
+    let PipelineError::DatasetInvalid(message) = &err else { panic!("{err:?}") };
+    let model = shared::catalogue::find(&haiku.base_model).unwrap();
+    let limit = model.customization(haiku.customization_type).unwrap().files.train_bytes.unwrap().value;
+    for needle in [eleven_gib.to_string(), limit.to_string(), model.name.to_string(), format!("s3://{BUCKET}/{KEY}")] {
+        assert!(message.contains(&needle), "{needle}: {message}");
+    }
+    // HEAD only: no GetObject of the dataset, nothing written.
+    let gets = &cloud.s3_rules[2];
+    assert_eq!(gets.num_calls(), 0);
+    assert!(cloud.puts.lock().unwrap().is_empty());
+}
+
 #[test]
-fn from_env_reads_the_state_machine_the_defaults_and_the_work_folder() {
+fn from_env_reads_the_state_machine_the_defaults_and_the_part_size() {
     let sdk = SdkConfig::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build();
-    let env = Env::from_vars([("STATE_MACHINE_ARN", SM_ARN), ("TMPDIR", "/mnt/work"), ("DEPLOYMENT_MODE", "none")]);
+    let env =
+        Env::from_vars([("STATE_MACHINE_ARN", SM_ARN), ("SPLIT_PART_SIZE_MIB", "16"), ("DEPLOYMENT_MODE", "none")]);
     let deps = Deps::from_env(&sdk, &env);
     assert_eq!(deps.state_machine_arn, Ok(SM_ARN.to_string()));
-    assert_eq!(deps.work_dir, std::path::PathBuf::from("/mnt/work"));
+    assert_eq!(deps.streaming.part_size, 16 << 20);
     assert_eq!(deps.defaults.unwrap().deployment, DeploymentMode::None);
     let capped = Deps::from_env(&sdk, &Env::from_vars([("MAX_MODEL_UNITS", "4"), ("COMMITMENT_ALLOWED", "true")]));
     let caps = capped.caps.unwrap();
@@ -459,5 +493,5 @@ fn from_env_reads_the_state_machine_the_defaults_and_the_work_folder() {
     assert!(matches!(broken.caps, Err(PipelineError::ConfigInvalid(m)) if m.contains("AllowedDeploymentModes")));
     let bare = Deps::from_env(&sdk, &Env::from_vars([("STATE_MACHINE_ARN", " ")]));
     assert!(matches!(bare.state_machine_arn, Err(PipelineError::ConfigInvalid(m)) if m.contains("STATE_MACHINE_ARN")));
-    assert_eq!(bare.work_dir, std::env::temp_dir());
+    assert_eq!(bare.streaming.part_size, 8 << 20, "8 MiB parts by default");
 }

@@ -96,9 +96,15 @@ struct Notifier {
     rules: Mutex<Vec<NotificationRule>>,
     subscribers: Subscribers,
     sequencer: AtomicU64,
+    /// Operations served, by name.
+    served: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl Notifier {
+    fn count(&self, operation: &'static str) {
+        *self.served.lock().unwrap_or_else(|e| e.into_inner()).entry(operation).or_default() += 1;
+    }
+
     async fn object_created(&self, how: ObjectCreated, bucket: &str, key: &str, e_tag: Option<&ETag>) {
         // The pipeline writes only under runs/: never notify there, whatever the rules, so a handler that
         // writes its outputs cannot trigger itself.
@@ -199,12 +205,18 @@ pub fn notification(n: &NotificationInput<'_>) -> Value {
     value
 }
 
-/// s3s-fs with notifications: every operation s3s-fs implements is delegated unchanged; successful creations
-/// then notify. Operations s3s-fs lacks answer NotImplemented, as they would without the wrapper.
+/// s3s-fs with notifications: every operation s3s-fs implements is delegated, and successful creations
+/// then notify. Where s3s-fs departs from S3 the wrapper answers as S3 does: ListMultipartUploads (which
+/// s3s-fs lacks) and CompleteMultipartUpload's EntityTooSmall, refused before anything changes so the
+/// upload can still be aborted. Other operations s3s-fs lacks answer NotImplemented. Each operation
+/// served is counted ([`LocalS3::served`]).
 pub struct NotifyingFs {
     fs: FileSystem,
     notifier: Arc<Notifier>,
 }
+
+/// S3's smallest part, but for the last (S3 User Guide, "Amazon S3 multipart upload limits").
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 
 impl std::fmt::Debug for NotifyingFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,10 +230,12 @@ impl S3 for NotifyingFs {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.notifier.count("AbortMultipartUpload");
         self.fs.abort_multipart_upload(req).await
     }
 
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.notifier.count("CreateBucket");
         self.fs.create_bucket(req).await
     }
 
@@ -229,18 +243,22 @@ impl S3 for NotifyingFs {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.notifier.count("CreateMultipartUpload");
         self.fs.create_multipart_upload(req).await
     }
 
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.notifier.count("DeleteBucket");
         self.fs.delete_bucket(req).await
     }
 
     async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.notifier.count("DeleteObject");
         self.fs.delete_object(req).await
     }
 
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.notifier.count("DeleteObjects");
         self.fs.delete_objects(req).await
     }
 
@@ -248,38 +266,47 @@ impl S3 for NotifyingFs {
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.notifier.count("GetBucketLocation");
         self.fs.get_bucket_location(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        self.notifier.count("GetObject");
         self.fs.get_object(req).await
     }
 
     async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.notifier.count("HeadBucket");
         self.fs.head_bucket(req).await
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.notifier.count("HeadObject");
         self.fs.head_object(req).await
     }
 
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.notifier.count("ListBuckets");
         self.fs.list_buckets(req).await
     }
 
     async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.notifier.count("ListObjects");
         self.fs.list_objects(req).await
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.notifier.count("ListObjectsV2");
         self.fs.list_objects_v2(req).await
     }
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.notifier.count("ListParts");
         self.fs.list_parts(req).await
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.notifier.count("UploadPart");
         self.fs.upload_part(req).await
     }
 
@@ -287,10 +314,43 @@ impl S3 for NotifyingFs {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.notifier.count("UploadPartCopy");
         self.fs.upload_part_copy(req).await
     }
 
+    /// What s3s-fs lacks: the uploads in progress (the prefix filter and one page of up to 1,000; no
+    /// delimiter or markers).
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.notifier.count("ListMultipartUploads");
+        let input = req.input;
+        if !self.notifier.root.join(&input.bucket).is_dir() {
+            return Err(s3s::S3Error::new(s3s::S3ErrorCode::NoSuchBucket));
+        }
+        let mut uploads = self
+            .uploads_in_progress(&input.bucket)
+            .map_err(|e| s3s::S3Error::with_message(s3s::S3ErrorCode::InternalError, e.to_string()))?;
+        if let Some(prefix) = &input.prefix {
+            uploads.retain(|u| u.key.as_deref().is_some_and(|k| k.starts_with(prefix.as_str())));
+        }
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+        let truncated = uploads.len() > max;
+        uploads.truncate(max);
+        let output = ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            uploads: Some(uploads),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        self.notifier.count("PutObject");
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let resp = self.fs.put_object(req).await?;
         self.notifier.object_created(ObjectCreated::Put, &bucket, &key, resp.output.e_tag.as_ref()).await;
@@ -298,6 +358,7 @@ impl S3 for NotifyingFs {
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.notifier.count("CopyObject");
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let resp = self.fs.copy_object(req).await?;
         let e_tag = resp.output.copy_object_result.as_ref().and_then(|r| r.e_tag.as_ref());
@@ -309,6 +370,8 @@ impl S3 for NotifyingFs {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.notifier.count("CompleteMultipartUpload");
+        self.refuse_small_parts(&req.input)?;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let mut resp = self.fs.complete_multipart_upload(req).await?;
         // s3s may answer through a future (AWS's keep-alive while parts are joined): notify when it resolves
@@ -330,6 +393,90 @@ impl S3 for NotifyingFs {
         }
         Ok(resp)
     }
+}
+
+impl NotifyingFs {
+    /// S3 refuses the completion when a part but the last is below 5 MiB (EntityTooSmall) and the
+    /// upload stays as it was. s3s-fs checks only while joining the parts, after it has forgotten the
+    /// upload and removed the earlier parts' files, so the check comes first here.
+    fn refuse_small_parts(&self, input: &CompleteMultipartUploadInput) -> S3Result<()> {
+        let parts: Vec<&CompletedPart> = input.multipart_upload.iter().flat_map(|m| m.parts.iter().flatten()).collect();
+        let Some((_, but_last)) = parts.split_last() else { return Ok(()) };
+        for part in but_last {
+            let Some(number) = part.part_number else { continue };
+            let path = self.notifier.root.join(format!(".upload_id-{}.part-{number}", input.upload_id));
+            // A missing part is s3s-fs's to report (InvalidPart).
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            if meta.len() < MIN_PART_SIZE {
+                return Err(s3s::S3Error::with_message(
+                    s3s::S3ErrorCode::EntityTooSmall,
+                    format!(
+                        "Your proposed upload is smaller than the minimum allowed size: part {number} is {} bytes; \
+                         every part but the last must be at least {MIN_PART_SIZE} bytes",
+                        meta.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The multipart uploads in progress in `bucket`: s3s-fs keeps, per upload, `.upload-<id>.json` (its
+    /// owner) and `.bucket-<b64 bucket>.object-<b64 key>.upload-<id>.metadata.json` (the key's attributes).
+    fn uploads_in_progress(&self, bucket: &str) -> io::Result<Vec<MultipartUpload>> {
+        let mut uploads = Vec::new();
+        let prefix = format!(".bucket-{}.object-", base64_url(bucket.as_bytes()));
+        for entry in std::fs::read_dir(&self.notifier.root)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+            let Some(rest) = rest.strip_suffix(".metadata.json") else { continue };
+            let Some((key, upload_id)) = rest.split_once(".upload-") else { continue };
+            if !self.notifier.root.join(format!(".upload-{upload_id}.json")).is_file() {
+                continue; // completed or aborted
+            }
+            let Some(key) = unbase64_url(key).and_then(|k| String::from_utf8(k).ok()) else { continue };
+            let initiated = entry.metadata()?.modified().ok().map(Timestamp::from);
+            uploads.push(MultipartUpload {
+                key: Some(key),
+                upload_id: Some(upload_id.to_string()),
+                initiated,
+                ..Default::default()
+            });
+        }
+        // S3 lists by key, then by initiation.
+        uploads.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.upload_id.cmp(&b.upload_id)));
+        Ok(uploads)
+    }
+}
+
+const BASE64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// URL-safe base64 without padding, as s3s-fs names its metadata files.
+fn base64_url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(BASE64_URL[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn unbase64_url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = BASE64_URL.iter().position(|b| *b == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 0xFF) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// The S3 endpoint of the local cloud. Dropping it stops the server; the folder stays.
@@ -380,6 +527,7 @@ impl LocalS3 {
             rules: Mutex::new(vec![NotificationRule::pipeline()]),
             subscribers: Subscribers::default(),
             sequencer: AtomicU64::new(1),
+            served: Mutex::default(),
         });
         let mut builder = S3ServiceBuilder::new(NotifyingFs { fs, notifier: Arc::clone(&notifier) });
         // The SDK always signs; s3s checks signatures only against keys it knows, so it knows the test pair.
@@ -417,6 +565,12 @@ impl LocalS3 {
 
     pub fn root(&self) -> &Path {
         &self.notifier.root
+    }
+
+    /// How many `operation` requests (e.g. `GetObject`) were served since the start (authorized and
+    /// handed to the store; a request IAM refuses is not counted).
+    pub fn served(&self, operation: &str) -> u64 {
+        self.notifier.served.lock().unwrap_or_else(|e| e.into_inner()).get(operation).copied().unwrap_or(0)
     }
 
     pub fn region(&self) -> &str {
@@ -485,6 +639,15 @@ mod tests {
         assert_eq!(event["Records"][0]["eventTime"], "2024-05-01T12:00:00.000Z");
         let parsed: S3Event = serde_json::from_value(event).unwrap();
         assert_eq!(parsed.records[0].event_time, noon());
+    }
+
+    #[test]
+    fn base64_names_round_trip_as_s3s_fs_writes_them() {
+        for text in ["", "a", "ab", "abc", "runs/r1/train.jsonl", "bench-bucket"] {
+            assert_eq!(unbase64_url(&base64_url(text.as_bytes())).unwrap(), text.as_bytes());
+        }
+        // As base64-simd's URL_SAFE_NO_PAD encodes it.
+        assert_eq!(base64_url(b"runs/r?"), "cnVucy9yPw");
     }
 
     #[test]

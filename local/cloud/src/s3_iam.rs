@@ -145,6 +145,14 @@ impl S3Access for S3Gate {
         )
     }
 
+    async fn list_multipart_uploads(&self, req: &mut S3Request<ListMultipartUploadsInput>) -> S3Result<()> {
+        self.decide(req, "ListMultipartUploads", &[("bucket", req.input.bucket.as_str())])
+    }
+
+    async fn list_parts(&self, req: &mut S3Request<ListPartsInput>) -> S3Result<()> {
+        self.decide(req, "ListParts", &[("bucket", req.input.bucket.as_str()), ("key", req.input.key.as_str())])
+    }
+
     async fn abort_multipart_upload(&self, req: &mut S3Request<AbortMultipartUploadInput>) -> S3Result<()> {
         self.decide(
             req,

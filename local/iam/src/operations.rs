@@ -89,6 +89,13 @@ pub const OPERATIONS: &[Operation] = &[
         checks: &[check("s3:AbortMultipartUpload", OBJECT)],
         note: "",
     },
+    Operation {
+        service: "s3",
+        name: "ListMultipartUploads",
+        checks: &[check("s3:ListBucketMultipartUploads", BUCKET)],
+        note: "S3's required-permissions table: s3:ListBucketMultipartUploads on the bucket",
+    },
+    Operation { service: "s3", name: "ListParts", checks: &[check("s3:ListMultipartUploadParts", OBJECT)], note: "" },
     // ---- Bedrock
     Operation {
         service: "bedrock",

@@ -159,6 +159,14 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
         ("ValidateSplitFunction", "s3", "GetObject", vec![("bucket", BUCKET.into()), ("key", "runs/r1/split/train.jsonl".into())], a),
         ("ValidateSplitFunction", "s3", "PutObject", vec![("bucket", BUCKET.into()), ("key", "runs/r1/split/train.jsonl".into())], a),
         ("ValidateSplitFunction", "s3", "PutObject", vec![("bucket", BUCKET.into()), ("key", "incoming/again.jsonl".into())], d),
+        // The split's multipart uploads: PutObject covers create, parts and completion; the abort is its own action.
+        ("ValidateSplitFunction", "s3", "CreateMultipartUpload", vec![("bucket", BUCKET.into()), ("key", "runs/r1/train.jsonl".into())], a),
+        ("ValidateSplitFunction", "s3", "UploadPart", vec![("bucket", BUCKET.into()), ("key", "runs/r1/train.jsonl".into())], a),
+        ("ValidateSplitFunction", "s3", "CompleteMultipartUpload", vec![("bucket", BUCKET.into()), ("key", "runs/r1/train.jsonl".into())], a),
+        ("ValidateSplitFunction", "s3", "AbortMultipartUpload", vec![("bucket", BUCKET.into()), ("key", "runs/r1/train.jsonl".into())], a),
+        ("ValidateSplitFunction", "s3", "AbortMultipartUpload", vec![("bucket", BUCKET.into()), ("key", "incoming/tickets.jsonl".into())], d),
+        ("ValidateSplitFunction", "s3", "CreateMultipartUpload", vec![("bucket", BUCKET.into()), ("key", "incoming/again.jsonl".into())], d),
+        ("ValidateSplitFunction", "s3", "ListMultipartUploads", vec![("bucket", BUCKET.into())], d),
         ("ValidateSplitFunction", "s3", "ListObjectsV2", vec![("bucket", BUCKET.into()), ("prefix", "incoming/retraining/".into())], a),
         // Unconditioned: what makes a missing sidecar NoSuchKey rather than AccessDenied.
         ("ValidateSplitFunction", "s3", "ListObjectsV2", vec![("bucket", BUCKET.into()), ("prefix", "runs/".into())], a),

@@ -376,6 +376,8 @@ mod tests {
             ("MAX_EVALUATION_SAMPLES", "200"),
             ("RESOURCE_TTL_HOURS", "0"),
             ("UNPRICED_MODELS_ALLOWED", "false"),
+            // The streamed split's part size.
+            ("SPLIT_PART_SIZE_MIB", "8"),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();
