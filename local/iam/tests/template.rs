@@ -303,10 +303,24 @@ fn bedrock_may_assume_the_service_role_only_for_this_account() {
         .with("aws:SourceAccount", "999999999999")
         .with("aws:SourceArn", "arn:aws:bedrock:us-east-1:999999999999:model-customization-job/j");
     assert!(!local_iam::assume_role(&role.trust, &role.arn, "bedrock.amazonaws.com", &foreign).allowed());
-    let scheduler = stack.role_of("PipelineStateMachineRetraining").unwrap();
-    assert!(
-        local_iam::assume_role(&scheduler.trust, &scheduler.arn, "scheduler.amazonaws.com", &Context::new()).allowed()
-    );
+    // Each schedule's role trusts the scheduler acting for that one schedule of this account only.
+    for (user, schedule) in [("PipelineStateMachineRetraining", "retraining"), ("ReaperFunctionHourly", "reaper")] {
+        let scheduler = stack.role_of(user).unwrap();
+        let arn = |account: &str, name: &str| {
+            format!("arn:aws:scheduler:{REGION}:{account}:schedule/default/finetune-{name}")
+        };
+        let from = |account: &str, name: &str| {
+            Context::new().with("aws:SourceAccount", account).with("aws:SourceArn", &arn(account, name))
+        };
+        let assume = |context: &Context| {
+            local_iam::assume_role(&scheduler.trust, &scheduler.arn, "scheduler.amazonaws.com", context).allowed()
+        };
+        assert!(assume(&from(ACCOUNT, schedule)), "{user}");
+        assert!(!assume(&from("999999999999", schedule)), "{user}: another account's schedule");
+        let other = if schedule == "reaper" { "retraining" } else { "reaper" };
+        assert!(!assume(&from(ACCOUNT, other)), "{user}: the other schedule");
+        assert!(!assume(&Context::new()), "{user}: without the source conditions");
+    }
     let principal = Principal::Service("events.amazonaws.com".into());
     let queue = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:finetune-FailedEventsQueue");
     let context = Context::new().with("aws:SourceAccount", ACCOUNT);
