@@ -543,8 +543,35 @@ async fn quota_exceeded_fails_the_run_before_anything_bills() {
     assert_eq!(done.snapshot.error.as_deref(), Some("QuotaExceeded"), "{:?}", done.snapshot.cause);
     let cause = done.snapshot.cause.unwrap_or_default();
     assert!(cause.contains("quota"), "{cause}");
+    // A quota that stays full: Provision's Retry waited it out (bounded), then the run failed.
+    assert_eq!(cloud.lambdas.invocation_count("provision"), 5, "the first call and four retries");
     assert!(billing(&cloud).is_empty(), "{:?}", billing(&cloud));
     assert_foreign_untouched(&cloud, "quota");
+    assert_eq!(published(&cloud).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_that_frees_up_is_waited_out_and_the_run_goes_on() {
+    // The account's no-commitment throughputs are all taken at first (ServiceQuotaExceededException
+    // once): Provision's Retry waits minutes, not seconds, and the run then provisions and passes.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario {
+        sidecar: Some(json!({"deployment": "provisioned"})),
+        faults: Some("quota=1"),
+        ..Scenario::new("quota frees up")
+    };
+    let cloud = cloud(dir.path(), &scenario).await;
+    let (arn, _) = drive(&cloud, dir.path(), &scenario, None).await;
+    let done = cloud.sfn.describe_execution(&arn).unwrap();
+    assert_eq!(done.snapshot.status.as_str(), "SUCCEEDED", "{:?} {:?}", done.snapshot.error, done.snapshot.cause);
+    let history = cloud.sfn.get_execution_history(&arn).unwrap();
+    let quota_failures = history
+        .iter()
+        .filter(|e| matches!(&e.details, local_sfn::EventDetails::TaskFailed { error, .. } if error == "QuotaExceeded"))
+        .count();
+    assert_eq!(quota_failures, 1, "one refusal, then the retry");
+    assert_eq!(cloud.lambdas.invocation_count("provision"), 2);
+    assert_foreign_untouched(&cloud, "quota frees up");
     assert_eq!(published(&cloud).len(), 1);
 }
 
