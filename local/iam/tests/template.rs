@@ -405,3 +405,48 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
     assert!(e.message.contains("AWS::DynamoDB::Table: local-iam does not know"), "{e}");
 }
+
+#[test]
+fn an_operators_kms_key_and_vpc_add_exactly_their_statements_and_nothing_when_unset() {
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let mut with = settings();
+    with.parameters.insert("KmsKeyArn".into(), KEY.into());
+    with.parameters.insert("VpcSubnetIds".into(), "subnet-0a1b2c3d".into());
+    with.parameters.insert("VpcSecurityGroupIds".into(), "sg-0a1b2c3d".into());
+    let operator = resolve_template("template.yaml", TEMPLATE, &with).unwrap();
+    let defaults = stack();
+    let principal = Principal::Service("local".into());
+    let allowed = |stack: &StackPolicies, used_by: &str, action: &str, resource: &str, context: &Context| {
+        let role = stack.role_of(used_by).unwrap();
+        let request = Request { principal: &principal, action, resource, context };
+        decide(&role.policies, None, &request).allowed()
+    };
+    let via_bedrock = Context::new().with("kms:ViaService", "bedrock.us-east-1.amazonaws.com");
+    let other_key = "arn:aws:kms:us-east-1:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab";
+    for (used_by, action) in [
+        ("StartJobFunction", "kms:CreateGrant"),
+        ("StartJobFunction", "kms:GenerateDataKey"),
+        ("ProvisionFunction", "kms:Decrypt"),
+        ("EvaluateFunction", "kms:Decrypt"),
+    ] {
+        assert!(allowed(&operator, used_by, action, KEY, &via_bedrock), "{used_by} {action}");
+        assert!(!allowed(&operator, used_by, action, other_key, &via_bedrock), "{used_by} {action}: another key");
+        assert!(!allowed(&operator, used_by, action, KEY, &Context::new()), "{used_by} {action}: not through Bedrock");
+        assert!(!allowed(&defaults, used_by, action, KEY, &via_bedrock), "{used_by} {action}: no key, no grant");
+    }
+    assert!(!allowed(&operator, "EvaluateFunction", "kms:CreateGrant", KEY, &via_bedrock), "evaluation only decrypts");
+
+    let role = "BedrockServiceRole";
+    let eni = "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-1";
+    let bedrock_tags = Context::new().with("aws:RequestTag/BedrockManaged", "true").with(
+        "aws:RequestTag/BedrockModelCustomizationJobArn",
+        "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/j",
+    );
+    assert!(allowed(&operator, role, "ec2:CreateNetworkInterface", eni, &bedrock_tags));
+    assert!(!allowed(&operator, role, "ec2:CreateNetworkInterface", eni, &Context::new()), "only Bedrock-managed ones");
+    assert!(!allowed(&defaults, role, "ec2:CreateNetworkInterface", eni, &bedrock_tags), "no VPC, no interfaces");
+    assert!(allowed(&operator, role, "ec2:DescribeSubnets", "*", &Context::new()));
+    assert!(!allowed(&defaults, role, "ec2:DescribeSubnets", "*", &Context::new()));
+    assert!(allowed(&operator, role, "kms:GenerateDataKey", KEY, &Context::new()));
+    assert!(!allowed(&defaults, role, "kms:GenerateDataKey", KEY, &Context::new()));
+}
