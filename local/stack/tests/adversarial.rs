@@ -637,7 +637,6 @@ async fn evaluation_under_half_throttling_judges_only_what_both_models_answered(
         verdict => {
             // Judged: enough samples both answered, and the scores are over answered samples only.
             assert!(coverage >= evaluated["min_coverage"].as_f64().unwrap(), "{verdict}: {evaluated}");
-            let _ = errors;
         }
     }
     // The throttling did happen: the handler retried calls (and recovered what it reports as answered).
