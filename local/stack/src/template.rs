@@ -376,6 +376,10 @@ mod tests {
             ("MAX_EVALUATION_SAMPLES", "200"),
             ("RESOURCE_TTL_HOURS", "0"),
             ("UNPRICED_MODELS_ALLOWED", "false"),
+            // The operator's key and VPC: empty is unset.
+            ("KMS_KEY_ID", ""),
+            ("VPC_SUBNET_IDS", ""),
+            ("VPC_SECURITY_GROUP_IDS", ""),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();
