@@ -22,6 +22,11 @@ echo "parliament $("$VENV/bin/pip" show parliament | awk '/^Version/ {print $2}'
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 cargo run -q -p local-iam --locked --bin iam-policies -- --template template.yaml "$out"
+# Again as an operator with a KMS key and a VPC: the statements the template adds only then.
+cargo run -q -p local-iam --locked --bin iam-policies -- --template template.yaml \
+  --parameter KmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+  --parameter VpcSubnetIds=subnet-0a1b2c3d,subnet-4e5f6a7b --parameter VpcSecurityGroupIds=sg-0a1b2c3d \
+  "$out/kms-vpc"
 
 "$VENV/bin/python" - "$out" "$ALLOW" "$VENV/bin/parliament" <<'PY'
 import fnmatch, glob, json, os, subprocess, sys
@@ -39,7 +44,7 @@ for number, line in enumerate(open(allow_file), 1):
     allow.append((number, *parts))
 
 used, unexplained, counts = set(), [], Counter()
-files = sorted(glob.glob(os.path.join(out, "*.json")))
+files = sorted(glob.glob(os.path.join(out, "*.json")) + glob.glob(os.path.join(out, "kms-vpc", "*.json")))
 for path in files:
     name = os.path.basename(path)
     # --string: parliament refuses --file when stdin is not a terminal, as in CI.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use fixtures::Poll;
 use serde_json::{Value, json};
+use shared::pipeline::PipelineError as PipelineErrorNames;
 use shared::pipeline::{
     CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest, ValidateRequest,
 };
@@ -531,4 +532,78 @@ fn every_error_name_the_definition_raises_or_matches_is_a_shared_error_name() {
         .map(|(_, e)| e.as_str())
         .collect();
     assert_eq!(deployment_failures, [PipelineError::DEPLOYMENT_FAILED; 2], "a failed deployment is not a failed job");
+}
+
+/// Every Task state that invokes one of the Lambdas, by name.
+fn lambda_tasks(def: &Value) -> Vec<(String, Value)> {
+    def["States"]
+        .as_object()
+        .expect("States")
+        .iter()
+        .filter(|(_, s)| s["Type"] == "Task" && s["Resource"].as_str().and_then(function_of).is_some())
+        .map(|(n, s)| (n.clone(), s.clone()))
+        .collect()
+}
+
+/// The error names a state's Retry list matches, with the retrier's MaxAttempts.
+fn retried(state: &Value) -> Vec<(String, u64)> {
+    let rules = state["Retry"].as_array().cloned().unwrap_or_default();
+    rules
+        .iter()
+        .flat_map(|r| {
+            let attempts = r["MaxAttempts"].as_u64().unwrap_or(3);
+            let names: Vec<String> =
+                r["ErrorEquals"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+            names.into_iter().map(move |n| (n, attempts))
+        })
+        .collect()
+}
+
+#[test]
+fn every_lambda_task_retries_lambdas_own_transient_errors() {
+    // Lambda.ClientExecutionTimeoutException: the invoke timed out on the client side, the function may
+    // not even have started; like the others it is safe to repeat because every handler is idempotent.
+    const LAMBDA: [&str; 5] = [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
+    ];
+    let def = definition_json();
+    let tasks = lambda_tasks(&def);
+    assert!(tasks.len() >= 7, "{:?}", tasks.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    for (name, state) in &tasks {
+        let retried = retried(state);
+        for error in LAMBDA.iter().copied().chain(PipelineErrorNames::RETRYABLE) {
+            assert!(
+                retried.iter().any(|(e, attempts)| e == error && *attempts > 0),
+                "{name} does not retry {error}: a transient failure would fail the run"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_tasks_that_create_billed_resources_wait_out_a_service_quota() {
+    // Bedrock answers ServiceQuotaExceededException while the account's concurrent jobs or no-commitment
+    // throughputs are all taken; a slot frees as other runs end, so the creating tasks retry it (slowly).
+    let def = definition_json();
+    for name in ["StartJob", "Provision"] {
+        let state = &def["States"][name];
+        let rule = state["Retry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r["ErrorEquals"].as_array().is_some_and(|e| e.iter().any(|e| e == PipelineErrorNames::QUOTA_EXCEEDED))
+            })
+            .unwrap_or_else(|| panic!("{name} does not retry {}", PipelineErrorNames::QUOTA_EXCEEDED));
+        assert!(rule["MaxAttempts"].as_u64().unwrap_or(3) >= 2, "{name}: {rule}");
+        assert!(rule["IntervalSeconds"].as_u64().unwrap_or(1) >= 60, "{name}: a quota is not freed in seconds: {rule}");
+        // Bounded: the run fails (and is torn down) rather than waiting out the execution's timeout.
+        let attempts = rule["MaxAttempts"].as_u64().unwrap();
+        let cap = rule["MaxDelaySeconds"].as_u64().expect("MaxDelaySeconds bounds each wait");
+        assert!(attempts * cap <= 4 * 3600, "{name}: waits up to {} s: {rule}", attempts * cap);
+    }
 }

@@ -19,9 +19,24 @@ impl LambdaError {
     }
 }
 
+/// Most characters of an error message a handler returns. It becomes the task's and often the
+/// execution's Cause, is carried in state data (256 KiB in all) and published to the topic (256 KB): a
+/// hostile input quoted back, or thousands of problems listed, must not push any of them past its limit.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 4096;
+
+/// `message` cut to [`MAX_ERROR_MESSAGE_CHARS`], saying how much was left out.
+pub fn bounded_message(message: String) -> String {
+    let total = message.chars().count();
+    if total <= MAX_ERROR_MESSAGE_CHARS {
+        return message;
+    }
+    let kept: String = message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect();
+    format!("{kept}… ({} more characters cut)", total - MAX_ERROR_MESSAGE_CHARS)
+}
+
 impl From<LambdaError> for Diagnostic {
     fn from(err: LambdaError) -> Diagnostic {
-        Diagnostic { error_type: err.0.error_type().to_string(), error_message: err.0.to_string() }
+        Diagnostic { error_type: err.0.error_type().to_string(), error_message: bounded_message(err.0.to_string()) }
     }
 }
 
@@ -163,5 +178,36 @@ where
 {
     fn or_pipeline(self, operation: &str) -> Result<T, PipelineError> {
         self.map_err(|e| sdk_error(operation, e))
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_message_is_cut_to_the_bound_and_says_so() {
+        let huge = LambdaError(PipelineError::ConfigInvalid("é".repeat(300_000)));
+        let d = Diagnostic::from(huge);
+        assert_eq!(d.error_type, "ConfigInvalid");
+        assert!(d.error_message.chars().count() < MAX_ERROR_MESSAGE_CHARS + 64, "{}", d.error_message.len());
+        assert!(
+            d.error_message.ends_with("more characters cut)"),
+            "{}",
+            &d.error_message[d.error_message.len() - 40..]
+        );
+        let small = Diagnostic::from(LambdaError(PipelineError::Throttled("slow".into())));
+        assert_eq!(small.error_message, "slow");
+    }
+
+    #[test]
+    fn an_s3_5xx_on_any_read_is_retryable_never_a_config_error() {
+        // A sidecar (or dataset) read answered 500 InternalError or 503 SlowDown: the state's Retry
+        // (PipelineError::RETRYABLE, checked for every Lambda task by tests/tests/contract.rs) repeats it.
+        for (code, status) in [("InternalError", 500), ("SlowDown", 503), ("ServiceUnavailable", 503), ("", 502)] {
+            let err = classify(code, Some(status), format!("GetObject (sidecar) failed: {code}"));
+            assert!(PipelineError::RETRYABLE.contains(&err.error_type()), "{code} {status}: {err:?}");
+        }
+        assert_eq!(classify("NoSuchKey", Some(404), String::new()).error_type(), "ConfigInvalid");
     }
 }

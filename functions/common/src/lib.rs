@@ -55,5 +55,7 @@ pub use aws_config::SdkConfig;
 pub use caps::caps_from;
 pub use clock::{Clock, FixedClock, SystemClock, elapsed_seconds, format_rfc3339, parse_rfc3339};
 pub use env::{Env, defaults_from, set_value};
-pub use error::{HttpStatus, LambdaError, SdkResultExt, is_name_taken, sdk_error};
+pub use error::{
+    HttpStatus, LambdaError, MAX_ERROR_MESSAGE_CHARS, SdkResultExt, bounded_message, is_name_taken, sdk_error,
+};
 pub use sdk::{load_sdk_config, s3_client, s3_path_style};

@@ -334,16 +334,49 @@ async fn finish<C: Clock, N: Notifier>(
             progress,
         });
     }
+    if plan.entry == wait::Entry::Finalize
+        && let Some(bucket) = bucket
+        && let Some(earlier) = actions::existing_summary(&deps.s3, bucket, plan.run_id).await?
+        && earlier.trigger == Trigger::StateMachine
+    {
+        // A retry of a Finalize that already wrote and published (Step Functions retries a task whose
+        // result it did not get, e.g. Lambda.ServiceException after the handler returned): one summary,
+        // one message. Its lists are the first pass's, since this pass found everything gone already.
+        tracing::info!(run_id = plan.run_id, "Finalize already summarised this run; not writing or publishing again");
+        return Ok(TeardownResult {
+            outcome: plan.outcome,
+            deleted: earlier.deleted,
+            stopped: earlier.stopped,
+            kept: earlier.kept,
+            summary_uri: layout::s3_uri(bucket, &layout::summary_key(plan.run_id)),
+            notified: false,
+            progress,
+        });
+    }
     summary.deleted = done.deleted.clone();
     summary.stopped = done.stopped.clone();
     summary.kept = done.kept.clone();
     summary.failures = done.failures;
     summary.notes = done.notes;
+    if let Some(bucket) = bucket {
+        summary.reports.summary = Some(layout::s3_uri(bucket, &layout::summary_key(plan.run_id)));
+    }
 
+    // Published before it is written: the written summary is what tells a retry that the run was
+    // summarised, so a publish that failed (and is retried) is never skipped; only a write failing
+    // after a publish can repeat the message.
+    let message = serde_json::to_string_pretty(&summary).map_err(|e| PipelineError::Internal(e.to_string()))?;
+    let notified = match deps.notifier.notify(&summary.subject(), &message, &summary).await {
+        Ok(sent) => sent,
+        Err(e) if e.is_retryable() => return Err(e),
+        // The summary is still written; a broken topic must not hide the clean-up from the state machine.
+        Err(e) => {
+            tracing::error!(run_id = plan.run_id, error = %e, "could not publish the summary");
+            false
+        }
+    };
     let summary_uri = match bucket {
         Some(bucket) => {
-            let uri = layout::s3_uri(bucket, &layout::summary_key(plan.run_id));
-            summary.reports.summary = Some(uri.clone());
             let body = serde_json::to_vec_pretty(&summary).map_err(|e| PipelineError::Internal(e.to_string()))?;
             deps.s3
                 .put_object()
@@ -354,21 +387,11 @@ async fn finish<C: Clock, N: Notifier>(
                 .send()
                 .await
                 .or_pipeline("PutObject")?;
-            uri
+            layout::s3_uri(bucket, &layout::summary_key(plan.run_id))
         }
         None => {
             tracing::warn!(run_id = plan.run_id, "no bucket known (set BUCKET): the summary is only published");
             String::new()
-        }
-    };
-    let message = serde_json::to_string_pretty(&summary).map_err(|e| PipelineError::Internal(e.to_string()))?;
-    let notified = match deps.notifier.notify(&summary.subject(), &message, &summary).await {
-        Ok(sent) => sent,
-        Err(e) if e.is_retryable() => return Err(e),
-        // The summary is written; a broken topic must not hide the clean-up from the state machine.
-        Err(e) => {
-            tracing::error!(run_id = plan.run_id, error = %e, "could not publish the summary");
-            false
         }
     };
     tracing::info!(run_id = plan.run_id, deleted = ?summary.deleted, stopped = ?summary.stopped, kept = ?summary.kept, notified, "run finalized");

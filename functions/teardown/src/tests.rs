@@ -284,6 +284,71 @@ async fn a_failed_run_deletes_the_throughput_stops_the_job_and_publishes_the_sum
 }
 
 #[tokio::test]
+async fn a_finalize_retry_after_the_summary_went_out_writes_and_sends_nothing_again() {
+    let failed = || {
+        doc(
+            Outcome::Failed,
+            Some(("TransientError", "CheckStatus gave up")),
+            Some(deployment(DeploymentMode::Provisioned, THROUGHPUT_ARN)),
+        )
+    };
+    let (s3, written) = s3_with(None);
+    let (get, stop, delete) =
+        (job_in(ModelCustomizationJobStatus::InProgress), stop(), delete_throughput(THROUGHPUT_ARN));
+    let first = deps(&[&get, &stop, &delete], s3, Recorder::default());
+    let out = handler(&first, finalize_event(failed())).await.unwrap();
+    assert_eq!(first.notifier.sent.lock().unwrap().len(), 1);
+    let summary = written.lock().unwrap()[&format!("{BUCKET}/runs/{RUN}/summary.json")].clone();
+
+    // Step Functions did not get the result (Lambda.ServiceException) and calls again: the job is
+    // stopped and the throughput gone by now.
+    let (s3, rewritten) = s3_with(Some(summary));
+    let (get, gone) = (job_in(ModelCustomizationJobStatus::Stopped), throughput_gone());
+    let again = deps(&[&get, &gone], s3, Recorder::default());
+    let retry = handler(&again, finalize_event(failed())).await.unwrap();
+    assert!(again.notifier.sent.lock().unwrap().is_empty(), "published twice");
+    assert!(rewritten.lock().unwrap().is_empty(), "the summary is written once");
+    assert_eq!((retry.deleted, retry.stopped), (out.deleted, out.stopped), "the first pass's lists");
+    assert_eq!(retry.summary_uri, out.summary_uri);
+    assert!(retry.progress.pending.is_empty() && retry.progress.incomplete.is_none());
+}
+
+/// A topic that answers throttled once, then publishes.
+#[derive(Default)]
+struct ThrottledOnce {
+    calls: Mutex<usize>,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Notifier for ThrottledOnce {
+    async fn notify(&self, _: &str, message: &str, _: &RunSummary) -> Result<bool, PipelineError> {
+        let mut calls = self.calls.lock().unwrap();
+        *calls += 1;
+        if *calls == 1 {
+            return Err(PipelineError::Throttled("Publish: Throttling".into()));
+        }
+        self.sent.lock().unwrap().push(message.into());
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_publish_that_failed_is_retried_since_no_summary_was_written_before_it() {
+    let d = || doc(Outcome::Failed, Some(("AccessDenied", "x")), None);
+    let (s3, written) = s3_with(None);
+    let get = job_in(ModelCustomizationJobStatus::Completed);
+    let deps = deps(&[&get], s3, ThrottledOnce::default());
+    let err = handler(&deps, finalize_event(d())).await.unwrap_err();
+    assert_eq!(err.error_type(), "Throttled");
+    assert!(written.lock().unwrap().is_empty(), "nothing written before the message went out");
+    // The state machine's retry (same S3: still no summary) publishes and writes.
+    let out = handler(&deps, finalize_event(d())).await.unwrap();
+    assert!(out.notified);
+    assert_eq!(deps.notifier.sent.lock().unwrap().len(), 1);
+    assert_eq!(written.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_failed_on_demand_run_deletes_the_deployment_and_leaves_a_finished_job_alone() {
     let (s3, _) = s3_with(None);
     let (get, stop, delete) =

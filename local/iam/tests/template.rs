@@ -303,10 +303,24 @@ fn bedrock_may_assume_the_service_role_only_for_this_account() {
         .with("aws:SourceAccount", "999999999999")
         .with("aws:SourceArn", "arn:aws:bedrock:us-east-1:999999999999:model-customization-job/j");
     assert!(!local_iam::assume_role(&role.trust, &role.arn, "bedrock.amazonaws.com", &foreign).allowed());
-    let scheduler = stack.role_of("PipelineStateMachineRetraining").unwrap();
-    assert!(
-        local_iam::assume_role(&scheduler.trust, &scheduler.arn, "scheduler.amazonaws.com", &Context::new()).allowed()
-    );
+    // Each schedule's role trusts the scheduler acting for that one schedule of this account only.
+    for (user, schedule) in [("PipelineStateMachineRetraining", "retraining"), ("ReaperFunctionHourly", "reaper")] {
+        let scheduler = stack.role_of(user).unwrap();
+        let arn = |account: &str, name: &str| {
+            format!("arn:aws:scheduler:{REGION}:{account}:schedule/default/finetune-{name}")
+        };
+        let from = |account: &str, name: &str| {
+            Context::new().with("aws:SourceAccount", account).with("aws:SourceArn", &arn(account, name))
+        };
+        let assume = |context: &Context| {
+            local_iam::assume_role(&scheduler.trust, &scheduler.arn, "scheduler.amazonaws.com", context).allowed()
+        };
+        assert!(assume(&from(ACCOUNT, schedule)), "{user}");
+        assert!(!assume(&from("999999999999", schedule)), "{user}: another account's schedule");
+        let other = if schedule == "reaper" { "retraining" } else { "reaper" };
+        assert!(!assume(&from(ACCOUNT, other)), "{user}: the other schedule");
+        assert!(!assume(&Context::new()), "{user}: without the source conditions");
+    }
     let principal = Principal::Service("events.amazonaws.com".into());
     let queue = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:finetune-FailedEventsQueue");
     let context = Context::new().with("aws:SourceAccount", ACCOUNT);
@@ -390,4 +404,49 @@ fn what_cannot_be_resolved_is_an_error_that_says_where() {
     let template = TEMPLATE.replace("Type: AWS::Logs::LogGroup", "Type: AWS::DynamoDB::Table");
     let e = resolve_template("template.yaml", &template, &settings()).unwrap_err();
     assert!(e.message.contains("AWS::DynamoDB::Table: local-iam does not know"), "{e}");
+}
+
+#[test]
+fn an_operators_kms_key_and_vpc_add_exactly_their_statements_and_nothing_when_unset() {
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let mut with = settings();
+    with.parameters.insert("KmsKeyArn".into(), KEY.into());
+    with.parameters.insert("VpcSubnetIds".into(), "subnet-0a1b2c3d".into());
+    with.parameters.insert("VpcSecurityGroupIds".into(), "sg-0a1b2c3d".into());
+    let operator = resolve_template("template.yaml", TEMPLATE, &with).unwrap();
+    let defaults = stack();
+    let principal = Principal::Service("local".into());
+    let allowed = |stack: &StackPolicies, used_by: &str, action: &str, resource: &str, context: &Context| {
+        let role = stack.role_of(used_by).unwrap();
+        let request = Request { principal: &principal, action, resource, context };
+        decide(&role.policies, None, &request).allowed()
+    };
+    let via_bedrock = Context::new().with("kms:ViaService", "bedrock.us-east-1.amazonaws.com");
+    let other_key = "arn:aws:kms:us-east-1:123456789012:key/ffffffff-12ab-34cd-56ef-1234567890ab";
+    for (used_by, action) in [
+        ("StartJobFunction", "kms:CreateGrant"),
+        ("StartJobFunction", "kms:GenerateDataKey"),
+        ("ProvisionFunction", "kms:Decrypt"),
+        ("EvaluateFunction", "kms:Decrypt"),
+    ] {
+        assert!(allowed(&operator, used_by, action, KEY, &via_bedrock), "{used_by} {action}");
+        assert!(!allowed(&operator, used_by, action, other_key, &via_bedrock), "{used_by} {action}: another key");
+        assert!(!allowed(&operator, used_by, action, KEY, &Context::new()), "{used_by} {action}: not through Bedrock");
+        assert!(!allowed(&defaults, used_by, action, KEY, &via_bedrock), "{used_by} {action}: no key, no grant");
+    }
+    assert!(!allowed(&operator, "EvaluateFunction", "kms:CreateGrant", KEY, &via_bedrock), "evaluation only decrypts");
+
+    let role = "BedrockServiceRole";
+    let eni = "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-1";
+    let bedrock_tags = Context::new().with("aws:RequestTag/BedrockManaged", "true").with(
+        "aws:RequestTag/BedrockModelCustomizationJobArn",
+        "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/j",
+    );
+    assert!(allowed(&operator, role, "ec2:CreateNetworkInterface", eni, &bedrock_tags));
+    assert!(!allowed(&operator, role, "ec2:CreateNetworkInterface", eni, &Context::new()), "only Bedrock-managed ones");
+    assert!(!allowed(&defaults, role, "ec2:CreateNetworkInterface", eni, &bedrock_tags), "no VPC, no interfaces");
+    assert!(allowed(&operator, role, "ec2:DescribeSubnets", "*", &Context::new()));
+    assert!(!allowed(&defaults, role, "ec2:DescribeSubnets", "*", &Context::new()));
+    assert!(allowed(&operator, role, "kms:GenerateDataKey", KEY, &Context::new()));
+    assert!(!allowed(&defaults, role, "kms:GenerateDataKey", KEY, &Context::new()));
 }

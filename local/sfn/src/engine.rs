@@ -265,6 +265,28 @@ enum Stop {
     TimedOut,
 }
 
+/// Step Functions' payload quota: a state's input (after Parameters), a task's result and a state's
+/// output are each at most 256 KiB of UTF-8 JSON; beyond it the execution fails with
+/// States.DataLimitExceeded.
+pub const PAYLOAD_LIMIT_BYTES: usize = 262_144;
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+
+/// States.DataLimitExceeded when `value` serialized is beyond the payload quota.
+fn within_payload_limit(value: &Value, what: &str, state: &str) -> Result<(), Failure> {
+    let bytes = serde_json::to_string(value).map_or(0, |s| s.len());
+    if bytes <= PAYLOAD_LIMIT_BYTES {
+        return Ok(());
+    }
+    Err(Failure {
+        error: DATA_LIMIT_EXCEEDED.into(),
+        cause: format!(
+            "The {what} of state '{state}' has a size of {bytes} bytes, beyond the maximum of {PAYLOAD_LIMIT_BYTES} \
+             bytes (256 KiB) Step Functions allows for a state's data."
+        ),
+        kind: Kind::Terminal,
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Reported by the task: Retry and Catch apply.
@@ -273,6 +295,8 @@ enum Kind {
     Catchable,
     /// States.Runtime: fails the execution whatever Catch says.
     Runtime,
+    /// A terminal error (States.DataLimitExceeded): States.ALL does not match it, only its own name.
+    Terminal,
 }
 
 struct Failure {
@@ -298,7 +322,7 @@ fn catchable(error: &str, cause: String) -> Failure {
 /// Does `error` (of `kind`) match an ErrorEquals list?
 fn error_matches(list: &[String], error: &str, kind: Kind) -> bool {
     list.iter().any(|e| match e.as_str() {
-        "States.ALL" => kind != Kind::Runtime,
+        "States.ALL" => kind != Kind::Runtime && kind != Kind::Terminal,
         // A wildcard for what a task reports, except a timeout.
         "States.TaskFailed" => kind == Kind::Task && error != "States.Timeout",
         name => name == error,
@@ -420,11 +444,13 @@ impl<I: TaskInvoker> Driver<'_, I> {
             }
             match self.step(&name, state, &input, entered).await? {
                 Step::Next(next, output) => {
+                    within_payload_limit(&output, "output", &name)?;
                     self.push(EventDetails::StateExited { state_type, name: name.clone(), output: output.clone() })?;
                     name = next;
                     input = output;
                 }
                 Step::End(output) => {
+                    within_payload_limit(&output, "output", &name)?;
                     self.push(EventDetails::StateExited { state_type, name: name.clone(), output: output.clone() })?;
                     return Ok(output);
                 }
@@ -570,6 +596,7 @@ impl<I: TaskInvoker> Driver<'_, I> {
                 Some(p) => eval_template(p, &effective, &ctx)?,
                 None => effective.clone(),
             };
+            within_payload_limit(&params, "input", name)?;
             self.push(EventDetails::TaskScheduled {
                 resource: resource.clone(),
                 parameters: params.clone(),
@@ -619,7 +646,10 @@ impl<I: TaskInvoker> Driver<'_, I> {
                 }
             };
             match outcome {
-                Ok(v) => break v,
+                Ok(v) => {
+                    within_payload_limit(&v, "task result", name)?;
+                    break v;
+                }
                 Err(e) => {
                     // The first retrier that names the error decides; once it is spent, Catch.
                     let pick = retry.iter().position(|r| error_matches(&r.error_equals, &e.error, Kind::Task));

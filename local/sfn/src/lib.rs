@@ -54,8 +54,8 @@ mod template;
 pub use clock::{Timestamp, VirtualClock};
 pub use definition::{Definition, LoadError, StateType};
 pub use engine::{
-    ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, MAX_HISTORY_EVENTS, TaskContext, TaskError, TaskInvoker,
-    run_execution,
+    DATA_LIMIT_EXCEEDED, ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, MAX_HISTORY_EVENTS,
+    PAYLOAD_LIMIT_BYTES, TaskContext, TaskError, TaskInvoker, run_execution,
 };
 pub use history::{EventDetails, HistoryEvent, TaskFlavor, state_transitions, states_entered};
 pub use registry::{

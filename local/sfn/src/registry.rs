@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::clock::{Timestamp, VirtualClock};
 use crate::definition::Definition;
-use crate::engine::{self, Cell, ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, TaskInvoker};
+use crate::engine::{
+    self, Cell, ExecutionIdentity, ExecutionSnapshot, ExecutionStatus, PAYLOAD_LIMIT_BYTES, TaskInvoker,
+};
 use crate::history::HistoryEvent;
 
 /// The error names of the Step Functions API (`__type` on the wire).
@@ -288,6 +290,18 @@ impl<I: TaskInvoker> StepFunctions<I> {
     ) -> Result<StartedExecution, ApiError> {
         let machine = self.machine(state_machine_arn)?;
         let input_text = input.unwrap_or("{}");
+        if input_text.len() > PAYLOAD_LIMIT_BYTES {
+            // The API's length constraint on `input` (bytes of UTF-8), answered before anything starts.
+            return Err(ApiError::new(
+                ApiErrorKind::ValidationException,
+                format!(
+                    "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have \
+                     length less than or equal to {} (it has {} bytes)",
+                    PAYLOAD_LIMIT_BYTES,
+                    input_text.len()
+                ),
+            ));
+        }
         let input: Value = serde_json::from_str(input_text).map_err(|e| {
             ApiError::new(ApiErrorKind::InvalidExecutionInput, format!("Invalid State Machine Execution Input: '{e}'"))
         })?;

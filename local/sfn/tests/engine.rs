@@ -565,3 +565,45 @@ async fn task_failure_without_catch_fails_the_execution() {
     );
     let _: Value = api;
 }
+
+#[tokio::test]
+async fn data_beyond_256_kib_fails_with_states_data_limit_exceeded_which_states_all_does_not_catch() {
+    let big = "x".repeat(local_sfn::PAYLOAD_LIMIT_BYTES);
+    let catch_all = json!([{"ErrorEquals": ["States.ALL"], "Next": "Handle"}]);
+    let retry_all = json!({"ErrorEquals": ["States.ALL"], "MaxAttempts": 3});
+    let clock = VirtualClock::default();
+
+    // A task result beyond the quota: not retried, not caught by States.ALL.
+    let huge = big.clone();
+    let script = Script::new(move |_, _, _, _| Ok(json!({"blob": huge.clone()})));
+    let s = run(&retry_machine(retry_all.clone(), catch_all.clone()), &script, &clock, json!({})).await;
+    assert_eq!(s.status, ExecutionStatus::Failed);
+    assert_eq!(s.error.as_deref(), Some(local_sfn::DATA_LIMIT_EXCEEDED));
+    let cause = s.cause.clone().unwrap_or_default();
+    assert!(cause.contains("task result of state 'T'") && cause.contains("262144"), "{cause}");
+    assert_eq!(script.calls().len(), 1, "not retried");
+    assert!(!s.states_entered().contains(&"Handle".to_string()), "{:?}", s.states_entered());
+
+    // Named explicitly, a Catch does take it.
+    let by_name = json!([{"ErrorEquals": [local_sfn::DATA_LIMIT_EXCEEDED], "Next": "Handle"}]);
+    let huge = big.clone();
+    let script = Script::new(move |_, _, _, _| Ok(json!({"blob": huge.clone()})));
+    let s = run(&retry_machine(retry_all, by_name), &script, &clock, json!({})).await;
+    assert_eq!(s.status, ExecutionStatus::Succeeded, "{:?} {:?}", s.error, s.cause);
+    assert!(s.states_entered().contains(&"Handle".to_string()));
+
+    // A Pass state whose output grows past the quota (its input was within it).
+    let d = def(json!({
+        "StartAt": "Grow",
+        "States": {"Grow": {"Type": "Pass", "Parameters": {"a.$": "$.half", "b.$": "$.half"}, "End": true}}
+    }));
+    let half = "y".repeat(local_sfn::PAYLOAD_LIMIT_BYTES / 2 + 10);
+    let s = run(&d, &Script::echo(), &clock, json!({"half": half})).await;
+    assert_eq!(s.error.as_deref(), Some(local_sfn::DATA_LIMIT_EXCEEDED));
+    assert!(s.cause.unwrap_or_default().contains("output of state 'Grow'"));
+
+    // Just within the quota passes.
+    let fits = "z".repeat(local_sfn::PAYLOAD_LIMIT_BYTES - 100);
+    let s = run(&d, &Script::echo(), &clock, json!({"half": fits[..fits.len() / 2 - 20]})).await;
+    assert_eq!(s.status, ExecutionStatus::Succeeded, "{:?}", s.cause);
+}

@@ -150,3 +150,14 @@ async fn saved_executions_come_back_with_their_histories_and_a_running_one_comes
     assert!(again.restore_executions(saved, "again").is_empty());
     assert_eq!(again.save_executions().len(), 2);
 }
+
+#[tokio::test]
+async fn an_execution_input_beyond_256_kib_is_refused_before_anything_starts() {
+    let sfn = service();
+    let m = sfn.create_state_machine("fast", &gate_definition(LAMBDA), ROLE).unwrap();
+    let input = json!({"blob": "x".repeat(local_sfn::PAYLOAD_LIMIT_BYTES)}).to_string();
+    let err = sfn.start_execution(&m.arn, Some("too-big"), Some(&input)).unwrap_err();
+    assert_eq!(err.kind, ApiErrorKind::ValidationException);
+    assert!(err.message.contains("262144"), "{}", err.message);
+    assert!(sfn.list_executions(&m.arn, None).unwrap().is_empty(), "nothing started");
+}

@@ -378,6 +378,10 @@ mod tests {
             ("UNPRICED_MODELS_ALLOWED", "false"),
             // The streamed split's part size.
             ("SPLIT_PART_SIZE_MIB", "8"),
+            // The operator's key and VPC: empty is unset.
+            ("KMS_KEY_ID", ""),
+            ("VPC_SUBNET_IDS", ""),
+            ("VPC_SECURITY_GROUP_IDS", ""),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();

@@ -543,8 +543,35 @@ async fn quota_exceeded_fails_the_run_before_anything_bills() {
     assert_eq!(done.snapshot.error.as_deref(), Some("QuotaExceeded"), "{:?}", done.snapshot.cause);
     let cause = done.snapshot.cause.unwrap_or_default();
     assert!(cause.contains("quota"), "{cause}");
+    // A quota that stays full: Provision's Retry waited it out (bounded), then the run failed.
+    assert_eq!(cloud.lambdas.invocation_count("provision"), 5, "the first call and four retries");
     assert!(billing(&cloud).is_empty(), "{:?}", billing(&cloud));
     assert_foreign_untouched(&cloud, "quota");
+    assert_eq!(published(&cloud).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_that_frees_up_is_waited_out_and_the_run_goes_on() {
+    // The account's no-commitment throughputs are all taken at first (ServiceQuotaExceededException
+    // once): Provision's Retry waits minutes, not seconds, and the run then provisions and passes.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario {
+        sidecar: Some(json!({"deployment": "provisioned"})),
+        faults: Some("quota=1"),
+        ..Scenario::new("quota frees up")
+    };
+    let cloud = cloud(dir.path(), &scenario).await;
+    let (arn, _) = drive(&cloud, dir.path(), &scenario, None).await;
+    let done = cloud.sfn.describe_execution(&arn).unwrap();
+    assert_eq!(done.snapshot.status.as_str(), "SUCCEEDED", "{:?} {:?}", done.snapshot.error, done.snapshot.cause);
+    let history = cloud.sfn.get_execution_history(&arn).unwrap();
+    let quota_failures = history
+        .iter()
+        .filter(|e| matches!(&e.details, local_sfn::EventDetails::TaskFailed { error, .. } if error == "QuotaExceeded"))
+        .count();
+    assert_eq!(quota_failures, 1, "one refusal, then the retry");
+    assert_eq!(cloud.lambdas.invocation_count("provision"), 2);
+    assert_foreign_untouched(&cloud, "quota frees up");
     assert_eq!(published(&cloud).len(), 1);
 }
 
@@ -568,6 +595,66 @@ async fn evaluation_under_heavy_throttling_is_inconclusive_not_a_failed_gate() {
     assert!(errors > 0, "calls failed and were not scored: {evaluated}");
     assert_eq!(evaluated["verdict"], "INCONCLUSIVE");
     assert!(billing(&cloud).is_empty(), "{:?}", billing(&cloud));
+    assert_eq!(published(&cloud).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluation_under_half_throttling_judges_only_what_both_models_answered() {
+    // Every second Bedrock call throttled while evaluating. Whatever the handler's retries recover, the
+    // gate is decided on the samples both models answered: coverage is exactly their share, an
+    // unanswered sample is never scored (as 0 or otherwise), and below the coverage floor the gate
+    // neither passes nor fails.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario {
+        choreography: vec![("Evaluate", "throttle=0.5,seed=11"), ("MarkFailed", "")],
+        ..Scenario::new("evaluation half throttled")
+    };
+    let cloud = cloud(dir.path(), &scenario).await;
+    let (arn, _) = drive(&cloud, dir.path(), &scenario, None).await;
+    let done = cloud.sfn.describe_execution(&arn).unwrap();
+    let states = done.snapshot.states_entered();
+    let evaluated = local_stack_evaluation(&cloud, &arn);
+    let run_id = done.name.clone();
+    let predictions = std::fs::read_to_string(cloud.object_path(&shared::pipeline::layout::predictions_key(&run_id)))
+        .expect("predictions written");
+    let rows: Vec<Value> = predictions.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let answered = |row: &Value, side: &str| !row[side]["answer"].is_null();
+    let both = rows.iter().filter(|r| answered(r, "base") && answered(r, "custom")).count();
+    let samples = evaluated["samples"].as_u64().unwrap() as usize;
+    assert_eq!(rows.len(), samples, "{evaluated}");
+    let errors = evaluated["base"]["errors"].as_u64().unwrap() + evaluated["custom"]["errors"].as_u64().unwrap();
+    let unanswered =
+        rows.iter().map(|r| usize::from(!answered(r, "base")) + usize::from(!answered(r, "custom"))).sum::<usize>();
+    assert_eq!(errors as usize, unanswered, "every unanswered call is an error, not a score: {evaluated}");
+    let coverage = evaluated["coverage"].as_f64().unwrap();
+    assert!((coverage - both as f64 / samples as f64).abs() < 1e-9, "coverage {coverage} vs {both}/{samples}");
+    match evaluated["verdict"].as_str().unwrap() {
+        "INCONCLUSIVE" => {
+            assert!(coverage < evaluated["min_coverage"].as_f64().unwrap(), "{evaluated}");
+            assert_eq!(done.snapshot.error.as_deref(), Some("GateInconclusive"), "{states:?}");
+            assert!(!states.iter().any(|s| s == "GateFailed" || s == "MarkSucceeded"), "{states:?}");
+        }
+        verdict => {
+            // Judged: enough samples both answered, and the scores are over answered samples only.
+            assert!(coverage >= evaluated["min_coverage"].as_f64().unwrap(), "{verdict}: {evaluated}");
+        }
+    }
+    // The throttling did happen: the handler retried calls (and recovered what it reports as answered).
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(cloud.object_path(&shared::pipeline::layout::evaluation_report_key(&run_id))).unwrap(),
+    )
+    .unwrap();
+    let retries = report["models"]["base"]["retries"].as_u64().unwrap_or(0)
+        + report["models"]["custom"]["retries"].as_u64().unwrap_or(0);
+    assert!(retries > 0, "no call was throttled: {}", report["models"]);
+    let left = billing(&cloud);
+    if done.snapshot.status.as_str() == "SUCCEEDED" {
+        // A passed gate keeps the run's on-demand deployment (billed per call, not by the hour).
+        assert!(left.len() == 1 && left[0].contains("custom-model-deployment/"), "{left:?}");
+    } else {
+        assert!(left.is_empty(), "{left:?}");
+    }
+    assert_foreign_untouched(&cloud, "evaluation half throttled");
     assert_eq!(published(&cloud).len(), 1);
 }
 

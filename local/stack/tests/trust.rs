@@ -67,6 +67,9 @@ async fn a_hostile_sidecar_for_each_cap_fails_the_run_before_any_job_exists() {
         (json!({"tags": tags}), "at most 10"),
         (json!({"tags": {RUN_ID_TAG: "another-run"}}), RUN_ID_TAG),
         (json!({"base_model": "meta.llama3-1-8b-instruct-v1:0:128k"}), "AllowedBaseModels"),
+        // A distillation's teacher bills inference on every prompt: outside the allow-list, refused.
+        (json!({"customization_type": "DISTILLATION", "teacher_model": "amazon.nova-pro-v1:0"}), "teacher_model"),
+        (json!({"customization_type": "DISTILLATION"}), "teacher_model"),
     ];
     for (i, (sidecar, needle)) in cases.iter().enumerate() {
         let (run_id, done) = upload_run(&cloud, &format!("hostile-{i}.jsonl"), Some(sidecar)).await;

@@ -16,7 +16,9 @@ async fn cloud(dir: &Path, region: &str, parameters: &[(&str, &str)]) -> LocalCl
     let mut options = Options::new(dir.join(region));
     options.bedrock_region = Some(region.to_string());
     // The operator allows every catalogued model and deployment, so each type runs under its defaults.
-    let models: Vec<&str> = catalogue::all().iter().map(|m| m.id).collect();
+    // Distillation teachers too: the allow-list applies to a teacher as to a base model.
+    let teachers = catalogue::distillation::TEACHERS.iter().map(|t| t.id);
+    let models: Vec<&str> = catalogue::all().iter().map(|m| m.id).chain(teachers).collect();
     options.parameters = [
         ("AllowedBaseModels", models.join(",")),
         ("AllowedDeploymentModes", "none,on-demand,provisioned".to_string()),

@@ -12,8 +12,8 @@ use serde_json::Value;
 /// input that names one is refused, whatever the value.
 pub const OPERATOR_ONLY: [(&str, &str); 3] = [
     ("role_arn", "the Bedrock service role the stack creates"),
-    ("kms_key_id", "validate-split's KMS_KEY_ID in template.yaml"),
-    ("vpc", "validate-split's VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS in template.yaml"),
+    ("kms_key_id", "template parameter KmsKeyArn"),
+    ("vpc", "template parameters VpcSubnetIds and VpcSecurityGroupIds"),
 ];
 
 /// Tags an uploader may add to a run's resources (the run tag and the operator's `RUN_TAGS` come on
@@ -184,6 +184,22 @@ impl Caps {
                 "ALLOWED_BASE_MODELS",
             );
         }
+        // A distillation's teacher answers every training prompt, billed as on-demand inference of that
+        // model: the operator's model allow-list applies to it as to the base model.
+        if config.customization_type == crate::CustomizationType::Distillation
+            && let Some(teacher) = &config.teacher_model
+            && !self.allowed_base_models.iter().any(|m| m == teacher)
+        {
+            beyond(
+                "teacher_model",
+                format!("`{}`", clip(teacher, 120)),
+                format!(
+                    "a teacher bills inference as a base model does; allowed models are {}",
+                    self.allowed_base_models.join(", ")
+                ),
+                "ALLOWED_BASE_MODELS",
+            );
+        }
         if !self.allowed_deployments.contains(&config.deployment) {
             let allowed: Vec<&str> = self.allowed_deployments.iter().map(|m| m.as_str()).collect();
             beyond(
@@ -315,6 +331,26 @@ mod tests {
         assert_eq!(p.field, "base_model");
         assert!(p.message.contains("`meta.llama3-1-8b-instruct-v1:0:128k` is beyond the operator's cap"), "{p}");
         assert!(p.message.contains("amazon.nova-micro-v1:0:128k") && p.message.contains("AllowedBaseModels"), "{p}");
+    }
+
+    #[test]
+    fn a_distillation_teacher_outside_the_allow_list_is_refused_naming_the_list() {
+        let micro = "amazon.nova-micro-v1:0:128k";
+        let c = PipelineConfig {
+            customization_type: crate::CustomizationType::Distillation,
+            base_model: micro.into(),
+            teacher_model: Some("amazon.nova-premier-v1:0".into()),
+            ..config()
+        };
+        let p = only_problem(caps().problems(&c));
+        assert_eq!(p.field, "teacher_model");
+        assert!(p.message.contains("`amazon.nova-premier-v1:0` is beyond the operator's cap"), "{p}");
+        assert!(p.message.contains("AllowedBaseModels") && p.message.contains(micro), "{p}");
+        // The catalogue's default teacher (set when settled) is judged too.
+        let default_teacher = PipelineConfig { teacher_model: None, ..c.clone() };
+        assert_eq!(only_problem(caps().problems(&default_teacher)).field, "teacher_model");
+        let allowed = Caps { allowed_base_models: vec![micro.into(), "amazon.nova-premier-v1:0".into()], ..caps() };
+        assert!(allowed.problems(&c).is_empty());
     }
 
     #[test]

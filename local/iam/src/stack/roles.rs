@@ -27,7 +27,7 @@ impl<'a> Resolver<'a> {
                         }
                         None => roles.push(self.function_role(id)?),
                     }
-                    self.function_events(id, &mut roles, &mut resource_policies)?;
+                    self.function_events(id, &mut roles, &mut uses, &mut resource_policies)?;
                 }
                 "AWS::Serverless::StateMachine" => {
                     match self.property(id, "Role") {
@@ -36,7 +36,7 @@ impl<'a> Resolver<'a> {
                         }
                         None => roles.push(self.state_machine_role(id)?),
                     }
-                    self.state_machine_events(id, &mut roles)?;
+                    self.state_machine_events(id, &mut roles, &mut uses)?;
                 }
                 "AWS::IAM::Role" => roles.push(self.iam_role(id)?),
                 "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
@@ -390,6 +390,7 @@ impl<'a> Resolver<'a> {
         &self,
         id: &str,
         roles: &mut Vec<Role>,
+        uses: &mut Vec<(String, String)>,
         resource_policies: &mut Vec<ResourcePolicy>,
     ) -> Result<()> {
         let function_arn =
@@ -437,13 +438,16 @@ impl<'a> Resolver<'a> {
                         self,
                     )?;
                 }
-                "ScheduleV2" => roles.push(self.schedule_role(
-                    &logical,
-                    "lambda:InvokeFunction",
-                    &function_arn,
-                    definition,
-                    &path,
-                )?),
+                "ScheduleV2" => match self.schedule_role_arn(definition, &path)? {
+                    Some(role) => uses.push((logical, role)),
+                    None => roles.push(self.schedule_role(
+                        &logical,
+                        "lambda:InvokeFunction",
+                        &function_arn,
+                        definition,
+                        &path,
+                    )?),
+                },
                 other => {
                     return Err(self.err(
                         &format!("{path}.Type"),
@@ -455,20 +459,28 @@ impl<'a> Resolver<'a> {
         Ok(())
     }
 
-    pub(super) fn state_machine_events(&self, id: &str, roles: &mut Vec<Role>) -> Result<()> {
+    pub(super) fn state_machine_events(
+        &self,
+        id: &str,
+        roles: &mut Vec<Role>,
+        uses: &mut Vec<(String, String)>,
+    ) -> Result<()> {
         let machine_arn = self.get_att(id, "Arn", &format!("Resources.{id}"))?.as_str().unwrap_or_default().to_string();
         for (event, definition) in self.property(id, "Events").and_then(Value::as_object).into_iter().flatten() {
             let path = format!("Resources.{id}.Properties.Events.{event}");
             let kind = definition.get("Type").and_then(Value::as_str).unwrap_or_default();
             let logical = format!("{id}{event}");
             match kind {
-                "ScheduleV2" => roles.push(self.schedule_role(
-                    &logical,
-                    "states:StartExecution",
-                    &machine_arn,
-                    definition,
-                    &path,
-                )?),
+                "ScheduleV2" => match self.schedule_role_arn(definition, &path)? {
+                    Some(role) => uses.push((logical, role)),
+                    None => roles.push(self.schedule_role(
+                        &logical,
+                        "states:StartExecution",
+                        &machine_arn,
+                        definition,
+                        &path,
+                    )?),
+                },
                 "EventBridgeRule" | "CloudWatchEvent" | "Schedule" => {
                     let document = json!({"Statement": [{"Action": "states:StartExecution", "Effect": "Allow", "Resource": machine_arn}]});
                     let policy = self.parse_policy(&format!("{logical}RoleStartExecutionPolicy"), document, &path)?;
@@ -485,6 +497,16 @@ impl<'a> Resolver<'a> {
         Ok(())
     }
 
+    /// A schedule's own role (`RoleArn: !GetAtt Role.Arn` of this template), which SAM then does not
+    /// generate: the schedule acts as that role, trust policy and all.
+    fn schedule_role_arn(&self, definition: &Value, path: &str) -> Result<Option<String>> {
+        definition
+            .get("Properties")
+            .and_then(|p| p.get("RoleArn"))
+            .map(|role| self.role_reference(role, &format!("{path}.Properties.RoleArn")))
+            .transpose()
+    }
+
     /// The role SAM generates for an EventBridge Scheduler schedule: `<Resource><Event>Role`, trusted by
     /// scheduler.amazonaws.com, allowed to start or invoke its target (and to send to its dead-letter queue).
     pub(super) fn schedule_role(
@@ -496,11 +518,6 @@ impl<'a> Resolver<'a> {
         path: &str,
     ) -> Result<Role> {
         let properties = definition.get("Properties");
-        if properties.and_then(|p| p.get("RoleArn")).is_some() {
-            return Err(
-                self.err(&format!("{path}.Properties.RoleArn"), "a schedule's own RoleArn is not followed locally")
-            );
-        }
         let policy_name = if action == "states:StartExecution" {
             format!("{logical}StartExecutionPolicy")
         } else {
