@@ -21,6 +21,12 @@
 //! validation side, in input order, when the dataset ends. Memory: at most `cap` records beyond the
 //! parts in flight; without a cap nothing is held.
 //!
+//! **At least one validation record.** A small dataset (one that fits in a single part) could, by the
+//! hash alone, hold out nothing, and a run without a validation split cannot be evaluated after it
+//! has trained. So while the train side is still one unsent part, the split remembers where each
+//! record lies in it; if the dataset ends with nothing held out (and a ratio above 0), the group with
+//! the lowest hash value (all its copies) moves to validation, as long as another group still trains.
+//!
 //! **Grader spec.** A reinforcement fine-tuning run's spec is embedded in every record as it is
 //! written ([`grader::embed_in_record`]); a record that cannot carry it stops the output (the run
 //! then fails naming the record).
@@ -96,6 +102,14 @@ impl Ord for Held {
     }
 }
 
+/// One train record's bytes (newline included) in the unsent train buffer.
+struct TrainSpan {
+    unit: f64,
+    start: usize,
+    end: usize,
+    tokens: u64,
+}
+
 /// The streamed split of one dataset (and, after it, the user's validation file, if any).
 pub struct StreamSplit<S: PartSink> {
     sink: S,
@@ -111,6 +125,8 @@ pub struct StreamSplit<S: PartSink> {
     held: BinaryHeap<Held>,
     /// Candidates at or above this hash value go to training (some of theirs already did).
     ceiling: f64,
+    /// Where each train record lies in the train buffer while no train part has been sent (then `None`).
+    unsent_train: Option<Vec<TrainSpan>>,
     error: Option<SplitStreamError>,
 }
 
@@ -131,6 +147,7 @@ impl<S: PartSink> StreamSplit<S> {
             train_tokens: 0,
             held: BinaryHeap::new(),
             ceiling: f64::INFINITY,
+            unsent_train: Some(Vec::new()),
             error: None,
         }
     }
@@ -140,7 +157,9 @@ impl<S: PartSink> StreamSplit<S> {
         let unit = split::hashed_unit(record.hash, self.seed);
         if unit >= self.ratio || unit >= self.ceiling {
             self.train_tokens += record.tokens;
+            let start = self.buffers[0].len();
             self.write(Side::Train, record.bytes, record.line);
+            self.note_train(unit, start, record.tokens);
             return;
         }
         let Some(cap) = self.cap else {
@@ -170,7 +189,9 @@ impl<S: PartSink> StreamSplit<S> {
             while self.held.peek().is_some_and(|h| h.unit >= top) {
                 if let Some(h) = self.held.pop() {
                     self.train_tokens += h.tokens;
+                    let start = self.buffers[0].len();
                     self.write_prepared(Side::Train, h.bytes);
+                    self.note_train(h.unit, start, h.tokens);
                 }
             }
         }
@@ -190,6 +211,7 @@ impl<S: PartSink> StreamSplit<S> {
         for h in held {
             self.write_prepared(Side::Validation, h.bytes);
         }
+        self.hold_out_one_group_if_none();
         let [train_tail, validation_tail] = self.buffers;
         let finished = Finished {
             train_tail,
@@ -241,10 +263,53 @@ impl<S: PartSink> StreamSplit<S> {
         self.flush_full(side);
     }
 
+    /// Remembers a train record's place while the train side is one unsent part.
+    fn note_train(&mut self, unit: f64, start: usize, tokens: u64) {
+        let end = self.buffers[0].len();
+        if let Some(spans) = self.unsent_train.as_mut()
+            && end > start
+        {
+            spans.push(TrainSpan { unit, start, end, tokens });
+        }
+    }
+
+    /// Nothing held out of a small dataset: its lowest-hash group (every copy) moves to validation,
+    /// when another group still trains and the model allows any validation record.
+    fn hold_out_one_group_if_none(&mut self) {
+        if self.ratio <= 0.0 || self.records[1] > 0 || self.cap == Some(0) || self.error.is_some() {
+            return;
+        }
+        let Some(spans) = self.unsent_train.take() else { return };
+        let Some(lowest) = spans.iter().map(|s| s.unit).min_by(f64::total_cmp) else { return };
+        if spans.iter().all(|s| s.unit == lowest) {
+            return;
+        }
+        let train = std::mem::take(&mut self.buffers[0]);
+        let mut kept = Vec::with_capacity(train.len());
+        let mut last = 0;
+        for span in &spans {
+            kept.extend_from_slice(&train[last..span.start]);
+            last = span.end;
+            if span.unit == lowest {
+                self.buffers[1].extend_from_slice(&train[span.start..span.end]);
+                self.records[0] -= 1;
+                self.records[1] += 1;
+                self.train_tokens -= span.tokens;
+            } else {
+                kept.extend_from_slice(&train[span.start..span.end]);
+            }
+        }
+        kept.extend_from_slice(&train[last..]);
+        self.buffers[0] = kept;
+    }
+
     fn flush_full(&mut self, side: Side) {
         let i = index(side);
         if self.buffers[i].len() < self.part_size {
             return;
+        }
+        if side == Side::Train {
+            self.unsent_train = None;
         }
         let part = std::mem::replace(&mut self.buffers[i], Vec::with_capacity(self.part_size));
         if let Err(source) = self.sink.part(side, part) {
@@ -407,6 +472,38 @@ mod tests {
         assert_eq!(finished.train_records, 2);
         let err = err.unwrap();
         assert!(matches!(err, SplitStreamError::Grader { record: 2, line: 2, side: Side::Train, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_small_dataset_the_hash_would_leave_without_validation_holds_out_its_lowest_group() {
+        let config = SplitConfig { validation_ratio: 0.1, seed: 5, max_validation: None };
+        // Ids the hash sends to training, one of them twice; find them rather than assume.
+        let mut ids: Vec<u64> =
+            (0..1000u64).filter(|i| split::hashed_side(*i, 5, 0.1) == Side::Train).take(6).collect();
+        ids.push(ids[2]);
+        let (train, validation, finished, _) = run(&ids, &config, 1 << 20);
+        let lowest = ids.iter().copied().min_by(|a, b| split::hashed_unit(*a, 5).total_cmp(&split::hashed_unit(*b, 5)));
+        let moved = ids.iter().filter(|i| Some(**i) == lowest).count() as u64;
+        assert_eq!((finished.train_records, finished.validation_records), (7 - moved, moved));
+        assert_eq!(finished.train_tokens, (7 - moved) * 10);
+        for (text, sides) in side_of_each(&train, &validation) {
+            let id: u64 = text.trim_start_matches("{\"id\":").trim_end_matches('}').parse().unwrap();
+            let expected = if Some(id) == lowest { Side::Validation } else { Side::Train };
+            assert!(sides.iter().all(|s| *s == expected), "{text}: {sides:?}");
+        }
+        // Train keeps its input order.
+        let train_ids: Vec<&[u8]> = train.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let expected: Vec<String> =
+            ids.iter().filter(|i| Some(**i) != lowest).map(|i| format!("{{\"id\":{i}}}")).collect();
+        assert_eq!(train_ids, expected.iter().map(|s| s.as_bytes()).collect::<Vec<_>>());
+
+        // One group only (every record identical): nothing to hold out without emptying training.
+        let (_, _, finished, _) = run(&[ids[0], ids[0], ids[0]], &config, 1 << 20);
+        assert_eq!((finished.train_records, finished.validation_records), (3, 0));
+        // Once a train part has gone, nothing is moved.
+        let (_, _, finished, parts) = run(&ids, &config, 8);
+        assert!(parts > 0);
+        assert_eq!(finished.validation_records, 0);
     }
 
     #[test]
