@@ -356,6 +356,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stack_in_another_region_names_everything_in_that_region() {
+        let names = LocalNames::in_region("us-west-2");
+        let subs = substitutions_in(crate::TEMPLATE, &names).unwrap();
+        assert!(!subs.is_empty() && subs.values().all(|arn| arn.starts_with("arn:aws:lambda:us-west-2:")), "{subs:?}");
+        let env = function_environment(crate::TEMPLATE, &names, &BTreeMap::new(), "teardown").unwrap();
+        assert_eq!(env["TOPIC_ARN"], crate::topic_arn("us-west-2"));
+        let bucket = deployed_bucket_name_in(crate::TEMPLATE, &names, &BTreeMap::new()).unwrap();
+        assert!(bucket.ends_with("-us-west-2"), "{bucket}");
+        assert_eq!(LocalNames::default(), LocalNames::in_region(crate::REGION));
+    }
+
+    #[test]
     fn every_substitution_of_the_real_template_is_a_function_arn() {
         let subs = substitutions(crate::TEMPLATE).unwrap();
         assert_eq!(subs.len(), 6, "{subs:?}");

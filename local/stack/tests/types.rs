@@ -102,8 +102,11 @@ async fn every_customizable_model_runs_every_type_it_supports_to_the_end_in_its_
             ran += 1;
         }
     }
-    let us_west_2_only = catalogue::all().iter().filter(|m| m.regions == ["us-west-2"]).count();
-    assert!(us_west_2_only >= 9, "Llama and Claude are catalogued in us-west-2 only: {us_west_2_only}");
+    let elsewhere = catalogue::all()
+        .iter()
+        .filter(|m| !m.customizations.is_empty() && !m.regions.contains(&local_stack::REGION))
+        .count();
+    assert!(elsewhere >= 8, "Llama and Claude are not customized in us-east-1: {elsewhere}");
     assert!(clouds.iter().any(|c| c.region == "us-west-2"), "the us-west-2-only models ran in their region");
     let pairs: usize = catalogue::all().iter().map(|m| m.customizations.len()).sum();
     assert_eq!(ran, pairs, "every (model, type) the catalogue offers ran");
