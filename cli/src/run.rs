@@ -80,6 +80,11 @@ pub struct RunArgs {
     /// Print the run's outcome as one JSON object (README: "run --json").
     #[arg(long)]
     pub json: bool,
+    /// The region the local stack is deployed in (every ARN, the Bedrock role's trust conditions, the
+    /// models the emulated Bedrock offers). Default: us-east-1 where the model is offered there, else
+    /// the model's own region (Llama and Claude: us-west-2).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 /// `run --json`: the outcome's keys, then whether it is an earlier run shown again.
@@ -177,6 +182,8 @@ pub struct Stack {
     pub parameters: BTreeMap<String, String>,
     /// How messages name the template (`template.yaml` or the file given).
     pub template_name: String,
+    /// The region it is deployed in.
+    pub region: String,
 }
 
 fn stack(args: &RunArgs) -> Result<Stack, CliError> {
@@ -191,7 +198,9 @@ fn stack(args: &RunArgs) -> Result<Stack, CliError> {
     };
     let template_name = args.template.as_ref().map_or("template.yaml".to_string(), |p| p.display().to_string());
     let parameters = parameter_overrides(&template, &template_name, &args.parameters)?;
-    Ok(Stack { template, definition, parameters, template_name })
+    // The model's region is settled once the config is known (`check`).
+    let region = args.region.clone().unwrap_or_else(|| local_stack::REGION.to_string());
+    Ok(Stack { template, definition, parameters, template_name, region })
 }
 
 /// `--parameter NAME=VALUE` overrides, each naming a parameter of `template`.
@@ -286,7 +295,7 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         (Some(path), false) => format!("{} with {}", path.display(), flags.join(", ")),
         (None, _) => flags.join(", "),
     };
-    let stack = stack(args)?;
+    let mut stack = stack(args)?;
     let defaults = local_stack::default_config_in(&stack.template, &stack.parameters).map_err(|e| {
         CliError::usage(format!("the local cloud's defaults ({}) are unusable: {e}", stack.template_name))
     })?;
@@ -306,6 +315,31 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         ),
         None => None,
     };
+    let mut notes = merged.notes();
+    if let Some(model) = shared::catalogue::find(&merged.base_model) {
+        match &args.region {
+            Some(region) if !model.regions.contains(&region.as_str()) => {
+                return Err(CliError::usage(format!(
+                    "--region {region}: Bedrock does not customize {} there; it is offered in {}",
+                    model.id,
+                    model.regions.join(", ")
+                ))
+                .with_hint(format!("pass --region {} or leave --region out", model.region_for(local_stack::REGION))));
+            }
+            Some(_) => {}
+            None => {
+                stack.region = model.region_for(local_stack::REGION).to_string();
+                if stack.region != local_stack::REGION {
+                    notes.push(format!(
+                        "{} is not offered in {}: the local stack runs in {} (--region chooses)",
+                        model.id,
+                        local_stack::REGION,
+                        stack.region
+                    ));
+                }
+            }
+        }
+    }
     Ok(Request {
         file: file.clone(),
         upload_name,
@@ -314,7 +348,7 @@ fn check(args: &RunArgs) -> Result<Request, CliError> {
         fault,
         stack,
         data_dir: PathBuf::from(absolute(&args.data_dir)),
-        notes: merged.notes(),
+        notes,
         config: merged.settled(),
     })
 }
@@ -327,11 +361,13 @@ async fn pipeline(request: &Request, sidecar: &Value, mut progress: Progress) ->
     options.template = request.stack.template.clone();
     options.definition = request.stack.definition.clone();
     options.parameters = request.stack.parameters.clone();
+    options.region = request.stack.region.clone();
     let cloud = LocalCloud::start(options).await.map_err(|e| {
         CliError::failure(format!("the local cloud did not start in {}: {e}", request.data_dir.display()))
     })?;
     progress.line(&format!(
-        "Local cloud up (bucket in {}): S3 {}, Bedrock emulator {}, Step Functions {}{}",
+        "Local cloud up in {} (bucket in {}): S3 {}, Bedrock emulator {}, Step Functions {}{}",
+        cloud.region,
         cloud.object_path("").display(),
         cloud.endpoints.s3.as_deref().unwrap_or("?"),
         cloud.endpoints.bedrock.as_deref().unwrap_or("?"),

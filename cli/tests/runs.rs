@@ -177,3 +177,35 @@ fn reports_link_to_the_files_beside_them_and_mark_virtual_times_and_emulated_cur
     }
     assert_eq!(outcome["virtual_clock"], true);
 }
+
+#[test]
+fn a_model_offered_only_in_us_west_2_runs_there_by_default_and_a_region_without_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let llama = "meta.llama3-2-1b-instruct-v1:0:128k";
+    let file = dir.path().join("llama.jsonl");
+    let file = file.to_str().unwrap();
+    let made = finetune(&["sample", "--task", "qa", "--records", "150", "--model", llama, "--out", file]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let data = dir.path().join("cloud");
+    let allow = format!("AllowedBaseModels={llama}");
+    // The catalogue has no training price for it: the operator accepts an uncapped cost.
+    let unpriced = "UnpricedModelsAllowed=true";
+    let data = data.to_str().unwrap();
+    let base = ["run", file, "--model", llama, "--data-dir", data, "--parameter", &allow, "--parameter", unpriced];
+
+    let o = finetune(&[&base[..], &["--json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("is not offered in us-east-1: the local stack runs in us-west-2"), "{err}");
+    let outcome = json(&o);
+    let text = outcome.to_string();
+    assert!(text.contains("arn:aws:bedrock:us-west-2:"), "the job ran in us-west-2: {text}");
+    assert!(!text.contains("arn:aws:bedrock:us-east-1:"), "{text}");
+
+    // Asked for a region Bedrock does not customize it in: refused before anything starts.
+    let o = finetune(&[&base[..], &["--region", "us-east-1"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--region us-east-1") && err.contains("offered in us-west-2"), "{err}");
+    assert!(!err.contains("Uploaded"), "nothing was uploaded: {err}");
+}

@@ -29,10 +29,12 @@ pub struct Entry {
 /// Where the memo of an input lives.
 pub fn path(data_dir: &Path, upload_name: &str, dataset: &[u8], config: &PipelineConfig, stack: &Stack) -> PathBuf {
     let mut identity = Vec::with_capacity(dataset.len() + 512);
-    // The stack it runs on: another template, definition or parameter is another deployment.
+    // The stack it runs on: another template, definition, region or parameter is another deployment.
     for part in [&stack.template, &stack.definition] {
         identity.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(part.as_bytes()).to_le_bytes());
     }
+    identity.extend_from_slice(stack.region.as_bytes());
+    identity.push(0);
     for (name, value) in &stack.parameters {
         identity.extend_from_slice(format!("{name}={value}").as_bytes());
         identity.push(0);

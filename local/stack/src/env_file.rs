@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use local_cloud::Endpoints;
 
-use crate::{BUCKET, ROLE_ARN, TOPIC_ARN};
+use crate::{BUCKET, REGION, ROLE_ARN, topic_arn};
 
 /// The file's name in the data folder.
 pub const FILE_NAME: &str = "env";
@@ -22,9 +22,11 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(FILE_NAME)
 }
 
-/// The stack outputs of the local cloud, by template.yaml's output names.
+/// The stack outputs of the local cloud, by template.yaml's output names: the topic is in the state
+/// machine's region (its ARN's fourth field), as the stack deploys both in one region.
 pub fn outputs(state_machine_arn: &str) -> BTreeMap<String, String> {
-    let values = [BUCKET, state_machine_arn, TOPIC_ARN, ROLE_ARN];
+    let topic = topic_arn(state_machine_arn.split(':').nth(3).unwrap_or(REGION));
+    let values = [BUCKET, state_machine_arn, topic.as_str(), ROLE_ARN];
     OUTPUT_NAMES.iter().zip(values).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -60,7 +62,7 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
 /// The endpoints a parsed file points at (`None` for a service it does not name).
 pub fn endpoints(vars: &BTreeMap<String, String>) -> Endpoints {
     let url = |service: &str| vars.get(&format!("AWS_ENDPOINT_URL_{service}")).cloned();
-    let mut endpoints = Endpoints::new(vars.get("AWS_REGION").map_or(crate::REGION, String::as_str));
+    let mut endpoints = Endpoints::new(vars.get("AWS_REGION").map_or(REGION, String::as_str));
     endpoints.s3 = url("S3");
     endpoints.lambda = url("LAMBDA");
     endpoints.sfn = url("SFN");

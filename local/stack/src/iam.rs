@@ -5,8 +5,8 @@
 //! resource policy, teardown publishing to the topic. The S3, Lambda, Bedrock and Step Functions
 //! endpoints decide their own requests with the same [`Authorizer`].
 
-use crate::template::{LocalNames, TemplateError, deployed_bucket_name, function_logical_ids};
-use crate::{ACCOUNT_ID, REGION, STACK_NAME};
+use crate::ACCOUNT_ID;
+use crate::template::{LocalNames, TemplateError, deployed_bucket_name_in, function_logical_ids};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -31,8 +31,16 @@ pub enum IamError {
 /// The stack's IAM as the local cloud names things: functions by their binary, the service role and
 /// topic by the local names, the bucket by the name the template gives it. Resolved once per cloud.
 pub fn authorizer(template: &str, parameters: &BTreeMap<String, String>) -> Result<Authorizer, IamError> {
-    let names = LocalNames::default();
-    let mut settings = StackSettings::new(ACCOUNT_ID, REGION, STACK_NAME);
+    authorizer_in(template, parameters, &LocalNames::default())
+}
+
+/// [`authorizer`] for the stack deployed with `names` (its region: every ARN and trust condition).
+pub fn authorizer_in(
+    template: &str,
+    parameters: &BTreeMap<String, String>,
+    names: &LocalNames,
+) -> Result<Authorizer, IamError> {
+    let mut settings = StackSettings::new(&names.account_id, &names.region, &names.stack_name);
     settings.parameters = parameters.clone();
     for (binary, logical) in function_logical_ids(template)? {
         settings.physical_names.insert(logical, binary);
@@ -42,7 +50,7 @@ pub fn authorizer(template: &str, parameters: &BTreeMap<String, String>) -> Resu
     settings.physical_names.insert("NotificationTopic".into(), last(&names.topic_arn, ':'));
     let stack = local_iam::resolve_template("template.yaml", template, &settings)?;
     let identities = local_iam::Identities::new(&stack, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY);
-    let deployed = deployed_bucket_name(template, parameters)?;
+    let deployed = deployed_bucket_name_in(template, names, parameters)?;
     Ok(Authorizer::new(stack, identities).with_bucket(&names.bucket, &deployed))
 }
 

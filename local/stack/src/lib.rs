@@ -15,8 +15,8 @@ mod template;
 pub use external::{AdvanceOnPoll, poll_wait};
 pub use functions::{FUNCTION_NAMES, Invoker, Lambdas, LocalNotifier, LocalRewards, REWARD_FUNCTION, VirtualTime};
 pub use template::{
-    LocalNames, TemplateError, deployed_bucket_name, function_arn, function_environment, function_logical_ids,
-    substitutions, template_parameters,
+    LocalNames, TemplateError, deployed_bucket_name, deployed_bucket_name_in, function_arn, function_environment,
+    function_logical_ids, substitutions, substitutions_in, template_parameters,
 };
 
 use functions_common::{Env, defaults_from};
@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 pub const DEFINITION: &str = include_str!("../../../statemachine/pipeline.asl.json");
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");
 
+/// The local stack's default region ([`Options::region`] moves it).
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const BUCKET: &str = "finetune-local";
@@ -46,8 +47,14 @@ pub const STACK_NAME: &str = "finetune";
 pub const STATE_MACHINE_NAME: &str = "finetune-pipeline";
 /// The service role the local jobs run as (the emulator checks its shape, as Bedrock does).
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/finetune-local-bedrock";
-/// The topic teardown is told to publish to; the local notifier keeps what is published instead.
+/// The topic teardown is told to publish to in the default region ([`topic_arn`] for another); the
+/// local notifier keeps what is published instead.
 pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:finetune-local-notifications";
+
+/// The notification topic of the local stack deployed in `region`.
+pub fn topic_arn(region: &str) -> String {
+    format!("arn:aws:sns:{region}:{ACCOUNT_ID}:finetune-local-notifications")
+}
 
 /// What the local cloud adds to every function's template environment: how to reach the local services
 /// and how fast to retry the emulator's injected throttling (milliseconds, not seconds: it is not real
@@ -91,9 +98,10 @@ pub struct Options {
     /// clock by the poll loop's wait before each check-status call (see `AdvanceOnPoll`). Off by
     /// default; our own engine's Waits move the clock themselves and must not be doubled.
     pub advance_clock_on_poll: bool,
-    /// The emulated Bedrock's region (default [`REGION`]): which models it customizes (Llama and Claude
-    /// are offered in us-west-2 only). The other local services keep [`REGION`].
-    pub bedrock_region: Option<String>,
+    /// The region the whole local stack is deployed in (default [`REGION`]): which models the emulated
+    /// Bedrock customizes (Llama and Claude are offered in us-west-2 only), and every ARN, endpoint
+    /// region, trust condition and topic of the stack, as a deployment in that region has them.
+    pub region: String,
     /// How long the emulator keeps a new provisioned throughput `Creating` (default: its own, 15
     /// minutes): longer makes teardown's wait loop and the reaper reachable in tests.
     pub throughput_ready_after: Option<Duration>,
@@ -136,7 +144,7 @@ impl Options {
             base_port: None,
             advance_clock_on_bedrock_poll: None,
             persist: false,
-            bedrock_region: None,
+            region: REGION.to_string(),
             throughput_ready_after: None,
             template: TEMPLATE.to_string(),
             definition: DEFINITION.to_string(),
@@ -161,6 +169,20 @@ pub fn function_env(
     function_env_in(TEMPLATE, function, parameters, work_dir)
 }
 
+/// [`function_env_in`] for the stack deployed in `region`.
+pub fn function_env_in_region(
+    template: &str,
+    function: &str,
+    parameters: &BTreeMap<String, String>,
+    work_dir: &Path,
+    region: &str,
+) -> Result<BTreeMap<String, String>, TemplateError> {
+    let mut vars = function_environment(template, &LocalNames::in_region(region), parameters, function)?;
+    vars.extend(LOCAL_ENVIRONMENT.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    vars.insert("TMPDIR".into(), work_dir.display().to_string());
+    Ok(vars)
+}
+
 /// [`function_env`] from another template (`finetune run --template`).
 pub fn function_env_in(
     template: &str,
@@ -168,10 +190,7 @@ pub fn function_env_in(
     parameters: &BTreeMap<String, String>,
     work_dir: &Path,
 ) -> Result<BTreeMap<String, String>, TemplateError> {
-    let mut vars = function_environment(template, &LocalNames::default(), parameters, function)?;
-    vars.extend(LOCAL_ENVIRONMENT.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    vars.insert("TMPDIR".into(), work_dir.display().to_string());
-    Ok(vars)
+    function_env_in_region(template, function, parameters, work_dir, REGION)
 }
 
 /// The deployment defaults a fresh local cloud runs with: what validate-split reads from the
@@ -190,6 +209,8 @@ pub fn default_config_in(template: &str, parameters: &BTreeMap<String, String>) 
 
 /// A running local cloud. Dropping it stops its servers.
 pub struct LocalCloud {
+    /// The region the stack is deployed in ([`Options::region`]).
+    pub region: String,
     pub clock: VirtualClock,
     pub data_dir: PathBuf,
     pub endpoints: Endpoints,
@@ -219,7 +240,9 @@ impl LocalCloud {
         std::fs::create_dir_all(&work_dir)?;
         let clock = VirtualClock::starting_now();
         // Resolved once: every request of the run is decided against these policies.
-        let authorizer = Arc::new(iam::authorizer(&options.template, &options.parameters)?);
+        let region = options.region.clone();
+        let names = LocalNames::in_region(&region);
+        let authorizer = Arc::new(iam::authorizer_in(&options.template, &options.parameters, &names)?);
 
         let bind = |service: &'static str| {
             let port = port(options.base_port, service);
@@ -230,7 +253,7 @@ impl LocalCloud {
             }
         };
         let s3_port = port(options.base_port, "S3");
-        let (_, s3) = LocalS3::start_with(s3_root.clone(), REGION, Some(authorizer.clone()), s3_port)
+        let (_, s3) = LocalS3::start_with(s3_root.clone(), &region, Some(authorizer.clone()), s3_port)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{s3_port} for S3: {e}")))?;
         s3.create_bucket(BUCKET)?;
@@ -240,11 +263,8 @@ impl LocalCloud {
             Some(spec) => spec.parse().map_err(|e| StackError::Faults(format!("{e}")))?,
             None => FaultSpec::default(),
         };
-        let mut bedrock_config = local_bedrock::Config {
-            faults,
-            region: options.bedrock_region.clone().unwrap_or_else(|| REGION.to_string()),
-            ..local_bedrock::Config::default()
-        };
+        let mut bedrock_config =
+            local_bedrock::Config { faults, region: region.clone(), ..local_bedrock::Config::default() };
         if let Some(after) = options.throughput_ready_after {
             bedrock_config.throughput_ready_after = after;
         }
@@ -258,7 +278,7 @@ impl LocalCloud {
         let sfn_listener = bind("SFN").await?;
         let sns_listener = bind("SNS").await?;
 
-        let mut endpoints = Endpoints::new(REGION);
+        let mut endpoints = Endpoints::new(&region);
         endpoints.s3 = Some(s3.url());
         let bedrock_url = format!("http://{}", bedrock_listener.local_addr()?);
         endpoints.bedrock = Some(bedrock_url.clone());
@@ -269,10 +289,10 @@ impl LocalCloud {
         let logical_ids = function_logical_ids(&options.template)?;
         let s3_client =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-        let state_machine_arn = format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
+        let state_machine_arn = format!("arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{STATE_MACHINE_NAME}");
         let mut environments = BTreeMap::new();
         for function in FUNCTION_NAMES.into_iter().chain([REWARD_FUNCTION]) {
-            let vars = function_env_in(&options.template, function, &options.parameters, &work_dir)?;
+            let vars = function_env_in_region(&options.template, function, &options.parameters, &work_dir, &region)?;
             environments.insert(function, Env::from_vars(vars));
         }
         // Each function's clients sign as its role, as Lambda hands a function its role's credentials.
@@ -300,10 +320,11 @@ impl LocalCloud {
         let sfn = StepFunctions::new(
             Invoker(lambdas.clone()),
             clock.clone(),
-            SfnConfig { region: REGION.into(), account_id: ACCOUNT_ID.into(), seed: 0 },
+            SfnConfig { region: region.clone(), account_id: ACCOUNT_ID.into(), seed: 0 },
         );
-        let definition = local_sfn::substitute_definition(&options.definition, &substitutions(&options.template)?)
-            .map_err(|e| StackError::StateMachine(e.to_string()))?;
+        let definition =
+            local_sfn::substitute_definition(&options.definition, &substitutions_in(&options.template, &names)?)
+                .map_err(|e| StackError::StateMachine(e.to_string()))?;
         let machine = sfn
             .create_state_machine(STATE_MACHINE_NAME, &definition, ROLE_ARN)
             .map_err(|e| StackError::StateMachine(e.to_string()))?;
@@ -339,16 +360,16 @@ impl LocalCloud {
         let lambda_port = port(options.base_port, "Lambda");
         let (_, lambda_api) = if options.advance_clock_on_poll {
             let functions = Arc::new(AdvanceOnPoll { lambdas: lambdas.clone(), clock: clock.clone() });
-            LocalLambda::start_enforcing_on(functions, REGION, authorizer.clone(), lambda_port).await?
+            LocalLambda::start_enforcing_on(functions, &region, authorizer.clone(), lambda_port).await?
         } else {
-            LocalLambda::start_enforcing_on(lambdas.clone(), REGION, authorizer.clone(), lambda_port).await?
+            LocalLambda::start_enforcing_on(lambdas.clone(), &region, authorizer.clone(), lambda_port).await?
         };
         endpoints.lambda = Some(lambda_api.url());
         // SNS for clients outside the process; what they publish is kept with teardown's summaries.
         endpoints.sns = Some(format!("http://{}", sns_listener.local_addr()?));
         let published = lambdas.notifier.clone();
+        let topics = vec![names.topic_arn.clone()];
         tasks.push(tokio::spawn(async move {
-            let topics = vec![TOPIC_ARN.to_string()];
             let _ = local_cloud::serve_sns(sns_listener, topics, move |_topic: &str, subject: &str, message: &str| {
                 if let Ok(mut kept) = published.published.lock() {
                     kept.push((subject.to_string(), message.to_string()));
@@ -362,12 +383,12 @@ impl LocalCloud {
         let mut notifications = s3.subscribe();
         let notified = lambdas.clone();
         let gate = authorizer.clone();
+        let validate_split = names.function_arn("validate-split");
         tasks.push(tokio::spawn(async move {
             // S3 invokes the function through the function's resource policy, as the bucket's service.
             let bucket_arn = format!("arn:aws:s3:::{}", gate.deployed_bucket(BUCKET));
             while let Some(event) = notifications.recv().await {
-                let invoked =
-                    iam::service_invokes(&gate, "s3.amazonaws.com", &function_arn("validate-split"), &bucket_arn);
+                let invoked = iam::service_invokes(&gate, "s3.amazonaws.com", &validate_split, &bucket_arn);
                 let answer = match invoked {
                     Ok(()) => notified.call("validate-split", event).await,
                     // Lambda refuses S3's invoke: no function runs, the upload starts nothing.
@@ -381,7 +402,7 @@ impl LocalCloud {
 
         // EventBridge's "Step Functions Execution Status Change" for aborted and timed-out runs.
         // EventBridge invokes teardown through its resource policy, as the template's rule.
-        let teardown = function_arn("teardown");
+        let teardown = names.function_arn("teardown");
         let rule = iam::rule_arn(&authorizer, &teardown).unwrap_or_default();
         let teardown_on_abort = iam::service_invokes(&authorizer, "events.amazonaws.com", &teardown, &rule).is_ok();
         tasks.push(tokio::spawn(watch_stopped_executions(
@@ -393,6 +414,7 @@ impl LocalCloud {
         )));
 
         Ok(LocalCloud {
+            region,
             clock,
             data_dir,
             endpoints,
@@ -579,7 +601,8 @@ fn stopped_event(
         "version": "0",
         "detail-type": "Step Functions Execution Status Change",
         "source": "aws.states",
-        "region": REGION,
+        // The state machine's own region (an ARN's fourth field), as EventBridge reports it.
+        "region": machine.split(':').nth(3).unwrap_or(REGION),
         "resources": [execution.execution_arn],
         "detail": {
             "executionArn": execution.execution_arn,

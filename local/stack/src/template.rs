@@ -36,24 +36,42 @@ pub struct LocalNames {
 
 impl Default for LocalNames {
     fn default() -> LocalNames {
-        LocalNames {
-            region: crate::REGION.into(),
-            account_id: crate::ACCOUNT_ID.into(),
-            stack_name: crate::STACK_NAME.into(),
-            bucket: crate::BUCKET.into(),
-            role_arn: crate::ROLE_ARN.into(),
-            topic_arn: crate::TOPIC_ARN.into(),
-        }
+        LocalNames::in_region(crate::REGION)
     }
 }
 
+impl LocalNames {
+    /// The local stack's names when it is deployed in `region`: the one place its regional ARNs come from.
+    pub fn in_region(region: &str) -> LocalNames {
+        LocalNames {
+            region: region.into(),
+            account_id: crate::ACCOUNT_ID.into(),
+            stack_name: crate::STACK_NAME.into(),
+            bucket: crate::BUCKET.into(),
+            // IAM is global: the role's ARN has no region.
+            role_arn: crate::ROLE_ARN.into(),
+            topic_arn: crate::topic_arn(region),
+        }
+    }
+
+    pub fn function_arn(&self, binary: &str) -> String {
+        format!("arn:aws:lambda:{}:{}:function:{binary}", self.region, self.account_id)
+    }
+}
+
+/// A function's ARN in the default region ([`crate::REGION`]); [`LocalNames::function_arn`] for another.
 pub fn function_arn(binary: &str) -> String {
-    format!("arn:aws:lambda:{}:{}:function:{binary}", crate::REGION, crate::ACCOUNT_ID)
+    LocalNames::default().function_arn(binary)
 }
 
 /// `${Key}` -> local function ARN, for every DefinitionSubstitutions entry.
 pub fn substitutions(template: &str) -> Result<BTreeMap<String, String>, TemplateError> {
-    let template = Template::new(template, LocalNames::default(), &BTreeMap::new())?;
+    substitutions_in(template, &LocalNames::default())
+}
+
+/// [`substitutions`] for a stack with other names (another region).
+pub fn substitutions_in(template: &str, names: &LocalNames) -> Result<BTreeMap<String, String>, TemplateError> {
+    let template = Template::new(template, names.clone(), &BTreeMap::new())?;
     let at = template.yaml.find_key("DefinitionSubstitutions").ok_or(TemplateError::NoSubstitutions)?;
     template
         .yaml
@@ -110,7 +128,16 @@ pub fn function_logical_ids(template: &str) -> Result<BTreeMap<String, String>, 
 /// The name the template gives its bucket on AWS (`<prefix>-<account>-<region>`): what its policies
 /// name, where the local cloud keeps the bucket as [`LocalNames::bucket`].
 pub fn deployed_bucket_name(template: &str, parameters: &BTreeMap<String, String>) -> Result<String, TemplateError> {
-    let template = Template::new(template, LocalNames::default(), parameters)?;
+    deployed_bucket_name_in(template, &LocalNames::default(), parameters)
+}
+
+/// [`deployed_bucket_name`] for a stack with other names (another region).
+pub fn deployed_bucket_name_in(
+    template: &str,
+    names: &LocalNames,
+    parameters: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    let template = Template::new(template, names.clone(), parameters)?;
     let expression = template.bucket_name.clone().ok_or_else(|| TemplateError::Unresolvable {
         key: "BucketName".into(),
         value: String::new(),
@@ -222,7 +249,7 @@ impl<'a> Template<'a> {
             (Some("AWS::Serverless::Function"), "Arn") => self
                 .binaries
                 .get(logical)
-                .map(|binary| function_arn(binary))
+                .map(|binary| self.names.function_arn(binary))
                 .ok_or_else(|| format!("the function {logical} has no Binary")),
             (Some("AWS::IAM::Role"), "Arn") => Ok(self.names.role_arn.clone()),
             _ => Err(format!("{logical}.{attribute} has no local counterpart")),
@@ -327,6 +354,18 @@ impl<'a> Yaml<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stack_in_another_region_names_everything_in_that_region() {
+        let names = LocalNames::in_region("us-west-2");
+        let subs = substitutions_in(crate::TEMPLATE, &names).unwrap();
+        assert!(!subs.is_empty() && subs.values().all(|arn| arn.starts_with("arn:aws:lambda:us-west-2:")), "{subs:?}");
+        let env = function_environment(crate::TEMPLATE, &names, &BTreeMap::new(), "teardown").unwrap();
+        assert_eq!(env["TOPIC_ARN"], crate::topic_arn("us-west-2"));
+        let bucket = deployed_bucket_name_in(crate::TEMPLATE, &names, &BTreeMap::new()).unwrap();
+        assert!(bucket.ends_with("-us-west-2"), "{bucket}");
+        assert_eq!(LocalNames::default(), LocalNames::in_region(crate::REGION));
+    }
 
     #[test]
     fn every_substitution_of_the_real_template_is_a_function_arn() {

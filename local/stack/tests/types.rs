@@ -14,7 +14,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn cloud(dir: &Path, region: &str, parameters: &[(&str, &str)]) -> LocalCloud {
     let mut options = Options::new(dir.join(region));
-    options.bedrock_region = Some(region.to_string());
+    options.region = region.to_string();
     // The operator allows every catalogued model and deployment, so each type runs under its defaults.
     // Distillation teachers too: the allow-list applies to a teacher as to a base model.
     let teachers = catalogue::distillation::TEACHERS.iter().map(|t| t.id);
@@ -62,40 +62,57 @@ async fn run(
     (run_id, status, output)
 }
 
+/// How a model's run of one type is expected to end.
+fn check_run(cloud: &LocalCloud, model: &catalogue::Model, kind: CustomizationType, run_id: &str, output: &Value) {
+    let config: PipelineConfig = serde_json::from_value(output["config"].clone()).unwrap();
+    let expected = match kind {
+        // Raw text has no answers to evaluate; a distilled student is trained only.
+        CustomizationType::ContinuedPreTraining | CustomizationType::Distillation => DeploymentMode::None,
+        _ if model.on_demand_deployment => DeploymentMode::OnDemand,
+        _ => DeploymentMode::None,
+    };
+    assert_eq!(config.deployment, expected, "{} {kind}", model.id);
+    assert_eq!(config.preset, Some(shared::presets::Preset::Moderate), "{} {kind}", model.id);
+    // Evaluated where it was deployed; trained only where it could not be.
+    let evaluated = expected == DeploymentMode::OnDemand;
+    assert_eq!(output["evaluation"].is_object(), evaluated, "{} {kind}: {output}", model.id);
+    let job_arn = output["job"]["job_arn"].as_str().expect("a job");
+    assert!(job_arn.starts_with(&format!("arn:aws:bedrock:{}:", cloud.region)), "{job_arn}");
+    let job = cloud.emulator.get_model_customization_job(job_arn).unwrap();
+    assert_eq!(job.customization_type, kind.as_str(), "{}", model.id);
+    assert!(cloud.object_path(&layout::summary_key(run_id)).exists(), "{} {kind}", model.id);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fine_tuning_runs_to_the_end_on_every_customizable_model_with_its_own_default_deployment() {
+async fn every_customizable_model_runs_every_type_it_supports_to_the_end_in_its_own_region() {
     let dir = tempfile::tempdir().unwrap();
+    // One stack per region, as a user deploys one where the model is offered: us-east-1 when it is
+    // (the stack's default), else its own (Llama, Claude: us-west-2). Every ARN, the Bedrock role's
+    // trust conditions and the topic follow the stack's region.
+    let mut clouds: Vec<LocalCloud> = Vec::new();
     let mut ran = 0;
-    // The local stack lives in us-east-1 (its ARNs, its roles' conditions); a model offered only in
-    // us-west-2 needs the whole stack deployed there, which the local cloud cannot yet play: the Bedrock
-    // role's trust policy rightly refuses a job of another region. Those models are left out until it can.
-    for region in ["us-east-1"] {
-        let cloud = cloud(dir.path(), region, &[]).await;
-        for model in catalogue::all().iter().filter(|m| m.regions.contains(&region)) {
-            if model.customization(CustomizationType::FineTuning).is_none()
-                || (region == "us-west-2" && model.regions.contains(&"us-east-1"))
-            {
-                continue;
-            }
-            let (run_id, status, output) =
-                run(&cloud, dir.path(), model.id, CustomizationType::FineTuning, Task::Classification, json!({})).await;
-            assert_eq!(status, "SUCCEEDED", "{}: {output}", model.id);
-            let expected = if model.on_demand_deployment { DeploymentMode::OnDemand } else { DeploymentMode::None };
-            let config: PipelineConfig = serde_json::from_value(output["config"].clone()).unwrap();
-            assert_eq!(config.deployment, expected, "{}", model.id);
-            assert_eq!(config.preset, Some(shared::presets::Preset::Moderate), "{}", model.id);
-            // Evaluated where it was deployed; trained only where it could not be.
-            assert_eq!(output["evaluation"].is_object(), model.on_demand_deployment, "{}: {output}", model.id);
-            assert!(cloud.object_path(&layout::summary_key(&run_id)).exists(), "{}", model.id);
+    for model in catalogue::all().iter().filter(|m| !m.customizations.is_empty()) {
+        let region = model.region_for(local_stack::REGION);
+        if !clouds.iter().any(|c| c.region == region) {
+            clouds.push(cloud(dir.path(), region, &[]).await);
+        }
+        let cloud = clouds.iter().find(|c| c.region == region).unwrap();
+        for kind in model.supported_types() {
+            let (run_id, status, output) = run(cloud, dir.path(), model.id, kind, Task::Qa, json!({})).await;
+            assert_eq!(status, "SUCCEEDED", "{} {kind} in {region}: {output}", model.id);
+            check_run(cloud, model, kind, &run_id, &output);
             ran += 1;
         }
     }
-    let in_region = catalogue::all()
+    let elsewhere = catalogue::all()
         .iter()
-        .filter(|m| m.regions.contains(&"us-east-1") && m.customization(CustomizationType::FineTuning).is_some())
+        .filter(|m| !m.customizations.is_empty() && !m.regions.contains(&local_stack::REGION))
         .count();
-    assert_eq!(ran, in_region, "every fine-tunable model of the stack's region ran");
-    assert!(ran >= 9, "{ran} models");
+    assert!(elsewhere >= 8, "Llama and Claude are not customized in us-east-1: {elsewhere}");
+    assert!(clouds.iter().any(|c| c.region == "us-west-2"), "the us-west-2-only models ran in their region");
+    let pairs: usize = catalogue::all().iter().map(|m| m.customizations.len()).sum();
+    assert_eq!(ran, pairs, "every (model, type) the catalogue offers ran");
+    assert!(ran >= 23, "{ran} runs");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

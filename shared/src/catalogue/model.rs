@@ -124,6 +124,15 @@ impl Model {
         strip_context_suffix(self.id)
     }
 
+    /// Where to customize it when `preferred` may not be possible: `preferred` if the model is offered
+    /// there, else the first region it is offered in (Llama and Claude: us-west-2 only).
+    pub fn region_for<'a>(&self, preferred: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        if self.regions.contains(&preferred) { preferred } else { self.regions.first().copied().unwrap_or(preferred) }
+    }
+
     pub fn customization(&self, kind: CustomizationType) -> Option<&'static Customization> {
         self.customizations.iter().find(|c| c.kind == kind)
     }
