@@ -213,6 +213,10 @@ pub fn notification(n: &NotificationInput<'_>) -> Value {
 pub struct NotifyingFs {
     fs: FileSystem,
     notifier: Arc<Notifier>,
+    /// Parts are written under the read side; abort and complete take the write side, so they wait
+    /// for parts still being written. Without it a part whose request was still running (a client
+    /// that timed out and retried) is written after the abort removed the upload's parts, and stays.
+    parts: tokio::sync::RwLock<()>,
 }
 
 /// S3's smallest part, but for the last (S3 User Guide, "Amazon S3 multipart upload limits").
@@ -231,6 +235,7 @@ impl S3 for NotifyingFs {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.notifier.count("AbortMultipartUpload");
+        let _no_part_in_flight = self.parts.write().await;
         self.fs.abort_multipart_upload(req).await
     }
 
@@ -307,6 +312,7 @@ impl S3 for NotifyingFs {
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         self.notifier.count("UploadPart");
+        let _writing_a_part = self.parts.read().await;
         self.fs.upload_part(req).await
     }
 
@@ -529,7 +535,8 @@ impl LocalS3 {
             sequencer: AtomicU64::new(1),
             served: Mutex::default(),
         });
-        let mut builder = S3ServiceBuilder::new(NotifyingFs { fs, notifier: Arc::clone(&notifier) });
+        let mut builder =
+            S3ServiceBuilder::new(NotifyingFs { fs, notifier: Arc::clone(&notifier), parts: Default::default() });
         // The SDK always signs; s3s checks signatures only against keys it knows, so it knows the test pair.
         let mut auth = s3s::auth::SimpleAuth::from_single(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY);
         if let Some(authorizer) = authorizer {
