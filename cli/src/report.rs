@@ -49,13 +49,7 @@ pub fn report(args: ReportArgs, out: &mut Stdout) -> Result<Exit, CliError> {
             "run {run_id} has no report.html (it was made before reports existed, or its writing failed)"
         )));
     }
-    if args.open {
-        open(&page)?;
-        note(&format!("opened {}", absolute(&page)));
-    } else {
-        out.text(&format!("{}\n", absolute(&page)))?;
-    }
-    Ok(Exit::Success)
+    show(&page, args.open, out)
 }
 
 /// The page from the stack's bucket, saved to a file.
@@ -78,11 +72,16 @@ fn remote(args: ReportArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         std::fs::write(&path, &page).map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
         Ok::<(), CliError>(())
     })?;
-    if args.open {
-        open(&path)?;
-        note(&format!("opened {}", absolute(&path)));
+    show(&path, args.open, out)
+}
+
+/// Opens the page in the browser (saying so on stderr), or prints its path on stdout.
+fn show(page: &Path, open_it: bool, out: &mut Stdout) -> Result<Exit, CliError> {
+    if open_it {
+        open(page)?;
+        note(&format!("opened {}", absolute(page)));
     } else {
-        out.text(&format!("{}\n", absolute(&path)))?;
+        out.text(&format!("{}\n", absolute(page)))?;
     }
     Ok(Exit::Success)
 }
