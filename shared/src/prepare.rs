@@ -135,8 +135,9 @@ pub fn write_report(report: &Report, path: &Path) -> Result<(), PrepareError> {
     fs::write(path, json).map_err(write_err)
 }
 
-/// Continued pre-training: one pass, each record's side from a seeded hash of its content. Lines are
-/// gathered into large buffers that a second thread writes, so the disk writes overlap validation.
+/// Continued pre-training: one pass, each record's side from a seeded hash of its content. The
+/// stateless checks run on every core (`validate_parallel`), and lines are gathered into large buffers
+/// that another thread writes, so the disk writes overlap validation.
 fn stream_split(
     input: &Path,
     opts: &Options,
@@ -151,7 +152,7 @@ fn stream_split(
     let ratio = if all_to_train { 0.0 } else { config.validation_ratio };
     let (report, written) = thread::scope(|scope| {
         let mut writer = SideWriter::spawn(scope, train, validation);
-        let report = validate::validate_reader(file, opts, |record| {
+        let report = validate::validate_parallel(file, opts, checking_threads(), |record| {
             let side = split::hashed_side(record.hash, config.seed, ratio);
             if side == Side::Train {
                 counts[0] += 1;
@@ -174,6 +175,12 @@ fn stream_split(
         duplicate_groups: 0,
     };
     Ok((report, plan, train_tokens))
+}
+
+/// Threads for the stateless checks of a large file: the machine's cores (the calling thread and the
+/// writer are lighter and share them).
+fn checking_threads() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get()).min(4)
 }
 
 fn side_file(side: Side) -> &'static str {
@@ -274,7 +281,7 @@ fn two_pass_split(
     let mut lines: Vec<u64> = Vec::new();
     let mut tokens: Vec<u64> = Vec::new();
     let mut labels: HashMap<String, u32> = HashMap::new();
-    let report = validate::validate_reader(open(input)?, opts, |record| {
+    let report = validate::validate_parallel(open(input)?, opts, checking_threads(), |record| {
         let label = record.label.map(|l| {
             let next = labels.len() as u32;
             match labels.get(l) {

@@ -90,6 +90,11 @@ impl<R: Read> LineReader<R> {
             let window = &self.buf[self.start + searched..self.end];
             if let Some(at) = memchr::memchr(b'\n', window) {
                 let line_end = self.start + searched + at;
+                // Over the cap however much of it happened to be buffered: the verdict must not
+                // depend on how the stream was read.
+                if line_end - self.start > self.max_line {
+                    return Ok(Some(self.take_too_long(line_end)));
+                }
                 return Ok(Some(self.take(line_end, true)));
             }
             searched = self.end - self.start;
@@ -124,6 +129,16 @@ impl<R: Read> LineReader<R> {
             bytes = &bytes[..bytes.len() - 1];
         }
         Line::Text { number: self.number, offset, bytes, terminated, crlf }
+    }
+
+    /// An over-long line that is wholly in the buffer, up to its newline at `line_end`.
+    fn take_too_long(&mut self, line_end: usize) -> Line<'static> {
+        self.number += 1;
+        let len = (line_end - self.start) as u64;
+        let offset = self.offset;
+        self.offset += len + 1;
+        self.start = line_end + 1;
+        Line::TooLong { number: self.number, offset, len, terminated: true }
     }
 
     /// Discards the rest of an over-long line, reading until its newline or the end.
@@ -181,6 +196,32 @@ mod tests {
                 (4, 7, "ccc".into(), false, false)
             ]
         );
+    }
+
+    /// Whether a line is over the cap does not depend on how much of it one read returned.
+    #[test]
+    fn a_line_over_the_cap_is_too_long_however_the_stream_is_read() {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.1.min(buf.len()).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = b"ok\n0123456789\nend\n";
+        for step in [1, 3, 5, 100] {
+            let mut r = LineReader::new(Trickle(input, step), 8);
+            let mut got = vec![];
+            while let Some(line) = r.next_line().unwrap() {
+                got.push(match line {
+                    Line::Text { number, offset, .. } => (number, offset, None),
+                    Line::TooLong { number, offset, len, .. } => (number, offset, Some(len)),
+                });
+            }
+            assert_eq!(got, vec![(1, 0, None), (2, 3, Some(10)), (3, 14, None)], "reads of {step} bytes");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod fast;
 mod fields;
 mod file_rules;
 pub mod lines;
+mod parallel;
 mod prompt_completion;
 mod records;
 mod rft;
@@ -30,6 +31,7 @@ use crate::catalogue::{self, Customization, DatasetFormat, Model};
 use crate::report::{Code, Issues, Report};
 use crate::tokens::TextSize;
 use lines::LineReader;
+pub use parallel::{parallel_format, validate_parallel};
 use records::State;
 use std::io::{self, Read};
 

@@ -6,6 +6,7 @@ use super::detect::{compatible, detect};
 use super::fields::kind_of;
 use super::file_rules::unverified_note;
 use super::lines::Line;
+use super::parallel::Checked;
 use super::{Options, Record, RecordCx, RecordText};
 use super::{claude, conversation, cpt, prompt_completion, rft};
 use crate::catalogue::{DatasetFormat, Provenance};
@@ -71,6 +72,12 @@ impl<'o> State<'o> {
     }
 
     pub(super) fn line(&mut self, line: Line<'_>, sink: &mut impl FnMut(&Record<'_>)) {
+        self.line_checked(line, None, sink)
+    }
+
+    /// `line`, given what a worker found for it (`parallel.rs`): its UTF-8, fast scan and hash are
+    /// then taken as done. Not for the first record, whose text the file-level checks read.
+    pub(super) fn line_checked(&mut self, line: Line<'_>, done: Option<Checked>, sink: &mut impl FnMut(&Record<'_>)) {
         self.lines_seen += 1;
         let (number, offset, bytes, terminated) = match line {
             Line::TooLong { number, len, .. } => {
@@ -107,6 +114,10 @@ impl<'o> State<'o> {
             return;
         }
         self.records += 1;
+        if let Some(done) = done.filter(|_| self.records > 1) {
+            self.accept(number, offset, bytes, &done.text, Some(done.hash), sink);
+            return;
+        }
         // simdutf8 is several times faster than std on non-ASCII text; std says where the error is.
         let text = match simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes)) {
             Ok(text) => text,
@@ -200,12 +211,29 @@ impl<'o> State<'o> {
                 check_object(self.opts.format(), object, &mut cx)
             }
         };
-        let record_errors = cx.errors();
-        let (tokens, over_limit) = self.check_tokens(number, &record_text);
-        if record_errors > 0 || over_limit {
+        if cx.errors() == 0 {
+            self.accept(number, offset, bytes, &record_text, None, sink);
+        } else {
+            // Counted with the others, though the record is already refused.
+            self.check_tokens(number, &record_text);
+        }
+    }
+
+    /// A record whose format checks passed: its token limits, then duplicates and labels, then the sink.
+    fn accept(
+        &mut self,
+        number: u64,
+        offset: u64,
+        bytes: &[u8],
+        record_text: &RecordText,
+        hash: Option<u64>,
+        sink: &mut impl FnMut(&Record<'_>),
+    ) {
+        let (tokens, over_limit) = self.check_tokens(number, record_text);
+        if over_limit {
             return;
         }
-        let hash = xxhash_rust::xxh3::xxh3_64(bytes);
+        let hash = hash.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
         self.track_duplicate(number, hash);
         let label = record_text.label.as_deref().filter(|l| l.chars().count() <= MAX_LABEL_CHARS);
         self.track_label(label);
