@@ -83,10 +83,14 @@ pub fn serve(args: ServeArgs, out: &mut Stdout) -> Result<Exit, CliError> {
         ));
         let pending = watch_uploads(&cloud);
         tokio::pin!(pending);
+        // One listener for the whole loop: a fresh `ctrl_c()` per turn would miss a Ctrl-C that arrives
+        // while the state is being saved, when no listener exists (the server then never stopped).
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
         let mut saving = tokio::time::interval(SAVE_EVERY);
         loop {
             tokio::select! {
-                signal = tokio::signal::ctrl_c() => {
+                signal = &mut interrupted => {
                     signal.map_err(|e| CliError::failure(format!("cannot wait for Ctrl-C: {e}")))?;
                     break;
                 }
