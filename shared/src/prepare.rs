@@ -67,6 +67,7 @@ pub fn prepare_file(
         max_validation: config.max_validation.or(opts.customization.records.max_validation.map(|f| f.value)),
         ..*config
     };
+    let clearing = clear_previous(&[&train_path, &validation_path]);
     let mut train_tmp = Partial::create(&train_path)?;
     let mut validation_tmp = Partial::create(&validation_path)?;
 
@@ -126,7 +127,49 @@ pub fn prepare_file(
         (None, None)
     };
     write_report(&report, &report_path)?;
+    drop(clearing);
     Ok(Prepared { report, train, validation })
+}
+
+/// Moves the outputs of an earlier `prepare` out of the way and deletes them on another thread, while
+/// this one works. Freeing a large file's cached pages takes a while, and renaming a new file over an
+/// old one makes ext4 write the new one out there and then (its `auto_da_alloc`); neither need hold
+/// up the result. An output that cannot be moved is simply replaced at the end, as before. The
+/// deletion is waited for when the value is dropped, on every return path.
+fn clear_previous(outputs: &[&Path]) -> Clearing {
+    let moved: Vec<PathBuf> = outputs
+        .iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            let aside = path.with_file_name(format!(".{name}.previous"));
+            fs::rename(path, &aside).ok().map(|()| aside)
+        })
+        .collect();
+    if moved.is_empty() {
+        return Clearing(None);
+    }
+    let delete = move || {
+        for path in &moved {
+            let _ = fs::remove_file(path);
+        }
+    };
+    match thread::Builder::new().name("clear-previous".into()).spawn(delete.clone()) {
+        Ok(handle) => Clearing(Some(handle)),
+        Err(_) => {
+            delete();
+            Clearing(None)
+        }
+    }
+}
+
+struct Clearing(Option<thread::JoinHandle<()>>);
+
+impl Drop for Clearing {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 pub fn write_report(report: &Report, path: &Path) -> Result<(), PrepareError> {
@@ -152,7 +195,8 @@ fn stream_split(
     let ratio = if all_to_train { 0.0 } else { config.validation_ratio };
     let (report, written) = thread::scope(|scope| {
         let mut writer = SideWriter::spawn(scope, train, validation);
-        let report = validate::validate_parallel(file, opts, checking_threads(), |record| {
+        let size = file.metadata().ok().map(|m| m.len());
+        let report = validate::validate_parallel(file, opts, checking_threads(), size, |record| {
             let side = split::hashed_side(record.hash, config.seed, ratio);
             if side == Side::Train {
                 counts[0] += 1;
@@ -281,7 +325,9 @@ fn two_pass_split(
     let mut lines: Vec<u64> = Vec::new();
     let mut tokens: Vec<u64> = Vec::new();
     let mut labels: HashMap<String, u32> = HashMap::new();
-    let report = validate::validate_parallel(open(input)?, opts, checking_threads(), |record| {
+    let file = open(input)?;
+    let size = file.metadata().ok().map(|m| m.len());
+    let report = validate::validate_parallel(file, opts, checking_threads(), size, |record| {
         let label = record.label.map(|l| {
             let next = labels.len() as u32;
             match labels.get(l) {
@@ -481,5 +527,31 @@ mod tests {
         assert_eq!(split.train_records, train.lines().count() as u64);
         assert_eq!(split.validation_records, validation.lines().count() as u64);
         assert!(split.validation_records > 3_000);
+    }
+
+    /// Preparing into a folder that holds an earlier split replaces it, and nothing of the old one
+    /// (nor the names it was moved to while being deleted) is left.
+    #[test]
+    fn an_earlier_split_in_the_folder_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("corpus.jsonl");
+        let lines: Vec<String> = (0..500).map(|i| format!("{{\"input\": \"record {i}\"}}")).collect();
+        fs::write(&input, lines.join("\n") + "\n").unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join(TRAIN_FILE), "old train\n").unwrap();
+        fs::write(out.join(VALIDATION_FILE), "old validation\n").unwrap();
+        let opts = Options::new("amazon.titan-text-express-v1", CustomizationType::ContinuedPreTraining).unwrap();
+        let config = SplitConfig { validation_ratio: 0.2, seed: 1, max_validation: None };
+        let prepared = prepare_file(&input, &opts, &config, None, &out).unwrap();
+        assert!(prepared.report.valid);
+        let train = fs::read_to_string(out.join(TRAIN_FILE)).unwrap();
+        let validation = fs::read_to_string(out.join(VALIDATION_FILE)).unwrap();
+        assert_eq!(train.lines().count() + validation.lines().count(), 500);
+        assert!(!train.contains("old") && !validation.contains("old"));
+        let mut names: Vec<String> =
+            fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, [REPORT_FILE, TRAIN_FILE, VALIDATION_FILE]);
     }
 }
