@@ -224,6 +224,7 @@ async fn finish_run(
 
     let cause = (!report.valid).then(|| invalid_cause(&report, &dataset_uri, &report_uri));
     let data = PreparedData {
+        training_source: Default::default(),
         bucket: bucket.clone(),
         train_uri,
         validation_uri,

@@ -84,7 +84,7 @@ async fn resolve(
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
     let config = effective_config(&deps.defaults, &deps.caps, sidecar.as_ref(), Some(&start.config))?;
-    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone() };
+    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone(), logs: None };
     Ok((source, object, config))
 }
 
