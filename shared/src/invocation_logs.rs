@@ -225,10 +225,13 @@ fn text_of(content: &Value) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
+/// A conversation's turns as (role, text).
+type Turns = Vec<(String, String)>;
+
 /// The prompt of a request body: Converse and Nova (`system` blocks, `messages` of content blocks),
 /// Anthropic's Messages API (`system` string, `messages` of strings or blocks), Llama (`prompt`),
 /// Titan Text (`inputText`).
-fn prompt_of(body: &Value) -> Option<(Option<String>, Vec<(String, String)>)> {
+fn prompt_of(body: &Value) -> Option<(Option<String>, Turns)> {
     if let Some(messages) = body.get("messages").and_then(Value::as_array) {
         let system = body.get("system").and_then(text_of);
         let mut turns = Vec::new();
@@ -261,7 +264,7 @@ pub fn is_log_key(key: &str) -> bool {
 
 /// The object's bytes, gunzipped when they are gzip (by their magic bytes, whatever the key says), as
 /// a stream: nothing is held but the decoder's window.
-pub fn decoded<R: Read + 'static>(reader: R) -> io::Result<Box<dyn Read>> {
+pub fn decoded<'a, R: Read + 'a>(reader: R) -> io::Result<Box<dyn Read + 'a>> {
     let mut buffered = BufReader::new(reader);
     let head = buffered.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -282,6 +285,20 @@ pub fn for_each_record(reader: impl Read, mut each: impl FnMut(&Value)) -> Resul
         n += 1;
     }
     Ok(n)
+}
+
+/// A digest of a log listing, (key, ETag) pairs in any order: new, changed or removed logs change it.
+pub fn listing_digest<'a>(objects: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(&str, &str)> = objects.into_iter().collect();
+    pairs.sort_unstable();
+    let mut text = String::new();
+    for (key, etag) in pairs {
+        text.push_str(key);
+        text.push('\t');
+        text.push_str(etag);
+        text.push('\n');
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
 /// What reading the logs found, for a run's report and its checks.
@@ -535,5 +552,9 @@ mod tests {
         assert!(scan.refusal("x").unwrap().contains("at most 15000"));
         assert!(is_log_key("AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2026/11/30/10/x.json.gz"));
         assert!(!is_log_key("AWSLogs/1/BedrockModelInvocationLogs/amazon-bedrock-logs-permission-check"));
+        let digest = listing_digest([("a.json.gz", "e1"), ("b.json.gz", "e2")]);
+        assert_eq!(digest, listing_digest([("b.json.gz", "e2"), ("a.json.gz", "e1")]), "order does not matter");
+        assert_ne!(digest, listing_digest([("a.json.gz", "e1"), ("b.json.gz", "e3")]));
+        assert_ne!(digest, listing_digest([("a.json.gz", "e1")]));
     }
 }

@@ -27,6 +27,7 @@
 //! streamed: nothing is written to the Lambda's disk, and memory is bounded by the parts in flight
 //! (see [`stream`]), whatever the dataset's size.
 
+mod logs;
 mod objects;
 mod prepare;
 mod request;
