@@ -241,13 +241,21 @@ fn the_readme_documents_every_field_of_the_pipeline_config() {
         commitment: Some("OneMonth".into()),
         kms_key_id: Some("k".into()),
         vpc: Some(VpcConfig { subnet_ids: vec![], security_group_ids: vec![] }),
+        training_source: shared::pipeline::TrainingSource::InvocationLogs,
+        invocation_logs: Some(shared::pipeline::InvocationLogsOptions {
+            use_prompt_response: true,
+            request_metadata_filters: Some(shared::invocation_logs::RequestMetadataFilters::Equals(
+                [("k".to_string(), "v".to_string())].into(),
+            )),
+        }),
+        invocation_logs_s3_uri: Some("s3://logs/".into()),
         ..PipelineConfig::default()
     };
     let mut fields = Vec::new();
     for (key, value) in serde_json::to_value(full).unwrap().as_object().unwrap() {
         match value.as_object() {
             // Maps of free names (hyperparameters, tags) are one field; records list their fields.
-            Some(inner) if key == "evaluation" || key == "vpc" => {
+            Some(inner) if key == "evaluation" || key == "vpc" || key == "invocation_logs" => {
                 fields.extend(inner.keys().map(|k| format!("{key}.{k}")));
             }
             _ => fields.push(key.clone()),

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod convert;
 pub mod grader;
 pub mod html_report;
+pub mod invocation_logs;
 pub mod loss_csv;
 pub mod metrics;
 pub mod outcome;

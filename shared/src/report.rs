@@ -148,6 +148,9 @@ pub struct Report {
     /// The split `prepare` wrote; `null` from `validate`.
     #[serde(default)]
     pub split: Option<SplitSummary>,
+    /// A distillation from invocation logs: what the logs hold (the file itself is the evaluation set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_logs: Option<crate::invocation_logs::LogScan>,
 }
 
 impl Report {

@@ -16,9 +16,10 @@ pub fn document() -> RunDocument {
         run: PreparedRun {
             run_id: "r".into(),
             prepared: true,
-            source: DatasetSource { bucket: "b".into(), key: "incoming/d.jsonl".into(), etag: "e".into() },
+            source: DatasetSource { bucket: "b".into(), key: "incoming/d.jsonl".into(), etag: "e".into(), logs: None },
             config: PipelineConfig::default(),
             data: PreparedData {
+                training_source: Default::default(),
                 bucket: "b".into(),
                 train_uri: "s3://b/runs/r/train.jsonl".into(),
                 validation_uri: None,

@@ -112,6 +112,20 @@ pub fn defaults_from(env: &Env) -> Result<PipelineConfig, PipelineError> {
         (None, None) => {}
         _ => problems.push("VPC_SUBNET_IDS and VPC_SECURITY_GROUP_IDS must be set together".to_string()),
     }
+    // Where invocation logs may be read: only the operator says (the template's two parameters, since
+    // CloudFormation cannot take a key prefix out of one URI for the roles' s3:prefix condition).
+    match (env.get("INVOCATION_LOGS_BUCKET"), env.get("INVOCATION_LOGS_PREFIX")) {
+        (Some(bucket), prefix) => {
+            let prefix = prefix.unwrap_or_default();
+            overrides.insert("invocation_logs_s3_uri".into(), Value::String(format!("s3://{bucket}/{prefix}")));
+        }
+        (None, Some(_)) => problems.push(
+            "INVOCATION_LOGS_PREFIX is set without INVOCATION_LOGS_BUCKET (template parameters InvocationLogsPrefix \
+             and InvocationLogsBucket)"
+                .to_string(),
+        ),
+        (None, None) => {}
+    }
     if !problems.is_empty() {
         return Err(PipelineError::ConfigInvalid(format!(
             "deployment defaults in the environment are invalid: {}",
@@ -184,6 +198,17 @@ mod tests {
         assert_eq!(c.evaluation.concurrency, PipelineConfig::default().evaluation.concurrency);
         assert_eq!(c.tags["team"], "a");
         assert_eq!(c.vpc.unwrap().subnet_ids, vec!["subnet-1", "subnet-2"]);
+    }
+
+    #[test]
+    fn the_invocation_log_location_is_the_operators_bucket_and_prefix() {
+        assert_eq!(from(&[]).unwrap().invocation_logs_s3_uri, None, "unset: the source is disabled");
+        let c = from(&[("INVOCATION_LOGS_BUCKET", "logs-b"), ("INVOCATION_LOGS_PREFIX", "AWSLogs/1/")]).unwrap();
+        assert_eq!(c.invocation_logs_s3_uri.as_deref(), Some("s3://logs-b/AWSLogs/1/"));
+        let whole = from(&[("INVOCATION_LOGS_BUCKET", "logs-b"), ("INVOCATION_LOGS_PREFIX", "")]).unwrap();
+        assert_eq!(whole.invocation_logs_s3_uri.as_deref(), Some("s3://logs-b/"));
+        let Err(PipelineError::ConfigInvalid(m)) = from(&[("INVOCATION_LOGS_PREFIX", "p/")]) else { panic!() };
+        assert!(m.contains("InvocationLogsBucket"), "{m}");
     }
 
     #[test]

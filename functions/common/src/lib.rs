@@ -27,6 +27,7 @@
 //! | `EVALUATION` | `evaluation` | JSON object (fields of `EvaluationConfig`, merged) |
 //! | `KMS_KEY_ID` | `kms_key_id` | key ARN, id or alias |
 //! | `VPC_SUBNET_IDS`, `VPC_SECURITY_GROUP_IDS` | `vpc` | comma-separated; both or neither |
+//! | `INVOCATION_LOGS_BUCKET`, `INVOCATION_LOGS_PREFIX` | `invocation_logs_s3_uri` | `s3://<bucket>/<prefix>`; a prefix needs a bucket; unset: no run may read invocation logs |
 //! | `RUN_TAGS` | `tags` | JSON object of strings |
 //!
 //! The operator's caps ([`caps_from`], read by validate-split; see `shared::pipeline::Caps` and the

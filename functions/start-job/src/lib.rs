@@ -6,7 +6,9 @@
 //! Per type: FINE_TUNING and CONTINUED_PRE_TRAINING send `hyperParameters`; DISTILLATION sends
 //! `customizationConfig.distillationConfig` with the config's teacher (settled to the catalogue's default
 //! teacher); REINFORCEMENT_FINE_TUNING sends `customizationConfig.rftConfig` with the stack's grader
-//! Lambda and the typed hyperparameters.
+//! Lambda and the typed hyperparameters. A DISTILLATION from invocation logs (`training_source:
+//! invocation_logs`) sends `trainingDataConfig.invocationLogsConfig` (the operator's log location, the
+//! run's `usePromptResponse` and `requestMetadataFilters`) instead of `trainingDataConfig.s3Uri`.
 //!
 //! Environment ([`Deps::from_env`]): `GRADER_FUNCTION_ARN`, the reward Lambda of the stack (needed by
 //! REINFORCEMENT_FINE_TUNING runs only, so a missing one fails those runs with `ConfigInvalid`).
@@ -16,7 +18,8 @@ use aws_sdk_bedrock::error::SdkError;
 use aws_sdk_bedrock::operation::create_model_customization_job::CreateModelCustomizationJobError;
 use aws_sdk_bedrock::types::{
     CustomizationConfig, CustomizationType as SdkCustomizationType, DistillationConfig, GraderConfig,
-    LambdaGraderConfig, OutputDataConfig, ReasoningEffort, RftConfig, RftHyperParameters, Tag, TeacherModelConfig,
+    InvocationLogSource, InvocationLogsConfig, LambdaGraderConfig, OutputDataConfig, ReasoningEffort,
+    RequestMetadataBaseFilters, RequestMetadataFilters, RftConfig, RftHyperParameters, Tag, TeacherModelConfig,
     TrainingDataConfig, ValidationDataConfig, Validator, VpcConfig,
 };
 use functions_common::{Clock, Env, LambdaError, SdkConfig, SdkResultExt, format_rfc3339, is_name_taken};
@@ -24,7 +27,7 @@ use lambda_runtime::LambdaEvent;
 use shared::CustomizationType;
 use shared::catalogue::throughput;
 use shared::pipeline::{
-    Backoff, JobRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, layout, names,
+    Backoff, JobRef, PipelineConfig, PipelineError, PollState, PollStatus, RunDocument, TrainingSource, layout, names,
 };
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -91,7 +94,7 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         .role_arn(&config.role_arn)
         .base_model_identifier(model.id)
         .customization_type(kind)
-        .training_data_config(TrainingDataConfig::builder().s3_uri(&run.data.train_uri).build())
+        .training_data_config(training_data_config(run))
         .output_data_config(OutputDataConfig::builder().s3_uri(&output_uri).build().map_err(build_err)?)
         .set_hyper_parameters(hyper_parameters)
         .set_customization_config(customization_config)
@@ -137,6 +140,45 @@ pub async fn start_job<C: Clock>(deps: &Deps<C>, doc: &RunDocument) -> Result<Jo
         validation_loss: None,
         estimated_seconds: Some(estimate),
     })
+}
+
+/// `trainingDataConfig`: the split's train file, or the operator's invocation logs with the run's
+/// `usePromptResponse` and request-metadata filters (checked against Bedrock's bounds in validate-split).
+fn training_data_config(run: &shared::pipeline::PreparedRun) -> TrainingDataConfig {
+    match run.data.training_source {
+        TrainingSource::Dataset => TrainingDataConfig::builder().s3_uri(&run.data.train_uri).build(),
+        TrainingSource::InvocationLogs => {
+            let options = run.config.invocation_logs.clone().unwrap_or_default();
+            let logs = InvocationLogsConfig::builder()
+                .invocation_log_source(InvocationLogSource::S3Uri(run.data.train_uri.clone()))
+                .use_prompt_response(options.use_prompt_response)
+                .set_request_metadata_filters(options.request_metadata_filters.as_ref().map(sdk_filters))
+                .build();
+            TrainingDataConfig::builder().invocation_logs_config(logs).build()
+        }
+    }
+}
+
+/// The config's filters (Bedrock's union, one to one) as the SDK's.
+fn sdk_filters(filters: &shared::invocation_logs::RequestMetadataFilters) -> RequestMetadataFilters {
+    use shared::invocation_logs::RequestMetadataFilters as F;
+    let map = |m: &shared::invocation_logs::MetadataMap| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let base = |list: &[shared::invocation_logs::RequestMetadataBaseFilters]| {
+        list.iter()
+            .map(|b| {
+                RequestMetadataBaseFilters::builder()
+                    .set_equals(b.equals.as_ref().map(map))
+                    .set_not_equals(b.not_equals.as_ref().map(map))
+                    .build()
+            })
+            .collect()
+    };
+    match filters {
+        F::Equals(m) => RequestMetadataFilters::Equals(map(m)),
+        F::NotEquals(m) => RequestMetadataFilters::NotEquals(map(m)),
+        F::AndAll(list) => RequestMetadataFilters::AndAll(base(list)),
+        F::OrAll(list) => RequestMetadataFilters::OrAll(base(list)),
+    }
 }
 
 /// `hyperParameters` (a string map), or a `customizationConfig`.

@@ -282,3 +282,39 @@ async fn distillation_sends_its_teacher_and_rft_the_stack_grader_with_typed_hype
     assert!((hp.learning_rate().unwrap() - 0.00005).abs() < 1e-9);
     assert!(seen[1].hyper_parameters().is_none(), "RFT takes them in rftConfig only");
 }
+
+#[tokio::test]
+async fn a_distillation_from_invocation_logs_sends_the_logs_config_instead_of_a_file() {
+    let (rule, seen) = capture_create();
+    let deps = deps(&[&rule]);
+    let logs_uri = "s3://logs-bucket/AWSLogs/123456789012/BedrockModelInvocationLogs/";
+    let mut config = PipelineConfig {
+        base_model: "amazon.nova-micro-v1:0:128k".into(),
+        customization_type: CustomizationType::Distillation,
+        hyperparameters: Default::default(),
+        deployment: shared::pipeline::DeploymentMode::Auto,
+        training_source: shared::pipeline::TrainingSource::InvocationLogs,
+        invocation_logs_s3_uri: Some(logs_uri.into()),
+        ..fixtures::config()
+    };
+    config = config
+        .merged(&serde_json::json!({"invocation_logs": {"use_prompt_response": true, "request_metadata_filters":
+            {"orAll": [{"equals": {"project": "support"}}, {"notEquals": {"env": "dev"}}]}}}))
+        .unwrap()
+        .settled();
+    let mut doc = document(|c| *c = config.clone(), true);
+    doc.run.data.train_uri = logs_uri.into();
+    doc.run.data.training_source = shared::pipeline::TrainingSource::InvocationLogs;
+    start_job(&deps, &doc).await.unwrap();
+    let seen = seen.lock().unwrap();
+    let training = seen[0].training_data_config().expect("trainingDataConfig");
+    assert_eq!(training.s3_uri(), None, "the logs replace the file");
+    let logs = training.invocation_logs_config().expect("invocationLogsConfig");
+    assert_eq!(logs.invocation_log_source().and_then(|s| s.as_s3_uri().ok()).map(String::as_str), Some(logs_uri));
+    assert!(logs.use_prompt_response());
+    let filters = logs.request_metadata_filters().and_then(|f| f.as_or_all().ok()).expect("orAll");
+    assert_eq!(filters.len(), 2);
+    assert_eq!(filters[0].equals().and_then(|m| m.get("project")).map(String::as_str), Some("support"));
+    assert_eq!(filters[1].not_equals().and_then(|m| m.get("env")).map(String::as_str), Some("dev"));
+    assert!(seen[0].customization_config().and_then(|c| c.as_distillation_config().ok()).is_some());
+}

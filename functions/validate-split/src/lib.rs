@@ -16,17 +16,23 @@
 //!   A scheduled start (`skip_unchanged`) whose data and config are unchanged since the last successful
 //!   run returns an [`UnchangedRun`](shared::pipeline::UnchangedRun) instead, and the execution ends there.
 //!
+//! A DISTILLATION with `training_source: invocation_logs` trains on the operator's model invocation logs
+//! instead (see [`logs`]): they are listed, read and counted here, and the upload is held out whole as
+//! the evaluation set.
+//!
 //! Configuration: deployment defaults from the environment (see `functions_common`), overridden by the
 //! sidecar `<name>.pipeline.json` beside the upload (read when the execution starts, so upload it
 //! before the dataset), overridden by the input's `config`; the sidecar and the input choose only within
 //! the operator's caps (`shared::pipeline::Caps`, read by `functions_common::caps_from`).
 //!
 //! Environment ([`Deps::from_env`]): `STATE_MACHINE_ARN` (S3 entry only), the defaults' and the caps'
-//! variables (see `functions_common`), `SPLIT_PART_SIZE_MIB` (the part size of the dataset's ranged
+//! variables (see `functions_common`; `INVOCATION_LOGS_BUCKET` and `INVOCATION_LOGS_PREFIX` among them),
+//! `SPLIT_PART_SIZE_MIB` (the part size of the dataset's ranged
 //! reads and of the split's multipart uploads; 8 when unset), the SDK's variables. The dataset is
 //! streamed: nothing is written to the Lambda's disk, and memory is bounded by the parts in flight
 //! (see [`stream`]), whatever the dataset's size.
 
+pub mod logs;
 mod objects;
 mod prepare;
 mod request;

@@ -224,6 +224,7 @@ async fn finish_run(
 
     let cause = (!report.valid).then(|| invalid_cause(&report, &dataset_uri, &report_uri));
     let data = PreparedData {
+        training_source: Default::default(),
         bucket: bucket.clone(),
         train_uri,
         validation_uri,
@@ -242,7 +243,12 @@ async fn finish_run(
 
 /// A dataset (or validation file) larger than the model accepts, from its size alone: refused before any
 /// byte is read. Only a documented limit refuses (an unverified one is a warning in the report).
-fn refuse_oversized(opts: &Options, role: FileRole, uri: &str, size: Option<u64>) -> Result<(), PipelineError> {
+pub(crate) fn refuse_oversized(
+    opts: &Options,
+    role: FileRole,
+    uri: &str,
+    size: Option<u64>,
+) -> Result<(), PipelineError> {
     let files = opts.customization.files;
     let (limit, what) = match role {
         FileRole::Dataset => (files.train_bytes, "training"),
@@ -321,8 +327,8 @@ fn split_blocking(
 }
 
 /// The split's parts, to the two upload tasks.
-struct Parts {
-    senders: [Option<tokio::sync::mpsc::Sender<stream::Chunk>>; 2],
+pub(crate) struct Parts {
+    pub senders: [Option<tokio::sync::mpsc::Sender<stream::Chunk>>; 2],
 }
 
 impl PartSink for Parts {
@@ -415,7 +421,7 @@ async fn user_validation(
 }
 
 /// `dataset s3://… is invalid (12 errors): line 3: …; line 9: …; report: s3://…`
-fn invalid_cause(report: &Report, dataset_uri: &str, report_uri: &str) -> String {
+pub(crate) fn invalid_cause(report: &Report, dataset_uri: &str, report_uri: &str) -> String {
     let errors: Vec<String> = report
         .first_errors(CAUSE_ERRORS)
         .into_iter()

@@ -10,13 +10,14 @@
 //! with an earlier one.
 
 use crate::Deps;
+use crate::logs::{self, LogListing};
 use crate::objects::{ObjectInfo, head, read_sidecar};
 use crate::prepare::{effective_config, prepare_run};
 use functions_common::SdkResultExt;
 use serde_json::Value;
 use shared::pipeline::{
-    DatasetSource, LastSuccess, PipelineConfig, PipelineError, PreparedRun, StartRequest, Unchanged, UnchangedRun,
-    ValidateRequest, clip, config_invalid, fingerprint, layout, run_id_for_execution,
+    DatasetSource, LastSuccess, PipelineConfig, PipelineError, PreparedRun, StartRequest, TrainingSource, Unchanged,
+    UnchangedRun, ValidateRequest, clip, config_invalid, fingerprint, layout, run_id_for_execution,
 };
 
 /// What a run's first task leads to.
@@ -31,8 +32,8 @@ pub enum Started {
 pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<PreparedRun, PipelineError> {
     let run_id = run_id_for_execution(&request.execution_name);
     let start = start_request(request.input)?;
-    let (source, object, config) = resolve(deps, &start).await?;
-    prepare(deps, &run_id, source, &object, config).await
+    let (source, object, config, listing) = resolve(deps, &start).await?;
+    prepare(deps, &run_id, source, &object, config, listing).await
 }
 
 /// The execution's run: prepared, or, with `skip_unchanged`, nothing when the data and config are those
@@ -40,7 +41,7 @@ pub async fn on_request(deps: &Deps, request: ValidateRequest) -> Result<Prepare
 pub async fn start(deps: &Deps, request: ValidateRequest) -> Result<Started, PipelineError> {
     let run_id = run_id_for_execution(&request.execution_name);
     let start = start_request(request.input)?;
-    let (source, object, config) = resolve(deps, &start).await?;
+    let (source, object, config, listing) = resolve(deps, &start).await?;
     if start.skip_unchanged {
         let print = fingerprint(&source, &config);
         if let Some(last) = last_success(deps, &source).await?
@@ -50,22 +51,26 @@ pub async fn start(deps: &Deps, request: ValidateRequest) -> Result<Started, Pip
             tracing::info!(%run_id, last = %last.run_id, %dataset, "unchanged since the last successful run; nothing started");
             let message = format!(
                 "nothing changed since the last successful run {} (finished {}): the newest dataset {dataset} \
-                 (same ETag) and the effective config are the same, so no job was started",
-                last.run_id, last.finished_at
+                 (same ETag){} and the effective config are the same, so no job was started",
+                last.run_id,
+                last.finished_at,
+                if listing.is_some() { ", the invocation logs (same keys and ETags)" } else { "" }
             );
             return Ok(Started::Unchanged(UnchangedRun {
                 unchanged: Unchanged { run_id, dataset, last_success: last, message },
             }));
         }
     }
-    prepare(deps, &run_id, source, &object, config).await.map(|run| Started::Prepared(Box::new(run)))
+    prepare(deps, &run_id, source, &object, config, listing).await.map(|run| Started::Prepared(Box::new(run)))
 }
 
-/// The dataset (the newest under a prefix), its ETag, and the effective config.
-async fn resolve(
-    deps: &Deps,
-    start: &StartRequest,
-) -> Result<(DatasetSource, ObjectInfo, PipelineConfig), PipelineError> {
+/// What a run starts from: the dataset, its HEAD, the effective config, and the invocation logs' listing
+/// when it trains on them.
+type Resolved = (DatasetSource, ObjectInfo, PipelineConfig, Option<LogListing>);
+
+/// The dataset (the newest under a prefix), its ETag, the effective config, and, for a run from
+/// invocation logs, their listing (its digest is part of the source, so of the fingerprint).
+async fn resolve(deps: &Deps, start: &StartRequest) -> Result<Resolved, PipelineError> {
     let (bucket, key_or_prefix) = layout::parse_s3_uri(&start.dataset)
         .filter(|(_, k)| !k.is_empty() || start.dataset.ends_with('/'))
         .ok_or_else(|| {
@@ -84,8 +89,13 @@ async fn resolve(
     })?;
     let sidecar = read_sidecar(deps, bucket, &key).await?;
     let config = effective_config(&deps.defaults, &deps.caps, sidecar.as_ref(), Some(&start.config))?;
-    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone() };
-    Ok((source, object, config))
+    let listing = match config.training_source {
+        TrainingSource::InvocationLogs => Some(logs::list(deps, &config).await?),
+        TrainingSource::Dataset => None,
+    };
+    let logs = listing.as_ref().map(LogListing::digest);
+    let source = DatasetSource { bucket: bucket.to_string(), key, etag: object.etag.clone(), logs };
+    Ok((source, object, config, listing))
 }
 
 async fn prepare(
@@ -94,8 +104,12 @@ async fn prepare(
     source: DatasetSource,
     object: &ObjectInfo,
     config: PipelineConfig,
+    listing: Option<LogListing>,
 ) -> Result<PreparedRun, PipelineError> {
-    let run = prepare_run(deps, run_id, source, object, config).await?;
+    let run = match listing {
+        Some(listing) => logs::prepare_logs_run(deps, run_id, source, object, config, listing).await?,
+        None => prepare_run(deps, run_id, source, object, config).await?,
+    };
     if !run.data.valid {
         return Err(PipelineError::DatasetInvalid(run.data.cause.unwrap_or_default()));
     }

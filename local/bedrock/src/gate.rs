@@ -2,7 +2,8 @@
 //! for the operation's action, resource and context keys (local-iam's table), and refused as Bedrock
 //! refuses: 403 AccessDeniedException with AWS's sentence. CreateModelCustomizationJob also checks
 //! what Bedrock itself does with the job's service role: that Bedrock may assume it (its trust
-//! policy), and that the role may read the training and validation data and write the output.
+//! policy), and that the role may read the training and validation data (or list and read the
+//! invocation logs) and write the output.
 
 use std::sync::Arc;
 
@@ -260,6 +261,26 @@ fn service_role(gate: &Gate, body: &Value) -> Result<(), String> {
             return Err(format!(
                 "The service role {role_arn} cannot access {uri}: {denied}. Check the role's permissions."
             ));
+        }
+    }
+    // Invocation logs: Bedrock lists the location and reads every log object in it, as the role.
+    if let Some(uri) =
+        body.pointer("/trainingDataConfig/invocationLogsConfig/invocationLogSource/s3Uri").and_then(Value::as_str)
+        && let Some(s3) = S3Uri::parse(uri)
+    {
+        let list = [("bucket", s3.bucket.as_str()), ("prefix", s3.key.as_str())];
+        let keys = gate.emulator.log_keys(uri).map(|(_, keys)| keys).unwrap_or_default();
+        let mut calls = vec![Call::new("s3", "ListObjectsV2", &list)];
+        let reads: Vec<[(&str, &str); 2]> =
+            keys.iter().map(|k| [("bucket", s3.bucket.as_str()), ("key", k.as_str())]).collect();
+        calls.extend(reads.iter().map(|p| Call::new("s3", "GetObject", p)));
+        for call in &calls {
+            if let Err(denied) = gate.authorizer.authorize(role, call) {
+                return Err(format!(
+                    "The service role {role_arn} cannot read the invocation logs at {uri}: {denied}. Check the role's \
+                     permissions (s3:ListBucket on the bucket for this prefix, s3:GetObject on its objects)."
+                ));
+            }
         }
     }
     Ok(())

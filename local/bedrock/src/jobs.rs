@@ -25,6 +25,8 @@ struct Checked<'a> {
     base_id: &'a str,
     /// `None` for IMPORTED, which the model allows and this operation refuses.
     kind: Option<CustomizationType>,
+    /// `trainingDataConfig.invocationLogsConfig`, checked.
+    logs: Option<crate::logs::LogsRequest>,
 }
 
 /// A job ready to be recorded: everything but what the commit decides (ids, times, injected faults).
@@ -77,6 +79,10 @@ fn check_request(req: &CreateModelCustomizationJobRequest) -> Result<Checked<'_>
     if let Some(uri) = req.training_data_config.as_ref().and_then(|t| t.s3_uri.as_deref()) {
         v.string("trainingDataConfig.s3Uri", uri, 1, 1024, names::S3_URI, names::is_s3_uri(uri));
     }
+    let logs = match req.training_data_config.as_ref().and_then(|t| t.invocation_logs_config.as_ref()) {
+        Some(config) => crate::logs::check(config, &mut v),
+        None => None,
+    };
     match &req.output_data_config {
         None => v.null("outputDataConfig"),
         Some(OutputDataConfig { s3_uri: None }) => v.null("outputDataConfig.s3Uri"),
@@ -117,6 +123,7 @@ fn check_request(req: &CreateModelCustomizationJobRequest) -> Result<Checked<'_>
         role: role.unwrap_or_default(),
         base_id: base_id.unwrap_or_default(),
         kind,
+        logs,
     })
 }
 
@@ -245,21 +252,27 @@ impl Emulator {
             return Err(BedrockError::validation(text.join("; ")));
         }
 
-        // Data: the objects must exist. Invocation logs are refused, on purpose: the local cloud has
-        // no model invocation logging to read them from, and the pipeline does not use them either
-        // (README, "Distillation from invocation logs": no dataset to validate, split, hold out for the
-        // quality gate or fingerprint, and a log bucket outside runs/ the service role may not read).
+        // Data: the file must exist, or the invocation logs must hold prompts to train on.
         let training = req.training_data_config.clone().unwrap_or_default();
-        let Some(train_uri) = training.s3_uri.as_deref() else {
-            return Err(BedrockError::validation(if training.invocation_logs_config.is_some() {
-                "trainingDataConfig.invocationLogsConfig is not emulated: the local cloud keeps no model invocation \
-                 logs to read. Export the prompts to a JSONL file and give it as trainingDataConfig.s3Uri (the \
-                 pipeline does the same: see the README's \"Distillation from invocation logs\")."
-            } else {
-                "trainingDataConfig.s3Uri is required."
-            }));
+        let (train_bytes, from_logs) = match (&checked.logs, training.s3_uri.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(BedrockError::validation(
+                    "Specify either trainingDataConfig.s3Uri or trainingDataConfig.invocationLogsConfig, not both.",
+                ));
+            }
+            (Some(_), None) if kind != CustomizationType::Distillation => {
+                return Err(BedrockError::validation(format!(
+                    "trainingDataConfig.invocationLogsConfig is emulated for DISTILLATION only, not {kind}."
+                )));
+            }
+            (Some(logs), None) => (Vec::new(), Some(self.read_logs(logs, base)?)),
+            (None, Some(uri)) => (self.read_object(uri, "training")?, None),
+            (None, None) if training.invocation_logs_config.is_some() => {
+                // check_request reported the broken config; this is not reached.
+                return Err(BedrockError::validation("trainingDataConfig.invocationLogsConfig is invalid."));
+            }
+            (None, None) => return Err(BedrockError::validation("trainingDataConfig.s3Uri is required.")),
         };
-        let train_bytes = self.read_object(train_uri, "training")?;
         let validation = req.validation_data_config.clone().unwrap_or_default();
         let mut validation_bytes = Vec::new();
         for x in &validation.validators {
@@ -268,9 +281,16 @@ impl Emulator {
 
         // Bedrock validates the data after accepting the job; bad data fails the job early.
         let mut opts = Options::new(base.id, kind).map_err(|e| BedrockError::validation(e.to_string()))?;
-        let report =
-            validate_reader(&train_bytes[..], &opts, |_| {}).map_err(|e| BedrockError::validation(e.to_string()))?;
-        let mut failure = (!report.valid).then(|| data_failure("training", train_uri, &report));
+        let (mut failure, records, tokens) = match &from_logs {
+            // The logs were read and counted already: what they hold is what trains.
+            Some(data) => (None, data.scan.prompts, data.scan.tokens),
+            None => {
+                let report = validate_reader(&train_bytes[..], &opts, |_| {})
+                    .map_err(|e| BedrockError::validation(e.to_string()))?;
+                let uri = training.s3_uri.as_deref().unwrap_or_default();
+                ((!report.valid).then(|| data_failure("training", uri, &report)), report.records, report.tokens.total)
+            }
+        };
         opts.role = FileRole::Validation;
         for (x, bytes) in validation.validators.iter().zip(&validation_bytes) {
             if failure.is_none()
@@ -300,7 +320,10 @@ impl Emulator {
             })
             .unwrap_or(1);
         let mut examples = inherited;
-        examples.extend(examples_from_jsonl(&train_bytes));
+        match from_logs {
+            Some(data) => examples.extend(data.examples),
+            None => examples.extend(examples_from_jsonl(&train_bytes)),
+        }
         let mut rewards = Vec::new();
         if kind == CustomizationType::ReinforcementFineTuning && failure.is_none() {
             let samples_per_prompt = effective.get("trainingSamplePerPrompt").and_then(|v| v.parse().ok()).unwrap_or(4);
@@ -310,7 +333,7 @@ impl Emulator {
                 checked.job_name,
                 &train_bytes,
                 epochs,
-                report.records,
+                records,
                 batch_size,
                 samples_per_prompt,
             )? {
@@ -337,13 +360,8 @@ impl Emulator {
             vpc_config: req.vpc_config.clone(),
             customization_config: req.customization_config.clone(),
             failure,
-            duration_ms: training::training_duration_ms(
-                base,
-                report.tokens.total,
-                epochs,
-                lock(&self.inner.faults).slow_training(),
-            ),
-            records: report.records,
+            duration_ms: training::training_duration_ms(base, tokens, epochs, lock(&self.inner.faults).slow_training()),
+            records,
             epochs,
             batch_size,
             examples,

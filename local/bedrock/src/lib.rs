@@ -34,6 +34,7 @@ pub mod gate;
 pub mod http;
 pub mod inventory;
 mod jobs;
+mod logs;
 mod names;
 pub mod persist;
 mod resources;

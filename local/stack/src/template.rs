@@ -421,6 +421,9 @@ mod tests {
             ("KMS_KEY_ID", ""),
             ("VPC_SUBNET_IDS", ""),
             ("VPC_SECURITY_GROUP_IDS", ""),
+            // The operator's invocation-log location: empty disables distillation from logs.
+            ("INVOCATION_LOGS_BUCKET", ""),
+            ("INVOCATION_LOGS_PREFIX", ""),
         ];
         assert_eq!(vars, expect.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let tuned = env("validate-split", &[("DeploymentMode", "provisioned"), ("Hyperparameters", "{}")]).unwrap();

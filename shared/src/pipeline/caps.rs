@@ -10,10 +10,11 @@ use serde_json::Value;
 
 /// Fields of the configuration only the operator sets (template parameters); a sidecar or an execution
 /// input that names one is refused, whatever the value.
-pub const OPERATOR_ONLY: [(&str, &str); 3] = [
+pub const OPERATOR_ONLY: [(&str, &str); 4] = [
     ("role_arn", "the Bedrock service role the stack creates"),
     ("kms_key_id", "template parameter KmsKeyArn"),
     ("vpc", "template parameters VpcSubnetIds and VpcSecurityGroupIds"),
+    ("invocation_logs_s3_uri", "template parameters InvocationLogsBucket and InvocationLogsPrefix"),
 ];
 
 /// Tags an uploader may add to a run's resources (the run tag and the operator's `RUN_TAGS` come on

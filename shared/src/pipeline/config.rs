@@ -125,6 +125,38 @@ impl Default for EvaluationConfig {
     }
 }
 
+/// Where a DISTILLATION job's training prompts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingSource {
+    /// The uploaded dataset, validated and split (every customization type).
+    #[default]
+    Dataset,
+    /// The account's model invocation logs under the operator's location (template parameters
+    /// InvocationLogsBucket and InvocationLogsPrefix); the uploaded file is then the run's evaluation set.
+    InvocationLogs,
+}
+
+impl TrainingSource {
+    pub fn is_dataset(&self) -> bool {
+        *self == TrainingSource::Dataset
+    }
+}
+
+/// How a run reads the invocation logs: only what narrows the operator's location, never another one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvocationLogsOptions {
+    /// Train on the logged answers (Bedrock's `usePromptResponse`); false (Bedrock's default): the
+    /// teacher answers every prompt again.
+    #[serde(default)]
+    pub use_prompt_response: bool,
+    /// Bedrock's `requestMetadataFilters` union, in its own camelCase (`equals`, `notEquals`, `andAll`,
+    /// `orAll`); unset: every logged prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_metadata_filters: Option<crate::invocation_logs::RequestMetadataFilters>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VpcConfig {
@@ -186,6 +218,17 @@ pub struct PipelineConfig {
     /// `GraderSpec` parameter is the default and the template decides which function runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grader: Option<crate::grader::GraderSpec>,
+    /// DISTILLATION: `dataset` (the default) or `invocation_logs` (Bedrock reads the operator's
+    /// invocation logs; the uploaded file is held out whole as the evaluation set).
+    #[serde(default, skip_serializing_if = "TrainingSource::is_dataset")]
+    pub training_source: TrainingSource,
+    /// With `training_source: invocation_logs`: which logged prompts, and whether their answers train.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_logs: Option<InvocationLogsOptions>,
+    /// Operator only (InvocationLogsBucket and InvocationLogsPrefix, through `INVOCATION_LOGS_S3_URI`):
+    /// where invocation logs may be read, `s3://bucket/prefix/`. Unset: the source is disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_logs_s3_uri: Option<String>,
 }
 
 impl Default for PipelineConfig {
@@ -211,6 +254,9 @@ impl Default for PipelineConfig {
             job_name_prefix: None,
             model_name_prefix: None,
             grader: None,
+            training_source: TrainingSource::Dataset,
+            invocation_logs: None,
+            invocation_logs_s3_uri: None,
         }
     }
 }
@@ -779,6 +825,69 @@ mod tests {
         }
         assert_eq!("on_demand".parse::<DeploymentMode>(), Ok(DeploymentMode::OnDemand));
         assert!("always".parse::<DeploymentMode>().unwrap_err().contains("none, on-demand, provisioned"));
+    }
+
+    fn from_logs() -> PipelineConfig {
+        PipelineConfig {
+            base_model: "amazon.nova-micro-v1:0:128k".into(),
+            customization_type: CustomizationType::Distillation,
+            training_source: TrainingSource::InvocationLogs,
+            invocation_logs_s3_uri: Some("s3://logs/AWSLogs/123456789012/".into()),
+            ..valid_config()
+        }
+    }
+
+    #[test]
+    fn distillation_from_invocation_logs_is_checked_field_by_field() {
+        assert!(from_logs().check().is_ok(), "{:?}", from_logs().problems().1);
+        let with_filters = from_logs()
+            .merge_checked(&serde_json::json!({"invocation_logs": {"use_prompt_response": true,
+                "request_metadata_filters": {"andAll": [{"equals": {"project": "support"}}, {"notEquals": {"env": "dev"}}]}}}))
+            .unwrap();
+        let options = with_filters.invocation_logs.unwrap();
+        assert!(options.use_prompt_response);
+        assert!(
+            options.request_metadata_filters.unwrap().keeps(&[("project".to_string(), "support".to_string())].into())
+        );
+
+        let fields = |c: &PipelineConfig| c.problems().1.into_iter().map(|p| p.field).collect::<Vec<_>>();
+        let fine_tuning =
+            PipelineConfig { customization_type: CustomizationType::FineTuning, teacher_model: None, ..from_logs() };
+        assert_eq!(fields(&fine_tuning), ["training_source"]);
+        let disabled = PipelineConfig { invocation_logs_s3_uri: None, ..from_logs() };
+        let problems = disabled.problems().1;
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("InvocationLogsBucket"), "{}", problems[0]);
+        let stray = PipelineConfig {
+            training_source: TrainingSource::Dataset,
+            invocation_logs: Some(InvocationLogsOptions::default()),
+            ..from_logs()
+        };
+        assert_eq!(fields(&stray), ["invocation_logs"]);
+        let bad_filters = from_logs()
+            .merge_checked(&serde_json::json!({"invocation_logs": {"request_metadata_filters":
+                {"orAll": [{"equals": {"a": "1", "b": "2"}}, {"notEquals": {"bad;key": "x"}}]}}}))
+            .unwrap_err();
+        let bad: Vec<&str> = bad_filters.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            bad,
+            [
+                "invocation_logs.request_metadata_filters.orAll[0].equals",
+                "invocation_logs.request_metadata_filters.orAll[1].notEquals"
+            ]
+        );
+        let two_members = from_logs()
+            .merge_checked(&serde_json::json!({"invocation_logs": {"request_metadata_filters":
+                {"equals": {"a": "1"}, "notEquals": {"b": "2"}}}}))
+            .unwrap_err();
+        assert!(two_members[0].field.starts_with("invocation_logs"), "{two_members:?}");
+        let with_file = PipelineConfig { validation_file: Some("incoming/v.jsonl".into()), ..from_logs() };
+        assert_eq!(fields(&with_file), ["validation_file"]);
+        let not_a_folder = PipelineConfig { invocation_logs_s3_uri: Some("s3://logs/file.json".into()), ..from_logs() };
+        assert_eq!(fields(&not_a_folder), ["invocation_logs_s3_uri"]);
+        // The default source is not written into the run's document, so older fingerprints stay the same.
+        let json = serde_json::to_value(valid_config()).unwrap();
+        assert!(json.get("training_source").is_none() && json.get("invocation_logs_s3_uri").is_none());
     }
 
     #[test]

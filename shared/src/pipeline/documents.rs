@@ -77,7 +77,12 @@ pub struct PreparedRun {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedData {
     pub bucket: String,
+    /// The training data Bedrock reads: the split's train file, or, with `training_source:
+    /// invocation_logs`, the operator's log location (`s3://bucket/prefix/`).
     pub train_uri: String,
+    /// `invocation_logs`: `train_uri` is a log location for `trainingDataConfig.invocationLogsConfig`.
+    #[serde(default, skip_serializing_if = "super::TrainingSource::is_dataset")]
+    pub training_source: super::TrainingSource,
     /// Absent when the split held nothing out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_uri: Option<String>,

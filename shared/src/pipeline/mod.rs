@@ -25,8 +25,8 @@ mod settle;
 pub use backoff::Backoff;
 pub use caps::{CapSetting, Caps, MAX_UPLOADER_TAGS, OPERATOR_ONLY, clip};
 pub use config::{
-    ConfigProblem, DeploymentMode, EvaluationConfig, MAX_EVALUATION_TOKENS, Metric, PipelineConfig, VpcConfig,
-    config_invalid,
+    ConfigProblem, DeploymentMode, EvaluationConfig, InvocationLogsOptions, MAX_EVALUATION_TOKENS, Metric,
+    PipelineConfig, TrainingSource, VpcConfig, config_invalid,
 };
 pub use documents::{
     CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,

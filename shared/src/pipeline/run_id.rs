@@ -11,6 +11,10 @@ pub struct DatasetSource {
     pub key: String,
     /// The object's ETag (or version id): a re-upload with new content is a new run.
     pub etag: String,
+    /// With `training_source: invocation_logs`: a digest of the log objects' keys and ETags under the
+    /// operator's location, so that new or changed logs make a new fingerprint (a scheduled run retrains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
 }
 
 /// The fingerprint of a run's data and config: `<dataset name>-<hash of (dataset identity, effective
@@ -19,7 +23,11 @@ pub struct DatasetSource {
 /// unchanged data.
 pub fn fingerprint(source: &DatasetSource, config: &PipelineConfig) -> String {
     let config_json = serde_json::to_string(config).unwrap_or_default();
-    let identity = format!("{}\n{}\n{}\n{}", source.bucket, source.key, source.etag, config_json);
+    let mut identity = format!("{}\n{}\n{}\n{}", source.bucket, source.key, source.etag, config_json);
+    if let Some(logs) = &source.logs {
+        identity.push_str("\nlogs:");
+        identity.push_str(logs);
+    }
     let hash = xxhash_rust::xxh3::xxh3_128(identity.as_bytes());
     let stem = source.key.rsplit('/').next().unwrap_or("").trim_end_matches(layout::DATASET_SUFFIX);
     let mut name: String = stem
@@ -131,8 +139,12 @@ mod tests {
 
     #[test]
     fn fingerprints_are_stable_short_and_change_with_content_or_config() {
-        let source =
-            DatasetSource { bucket: "b".into(), key: "incoming/Support Tickets!.jsonl".into(), etag: "e1".into() };
+        let source = DatasetSource {
+            bucket: "b".into(),
+            key: "incoming/Support Tickets!.jsonl".into(),
+            etag: "e1".into(),
+            logs: None,
+        };
         let config = PipelineConfig::default();
         let id = fingerprint(&source, &config);
         assert_eq!(id, fingerprint(&source, &config));
@@ -140,6 +152,13 @@ mod tests {
         assert!(id.len() <= 48 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         assert!(!id.contains("--"));
         let other = DatasetSource { etag: "e2".into(), ..source.clone() };
+        // New or changed invocation logs change it too (a scheduled run from logs retrains).
+        let logs = DatasetSource { logs: Some("digest-1".into()), ..source.clone() };
+        assert_ne!(fingerprint(&logs, &config), id);
+        assert_ne!(
+            fingerprint(&logs, &config),
+            fingerprint(&DatasetSource { logs: Some("digest-2".into()), ..logs.clone() }, &config)
+        );
         assert_ne!(id, fingerprint(&other, &config));
         let tuned = PipelineConfig { seed: 7, ..config };
         assert_ne!(id, fingerprint(&source, &tuned));

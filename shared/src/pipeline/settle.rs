@@ -2,7 +2,7 @@
 //! deployment a model can take, the preset's hyperparameters, the distillation teacher; and the checks of
 //! the choices a user adds (teacher, name prefixes, validation file).
 
-use super::config::{DeploymentMode, PipelineConfig};
+use super::config::{DeploymentMode, PipelineConfig, TrainingSource};
 use super::run_id::names;
 use crate::CustomizationType;
 use crate::catalogue::{self, Model, distillation};
@@ -130,6 +130,56 @@ impl PipelineConfig {
         }
         if self.teacher_max_response_tokens.is_some() && kind != CustomizationType::Distillation {
             problem("teacher_max_response_tokens", "applies only to DISTILLATION; remove it".to_string());
+        }
+        self.source_problems(problem);
+    }
+
+    /// Problems of the training source: invocation logs only for DISTILLATION, only where the operator
+    /// named a location, with filters within Bedrock's bounds.
+    fn source_problems(&self, problem: &mut impl FnMut(&str, String)) {
+        let kind = self.customization_type;
+        let from_logs = self.training_source == TrainingSource::InvocationLogs;
+        if from_logs && kind != CustomizationType::Distillation {
+            problem(
+                "training_source",
+                format!("`invocation_logs` applies only to DISTILLATION, not {kind}; remove it (or use `dataset`)"),
+            );
+        }
+        if from_logs && self.invocation_logs_s3_uri.is_none() {
+            problem(
+                "training_source",
+                "`invocation_logs` is disabled on this stack: the operator has not set the template parameter \
+                 InvocationLogsBucket (the only place logs may be read from); use `dataset`, or ask the operator"
+                    .to_string(),
+            );
+        }
+        if let Some(uri) = &self.invocation_logs_s3_uri
+            && !super::layout::parse_s3_uri(uri).is_some_and(|(_, prefix)| prefix.is_empty() || prefix.ends_with('/'))
+        {
+            problem(
+                "invocation_logs_s3_uri",
+                format!("`{}` must be s3://bucket/ or s3://bucket/prefix/ (a folder)", super::clip(uri, 200)),
+            );
+        }
+        if let Some(options) = &self.invocation_logs {
+            if !from_logs {
+                problem(
+                    "invocation_logs",
+                    "applies only with training_source `invocation_logs`; remove it".to_string(),
+                );
+            }
+            if let Some(filters) = &options.request_metadata_filters {
+                for (field, message) in filters.problems("invocation_logs.request_metadata_filters") {
+                    problem(&field, message);
+                }
+            }
+        }
+        if from_logs && self.validation_file.is_some() {
+            problem(
+                "validation_file",
+                "with training_source `invocation_logs` the uploaded file itself is the evaluation set; remove it"
+                    .to_string(),
+            );
         }
     }
 

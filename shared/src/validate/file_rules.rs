@@ -85,6 +85,7 @@ impl State<'_> {
             cost_basis,
             classes,
             split: None,
+            invocation_logs: None,
         }
     }
 
