@@ -5,46 +5,18 @@
 //! and nothing was requested. The expectations come from the run's files and `--json` outcome, not
 //! from the page.
 //!
-//! Needs Node.js, playwright-core and chromium, as `shared/tests/report_browser.rs` does:
+//! Needs Node.js, playwright-core and chromium (`fixtures::browser`, as `shared/tests/report_browser.rs`):
 //! `.ci/browser-check.sh` installs them and runs this with BROWSER_CHECK_REQUIRED=1; without them the
 //! test says so and passes, unless required.
 
 mod common;
 
 use common::*;
+use fixtures::browser::browser;
 use serde_json::{Value, json};
 use shared::html_report::MAX_CHART_POINTS;
 use shared::loss_csv::{self, LossKind};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-
-struct Browser {
-    node: PathBuf,
-    node_modules: PathBuf,
-    chromium: PathBuf,
-}
-
-fn browser() -> Option<Browser> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let node = var("BROWSER_CHECK_NODE").unwrap_or_else(|| PathBuf::from("node"));
-    let node_modules =
-        var("BROWSER_CHECK_NODE_MODULES").unwrap_or_else(|| Path::new(WORKSPACE).join(".ci/browser/node_modules"));
-    let chromium = var("BROWSER_CHECK_CHROMIUM").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    let node_runs = Command::new(&node).arg("--version").output().is_ok_and(|o| o.status.success());
-    let ready = node_runs && node_modules.join("playwright-core/package.json").is_file() && chromium.is_file();
-    if ready {
-        return Some(Browser { node, node_modules, chromium });
-    }
-    let why = "browser check skipped: node, playwright-core or chromium missing; run .ci/browser-check.sh";
-    if std::env::var("BROWSER_CHECK_REQUIRED").is_ok_and(|v| v == "1") {
-        panic!("{why}, and BROWSER_CHECK_REQUIRED=1");
-    }
-    let _ = writeln!(std::io::stderr(), "{why}");
-    None
-}
 
 /// Points the chart draws of `n`: every k-th and the last, at most MAX_CHART_POINTS (html_report's rule).
 fn drawn(n: usize) -> usize {
@@ -105,19 +77,5 @@ fn the_report_of_a_real_local_run_renders_in_headless_chromium() {
         "ids": ["status", "emulated", "virtual-clock", "gate", "loss-chart"],
         "texts": [outcome["run_id"].as_str().unwrap(), first_prompt["prompt"].as_str().unwrap()]
     });
-    let expect_path = dir.path().join("expect.json");
-    std::fs::write(&expect_path, expect.to_string()).unwrap();
-    let screenshot = Path::new(WORKSPACE).join("target/report-real-run.png");
-    let out = Command::new(&browser.node)
-        .arg(Path::new(WORKSPACE).join(".ci/browser-check.cjs"))
-        .arg(&page)
-        .arg(&expect_path)
-        .arg(&screenshot)
-        .env("BROWSER_CHECK_NODE_MODULES", &browser.node_modules)
-        .env("BROWSER_CHECK_CHROMIUM", &browser.chromium)
-        .output()
-        .expect("node runs");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let _ = writeln!(std::io::stderr(), "browser check of {}: {stdout}", page.display());
-    assert!(out.status.success(), "browser check of a real run failed:\n{stdout}\n{stderr}\nexpected {expect}");
+    browser.check(&page, &expect, "real-run");
 }

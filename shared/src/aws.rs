@@ -221,6 +221,26 @@ pub fn decode_s3_event_key(encoded: &str) -> String {
     decode_form_component(encoded)
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Step Functions execution ARNs.
+
+/// The ARN of the execution `name` of a standard state machine:
+/// `arn:<partition>:states:<region>:<account>:execution:<machine name>:<execution name>`.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+}
+
+/// Whether `execution_arn` names an execution of the standard state machine `state_machine_arn`: the
+/// machine's own prefix, then one execution name (which cannot hold `:`; an express execution's or a
+/// Map Run's ARN has more fields). For an ARN read from input, before acting on it.
+pub fn is_execution_of(state_machine_arn: &str, arn: &str) -> bool {
+    if !state_machine_arn.contains(":stateMachine:") {
+        return false;
+    }
+    let prefix = execution_arn(state_machine_arn, "");
+    arn.strip_prefix(&prefix).is_some_and(|name| !name.is_empty() && !name.contains(':'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +374,27 @@ mod tests {
         fn any_millisecond_round_trips(millis in -62_135_596_800_000i64..253_402_300_799_999) {
             prop_assert_eq!(parse_rfc3339(&rfc3339_millis(millis)), Some(millis));
         }
+    }
+
+    #[test]
+    fn only_an_execution_of_the_machine_itself_is_one_of_its_executions() {
+        let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:finetune-pipeline";
+        let execution = execution_arn(machine, "run-1");
+        assert_eq!(execution, "arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:run-1");
+        assert!(is_execution_of(machine, &execution));
+        for foreign in [
+            // Another machine whose name starts with this one's, another account, another region.
+            "arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline-2:run-1",
+            "arn:aws:states:us-east-1:999999999999:execution:finetune-pipeline:run-1",
+            "arn:aws:states:eu-west-1:123456789012:execution:finetune-pipeline:run-1",
+            // No execution name, a nested one (a Map Run's), the machine itself.
+            "arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:",
+            "arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:run-1:map",
+            machine,
+            "",
+        ] {
+            assert!(!is_execution_of(machine, foreign), "{foreign}");
+        }
+        assert!(!is_execution_of("", &execution), "no machine configured: nothing is its");
     }
 }

@@ -37,6 +37,9 @@ pub struct ReportInput {
     pub metrics: Vec<MetricRow>,
     pub examples: Vec<ExampleAnswer>,
     pub timeline: Vec<TimelineEntry>,
+    /// Why the timeline is not the execution's history (teardown could not read it), shown above it.
+    #[serde(default)]
+    pub timeline_note: Option<String>,
     pub costs: Vec<CostLine>,
     pub gate: Option<GateVerdict>,
 }
@@ -131,7 +134,7 @@ pub fn render(input: &ReportInput) -> String {
     chart(&mut out, input);
     metrics(&mut out, &input.metrics, input.emulated);
     examples(&mut out, &input.examples, input.emulated);
-    timeline(&mut out, &input.timeline, input.virtual_clock);
+    timeline(&mut out, &input.timeline, input.timeline_note.as_deref(), input.virtual_clock);
     costs(&mut out, &input.costs);
     let _ = writeln!(
         out,
@@ -514,8 +517,11 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-fn timeline(out: &mut String, rows: &[TimelineEntry], virtual_clock: bool) {
+fn timeline(out: &mut String, rows: &[TimelineEntry], note: Option<&str>, virtual_clock: bool) {
     out.push_str("<h2>Timeline</h2>\n");
+    if let Some(note) = note {
+        let _ = writeln!(out, "<p class=\"muted\" id=\"timeline-note\">{}</p>", esc(note));
+    }
     if rows.is_empty() {
         out.push_str("<p class=\"muted\">No states recorded.</p>\n");
         return;
@@ -669,6 +675,7 @@ pub fn sample_input() -> ReportInput {
             },
             TimelineEntry { state: "Notify".into(), entered: "2026-01-02T05:08:12Z".into(), duration_seconds: None },
         ],
+        timeline_note: None,
         costs: vec![
             CostLine {
                 item: "training".into(),
@@ -756,6 +763,9 @@ mod tests {
         let html = render(&failed);
         assert!(html.contains("status failed") && html.contains("DatasetInvalid: line 3: &lt;bad&gt;"));
         assert!(html.contains("Not evaluated."));
+        assert!(!html.contains("timeline-note"), "no note when the timeline is the history");
+        let noted = render(&ReportInput { timeline_note: Some("approximate: <denied>".into()), ..sample_input() });
+        assert!(noted.contains("<p class=\"muted\" id=\"timeline-note\">approximate: &lt;denied&gt;</p>"));
     }
 
     #[test]

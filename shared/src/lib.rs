@@ -1,7 +1,8 @@
 //! The domain library of the Bedrock fine-tuning pipeline: Bedrock's dataset rules and model catalogue,
 //! streaming validation, the deterministic split, token and cost estimates, the documents the
 //! pipeline passes between its steps, and a run's outcome read from its execution history. No AWS SDK
-//! and no async runtime: fast to build, easy to test.
+//! (but for the `sfn` feature's history mapping, `outcome::sfn`) and no async runtime: fast to build,
+//! easy to test.
 
 pub mod aws;
 pub mod catalogue;

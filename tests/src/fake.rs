@@ -10,8 +10,8 @@ use local_sfn::{TaskContext, TaskError, TaskInvoker, Timestamp, VirtualClock};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::pipeline::{
-    Backoff, CheckStatusRequest, DeploymentMode, DeploymentRef, JobRef, Outcome, PipelineError, PollState, PollStatus,
-    RunDocument, StartRequest, ValidateRequest, run_id_for_execution,
+    Backoff, CheckStatusRequest, DeploymentMode, DeploymentRef, FinalizeRequest, JobRef, Outcome, PipelineError,
+    PollState, PollStatus, RunDocument, StartRequest, ValidateRequest, run_id_for_execution,
 };
 
 /// What the scripted services do.
@@ -214,7 +214,11 @@ impl Lambdas {
                 to_value(fixtures::evaluation(self.script.gate_passes))
             }
             "teardown" => {
-                let doc: RunDocument = self.parse(function, input)?;
+                let request: FinalizeRequest = self.parse(function, input)?;
+                if !request.execution_arn.as_deref().is_some_and(|arn| arn.contains(":execution:")) {
+                    return Err(self.violation(function, "called without the execution's ARN".into()));
+                }
+                let doc = request.document;
                 let Some(outcome) = doc.outcome else {
                     return Err(self.violation(function, "called without an outcome".into()));
                 };

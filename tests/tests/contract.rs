@@ -12,7 +12,8 @@ use fixtures::Poll;
 use serde_json::{Value, json};
 use shared::pipeline::PipelineError as PipelineErrorNames;
 use shared::pipeline::{
-    CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest, ValidateRequest,
+    CheckStatusRequest, DeploymentMode, FinalizeRequest, Outcome, PreparedRun, RunDocument, StartRequest,
+    ValidateRequest,
 };
 use tests::jsonpath::{evaluate_template, intrinsic_paths, is_intrinsic, resolve, set_result};
 use tests::{definition, definition_json, function_of};
@@ -195,6 +196,12 @@ fn check_function_input(function: &str, input: &Value) -> Result<(), String> {
             .map(drop)
             .map_err(serde::de::Error::custom),
         "check-status" => serde_json::from_value::<CheckStatusRequest>(input.clone()).map(drop),
+        // Finalize hands teardown the document with the execution's ARN; a missing ARN would go unnoticed
+        // by serde (it is optional for hand-made invocations), so it is asked for here.
+        "teardown" => serde_json::from_value::<FinalizeRequest>(input.clone()).and_then(|r| match r.execution_arn {
+            Some(arn) if arn.contains(":execution:") => Ok(()),
+            _ => Err(serde::de::Error::custom("Finalize passes no execution ARN ($$.Execution.Id)")),
+        }),
         _ => serde_json::from_value::<RunDocument>(input.clone()).map(drop),
     };
     result.map_err(|e| format!("the input does not deserialize into {function}'s contract type: {e}"))

@@ -197,7 +197,10 @@ async fn a_job_that_never_finishes_fails_after_max_attempts_and_is_torn_down() {
     assert_eq!(lambdas.count("check-status") as u32, Backoff::JOB.max_attempts);
     assert_eq!(lambdas.count("teardown"), 1);
     let last = lambdas.calls().into_iter().last().expect("calls");
-    assert_eq!((last.function.as_str(), last.input["outcome"].as_str()), ("teardown", Some("FAILED")));
+    assert_eq!((last.function.as_str(), last.input["document"]["outcome"].as_str()), ("teardown", Some("FAILED")));
+    // Finalize names its execution, whose history teardown reads for report.html's timeline.
+    let arn = last.input["execution_arn"].as_str().expect("the execution's ARN");
+    assert!(arn.starts_with("arn:aws:states:") && arn.contains(":execution:"), "{arn}");
 }
 
 #[tokio::test]
@@ -285,9 +288,10 @@ async fn failures_after_provision_always_tear_down() {
         assert_eq!(snap.error.as_deref(), Some(expected), "{what}: {:?}", snap.cause);
         assert_eq!(lambdas.count("teardown"), 1, "{what}");
         let teardown = lambdas.calls().into_iter().find(|c| c.function == "teardown").expect("teardown");
-        assert_eq!(teardown.input["outcome"], "FAILED", "{what}");
-        assert_eq!(teardown.input["error"]["Error"], expected, "{what}");
-        assert!(teardown.input["job"]["custom_model_arn"].is_string(), "{what}: teardown sees the model");
+        let document = &teardown.input["document"];
+        assert_eq!(document["outcome"], "FAILED", "{what}");
+        assert_eq!(document["error"]["Error"], expected, "{what}");
+        assert!(document["job"]["custom_model_arn"].is_string(), "{what}: teardown sees the model");
     }
 }
 

@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use shared::pipeline::{
-    CheckStatusRequest, DeploymentMode, Outcome, PreparedRun, RunDocument, StartRequest, ValidateRequest,
+    CheckStatusRequest, DeploymentMode, FinalizeRequest, Outcome, PreparedRun, RunDocument, StartRequest,
+    ValidateRequest,
 };
 use tests::{ACCOUNT, REGION, repo_root};
 
@@ -115,10 +116,19 @@ fn s3_put() -> Value {
     }]})
 }
 
+fn sample_machine_arn() -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:finetune-pipeline")
+}
+
+/// The samples' execution: the run id is its name.
+fn sample_execution_arn() -> String {
+    shared::aws::execution_arn(&sample_machine_arn(), &fixtures::run_id_for_samples())
+}
+
 fn aborted_event() -> Value {
     let run_id = fixtures::run_id_for_samples();
-    let machine = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:finetune-pipeline");
-    let execution = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:finetune-pipeline:{run_id}");
+    let machine = sample_machine_arn();
+    let execution = sample_execution_arn();
     json!({
         "version": "0",
         "id": "315c1398-40ff-a850-213b-158f73e60175",
@@ -176,11 +186,16 @@ fn every_contract_sample_reads_back_into_its_type() {
         ),
         Outcome::Failed,
     );
-    let failed: RunDocument = contract("teardown-failed.json", failed);
-    assert_eq!(failed.outcome, Some(Outcome::Failed));
-    let succeeded: RunDocument =
-        contract("teardown-succeeded.json", fixtures::with_outcome(fixtures::after_evaluate(true), Outcome::Succeeded));
-    assert_eq!(succeeded.outcome, Some(Outcome::Succeeded));
+    // Finalize's input: the document and the execution's ARN (`$$.Execution.Id`).
+    let finalize = |document| FinalizeRequest { document, execution_arn: Some(sample_execution_arn()) };
+    let failed: FinalizeRequest = contract("teardown-failed.json", finalize(failed));
+    assert_eq!(failed.document.outcome, Some(Outcome::Failed));
+    let succeeded: FinalizeRequest = contract(
+        "teardown-succeeded.json",
+        finalize(fixtures::with_outcome(fixtures::after_evaluate(true), Outcome::Succeeded)),
+    );
+    assert_eq!(succeeded.document.outcome, Some(Outcome::Succeeded));
+    assert_eq!(succeeded.execution_arn, Some(sample_execution_arn()));
 }
 
 #[test]

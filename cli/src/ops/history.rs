@@ -1,67 +1,17 @@
 //! A run as Step Functions' API tells it (GetExecutionHistory, DescribeExecution), on AWS and on a
-//! served local cloud alike: its history in the neutral form (`shared::outcome::ExecutionEvent`, as
-//! `cli/src/run/history.rs` maps the in-process engine's), and the outcome built from it with the
-//! run's documents read from the bucket.
+//! served local cloud alike: its history in the neutral form (`shared::outcome::ExecutionEvent`, mapped
+//! by `shared::outcome::sfn` as teardown maps it, and as `cli/src/run/history.rs` maps the in-process
+//! engine's), and the outcome built from it with the run's documents read from the bucket.
 
 use super::target::Cloud;
 use crate::output::CliError;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
-use serde_json::Value;
-use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
+use shared::outcome::sfn::{PAGE_SIZE, neutral};
+use shared::outcome::{ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
 use shared::pipeline::layout;
 use shared::report::Report;
 use shared::summary::RunSummary;
 use std::collections::BTreeSet;
-
-fn data(text: Option<&str>) -> Option<Value> {
-    text.and_then(|t| serde_json::from_str(t).ok())
-}
-
-/// The event in neutral form; `None` for the kinds an outcome does not need.
-pub fn neutral(event: &HistoryEvent) -> Option<ExecutionEvent> {
-    let at_ms = event.timestamp().to_millis().ok()?;
-    let ended = |status, error: Option<&str>, cause: Option<&str>| EventKind::ExecutionEnded {
-        status,
-        error: error.map(str::to_string),
-        cause: cause.map(str::to_string),
-        output: None,
-    };
-    let kind = match event.r#type() {
-        HistoryEventType::ExecutionStarted => {
-            EventKind::ExecutionStarted { input: data(event.execution_started_event_details()?.input()) }
-        }
-        HistoryEventType::ExecutionSucceeded => EventKind::ExecutionEnded {
-            status: ExecutionStatus::Succeeded,
-            error: None,
-            cause: None,
-            output: data(event.execution_succeeded_event_details().and_then(|d| d.output())),
-        },
-        HistoryEventType::ExecutionFailed => {
-            let d = event.execution_failed_event_details();
-            ended(ExecutionStatus::Failed, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
-        }
-        HistoryEventType::ExecutionAborted => {
-            let d = event.execution_aborted_event_details();
-            ended(ExecutionStatus::Aborted, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
-        }
-        HistoryEventType::ExecutionTimedOut => {
-            let d = event.execution_timed_out_event_details();
-            ended(ExecutionStatus::TimedOut, d.and_then(|d| d.error()), d.and_then(|d| d.cause()))
-        }
-        HistoryEventType::LambdaFunctionScheduled | HistoryEventType::TaskScheduled => EventKind::TaskScheduled,
-        kind if kind.as_str().ends_with("StateEntered") => {
-            let d = event.state_entered_event_details()?;
-            EventKind::StateEntered { name: d.name().to_string(), input: data(d.input()) }
-        }
-        kind if kind.as_str().ends_with("StateExited") => {
-            let d = event.state_exited_event_details()?;
-            EventKind::StateExited { name: d.name().to_string(), output: data(d.output()) }
-        }
-        _ => return None,
-    };
-    Some(ExecutionEvent { at_ms, kind })
-}
 
 /// Step Functions' error, said with where it happened.
 pub fn sfn_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
@@ -83,7 +33,7 @@ pub async fn history(cloud: &Cloud, execution_arn: &str) -> Result<Vec<Execution
         .get_execution_history()
         .execution_arn(execution_arn)
         .include_execution_data(true)
-        .max_results(1000)
+        .max_results(PAGE_SIZE)
         .into_paginator()
         .items()
         .send()
@@ -170,62 +120,4 @@ pub async fn list_keys(cloud: &Cloud, prefix: &str) -> Result<BTreeSet<String>, 
 /// is neither (the caller decides).
 pub fn finished(outcome: &RunOutcome) -> bool {
     outcome.status != ExecutionStatus::Running
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_sfn::primitives::DateTime;
-    use aws_sdk_sfn::types::{
-        ExecutionFailedEventDetails, ExecutionStartedEventDetails, StateEnteredEventDetails, StateExitedEventDetails,
-    };
-    use shared::outcome::ExecutionFacts;
-
-    fn event(id: i64, kind: HistoryEventType) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
-        HistoryEvent::builder().id(id).timestamp(DateTime::from_millis(1000 * id)).r#type(kind)
-    }
-
-    #[test]
-    fn the_apis_history_reads_as_the_engines_does() {
-        let events = [
-            event(1, HistoryEventType::ExecutionStarted)
-                .execution_started_event_details(ExecutionStartedEventDetails::builder().input("{\"a\":1}").build())
-                .build()
-                .unwrap(),
-            event(2, HistoryEventType::TaskStateEntered)
-                .state_entered_event_details(
-                    StateEnteredEventDetails::builder().name("Check").input("{}").build().unwrap(),
-                )
-                .build()
-                .unwrap(),
-            event(3, HistoryEventType::LambdaFunctionScheduled).build().unwrap(),
-            event(4, HistoryEventType::LambdaFunctionFailed).build().unwrap(),
-            event(5, HistoryEventType::LambdaFunctionScheduled).build().unwrap(),
-            event(6, HistoryEventType::TaskStateExited)
-                .state_exited_event_details(
-                    StateExitedEventDetails::builder().name("Check").output("{}").build().unwrap(),
-                )
-                .build()
-                .unwrap(),
-            event(7, HistoryEventType::FailStateEntered)
-                .state_entered_event_details(StateEnteredEventDetails::builder().name("Failed").build().unwrap())
-                .build()
-                .unwrap(),
-            event(8, HistoryEventType::ExecutionFailed)
-                .execution_failed_event_details(
-                    ExecutionFailedEventDetails::builder().error("JobFailed").cause("quota").build(),
-                )
-                .build()
-                .unwrap(),
-        ];
-        let neutral: Vec<ExecutionEvent> = events.iter().filter_map(neutral).collect();
-        assert_eq!(neutral.len(), 7, "the failed Lambda attempt is left out");
-        assert_eq!(neutral[0].kind, EventKind::ExecutionStarted { input: Some(serde_json::json!({"a": 1})) });
-        let facts = ExecutionFacts::read(&neutral);
-        assert_eq!(facts.states(), vec!["Check".to_string(), "Failed".to_string()]);
-        assert_eq!(facts.task_requests, 2);
-        assert_eq!(facts.status, ExecutionStatus::Failed);
-        assert_eq!((facts.error.as_deref(), facts.cause.as_deref()), (Some("JobFailed"), Some("quota")));
-        assert_eq!((facts.started_at_ms, facts.ended_at_ms), (Some(1000), Some(8000)));
-    }
 }

@@ -127,7 +127,7 @@ impl Cloud {
 
     /// The execution ARN of a run: its execution's name is the run id.
     pub fn execution_arn(&self, run_id: &str) -> String {
-        format!("{}:{run_id}", self.outputs.state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+        shared::aws::execution_arn(&self.outputs.state_machine_arn, run_id)
     }
 }
 

@@ -261,17 +261,13 @@ async fn run_tag(bedrock: &aws_sdk_bedrock::Client, arn: &str) -> Result<Option<
     }
 }
 
-/// The execution named by the run id, in this stack's state machine.
-pub fn execution_arn(state_machine_arn: &str, run_id: &str) -> String {
-    format!("{}:{run_id}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
-}
-
 async fn run_state(
     sfn: &aws_sdk_sfn::Client,
     state_machine_arn: &str,
     run_id: &str,
 ) -> Result<RunState, PipelineError> {
-    let arn = execution_arn(state_machine_arn, run_id);
+    // The execution named by the run id, in this stack's state machine.
+    let arn = shared::aws::execution_arn(state_machine_arn, run_id);
     match sfn.describe_execution().execution_arn(&arn).send().await {
         Ok(out) => Ok(match out.status() {
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => RunState::Running,
@@ -321,18 +317,5 @@ async fn delete(bedrock: &aws_sdk_bedrock::Client, kind: Kind, arn: &str) -> Res
             Err(e) if e.code() == Some("ConflictException") => Err(conflict("DeleteCustomModel", e.message())),
             Err(e) => Err(sdk_error("DeleteCustomModel", e)),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_run_id_names_its_execution_in_the_stacks_state_machine() {
-        assert_eq!(
-            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:finetune-pipeline", "data-0123"),
-            "arn:aws:states:us-east-1:123456789012:execution:finetune-pipeline:data-0123"
-        );
     }
 }

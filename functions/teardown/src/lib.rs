@@ -2,7 +2,8 @@
 //! says how the run ended.
 //!
 //! Two inputs, told apart by shape:
-//! - the run document from the state machine's Finalize (`RunDocument` with `outcome`). On `FAILED` it
+//! - the run document from the state machine's Finalize (`FinalizeRequest`: the `RunDocument` with
+//!   `outcome`, and the execution's ARN; a bare `RunDocument` is taken too). On `FAILED` it
 //!   deletes the provisioned throughput or deployment (recorded in `$.deployment`, or found by the name
 //!   derived from the run id when Provision failed before recording it), unless the quality gate failed
 //!   and `evaluation.keep_on_gate_failure` is set, and stops the customization job if it is still
@@ -19,9 +20,13 @@
 //! notified). Idempotent: whatever is already gone is a note, never an error. A throttled or transient
 //! failure fails the call before anything is written or published, so a retry does the whole job once.
 //!
+//! Once the summary is written, both write `runs/<id>/report.html` ([`report_html`]), its timeline
+//! from the execution's history.
+//!
 //! Output: `TeardownResult` (at `$.teardown`).
 //! Environment ([`Deps::from_env`], [`notify::SnsNotifier::from_env`]): `TOPIC_ARN` (optional), `BUCKET`
-//! (for the event entry; otherwise taken from the execution input in the event).
+//! (for the event entry; otherwise taken from the execution input in the event), `STATE_MACHINE_ARN`
+//! (the only state machine whose executions' histories teardown reads; unset: none).
 
 mod actions;
 pub mod notify;
@@ -35,8 +40,8 @@ use lambda_runtime::LambdaEvent;
 use notify::Notifier;
 use serde_json::Value;
 use shared::pipeline::{
-    CaughtError, DeploymentMode, LastSuccess, Outcome, PipelineConfig, PipelineError, PreparedRun, RunDocument,
-    StartRequest, TeardownProgress, TeardownResult, fingerprint, layout, names, run_id_for_execution,
+    CaughtError, DeploymentMode, FinalizeRequest, LastSuccess, Outcome, PipelineConfig, PipelineError, PreparedRun,
+    RunDocument, StartRequest, TeardownProgress, TeardownResult, fingerprint, layout, names, run_id_for_execution,
 };
 use shared::summary::{RunSummary, Trigger};
 
@@ -54,6 +59,11 @@ pub struct Deps<C, N> {
     pub notifier: N,
     /// Where summaries go when the input does not say (`BUCKET`).
     pub bucket: Option<String>,
+    /// The execution's history, for report.html's timeline.
+    pub sfn: aws_sdk_sfn::Client,
+    /// The stack's state machine (`STATE_MACHINE_ARN`): an execution ARN from the input is read only
+    /// when it is one of this machine's.
+    pub state_machine_arn: Option<String>,
 }
 
 impl<C: Clock, N: Notifier> Deps<C, N> {
@@ -65,6 +75,8 @@ impl<C: Clock, N: Notifier> Deps<C, N> {
             clock,
             notifier,
             bucket: env.get("BUCKET"),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            state_machine_arn: env.get("STATE_MACHINE_ARN"),
         }
     }
 }
@@ -72,7 +84,11 @@ impl<C: Clock, N: Notifier> Deps<C, N> {
 /// The two entries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    Finalize(Box<RunDocument>),
+    Finalize {
+        document: Box<RunDocument>,
+        /// `$$.Execution.Id`, as the state machine passes it; unchecked.
+        execution_arn: Option<String>,
+    },
     Execution(ExecutionEvent),
 }
 
@@ -85,16 +101,24 @@ pub struct ExecutionEvent {
     pub cause: Option<String>,
     /// The execution input, when the event carries it (a prepared run or a start request).
     pub input: Option<Value>,
+    /// `detail.executionArn`; unchecked.
+    pub execution_arn: Option<String>,
 }
 
 pub fn parse_input(value: Value) -> Result<Input, PipelineError> {
     let is_event = value.get("detail-type").and_then(Value::as_str) == Some(STATUS_CHANGE)
         || (value.get("source").and_then(Value::as_str) == Some("aws.states") && value.get("detail").is_some());
     if !is_event {
-        let doc: RunDocument = serde_json::from_value(value).map_err(|e| {
+        let neither = |e: serde_json::Error| {
             PipelineError::Internal(format!("teardown input is neither a run document nor an event: {e}"))
-        })?;
-        return Ok(Input::Finalize(Box::new(doc)));
+        };
+        // Finalize's shape, `{document, execution_arn}`; a bare run document (a hand-made invocation) too.
+        let request = if value.get("document").is_some() {
+            serde_json::from_value::<FinalizeRequest>(value).map_err(neither)?
+        } else {
+            FinalizeRequest { document: serde_json::from_value(value).map_err(neither)?, execution_arn: None }
+        };
+        return Ok(Input::Finalize { document: Box::new(request.document), execution_arn: request.execution_arn });
     }
     let detail = &value["detail"];
     let text = |field: &str| detail.get(field).and_then(Value::as_str).map(str::to_string);
@@ -109,6 +133,7 @@ pub fn parse_input(value: Value) -> Result<Input, PipelineError> {
         cause: text("cause"),
         // The input is a JSON string inside the event (absent when it was too large to include).
         input: text("input").and_then(|s| serde_json::from_str(&s).ok()),
+        execution_arn: text("executionArn"),
     }))
 }
 
@@ -121,7 +146,7 @@ pub async fn handler<C: Clock, N: Notifier>(
 
 pub async fn teardown<C: Clock, N: Notifier>(deps: &Deps<C, N>, input: Input) -> Result<TeardownResult, PipelineError> {
     match input {
-        Input::Finalize(doc) => finalize(deps, &doc).await,
+        Input::Finalize { document, execution_arn } => finalize(deps, &document, execution_arn.as_deref()).await,
         Input::Execution(event) => on_execution_event(deps, &event).await,
     }
 }
@@ -144,6 +169,7 @@ struct Plan<'a> {
 async fn finalize<C: Clock, N: Notifier>(
     deps: &Deps<C, N>,
     doc: &RunDocument,
+    execution_arn: Option<&str>,
 ) -> Result<TeardownResult, PipelineError> {
     let run_id = doc.run.run_id.as_str();
     let config = &doc.run.config;
@@ -182,7 +208,8 @@ async fn finalize<C: Clock, N: Notifier>(
     }
     let bucket = doc.run.data.bucket.as_str();
     let result = finish(deps, plan, summary, Some(bucket)).await?;
-    report_html::after(&deps.s3, &result, Some(bucket), run_id, Some(doc), deps.clock.now()).await;
+    let page = report_html::Page { run_id, bucket: Some(bucket), document: Some(doc), execution_arn };
+    report_html::after(deps, &result, &page).await;
     Ok(result)
 }
 
@@ -274,7 +301,13 @@ async fn on_execution_event<C: Clock, N: Notifier>(
     // Unknown mode: look for both kinds by name.
     let plan = if config.is_none() { Plan { deployment: actions::Target::AnyByName, ..plan } } else { plan };
     let result = finish(deps, plan, summary, bucket.as_deref()).await?;
-    report_html::after(&deps.s3, &result, bucket.as_deref(), run_id, None, deps.clock.now()).await;
+    let page = report_html::Page {
+        run_id,
+        bucket: bucket.as_deref(),
+        document: None,
+        execution_arn: event.execution_arn.as_deref(),
+    };
+    report_html::after(deps, &result, &page).await;
     Ok(result)
 }
 

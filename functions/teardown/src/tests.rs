@@ -112,7 +112,22 @@ fn bedrock(rules: &[&Rule]) -> aws_sdk_bedrock::Client {
 fn deps<N: Notifier>(rules: &[&Rule], s3: aws_sdk_s3::Client, notifier: N) -> Deps<FixedClock, N> {
     let defaults = [tagged(RUN), no_throughput_named(), no_deployment_named()];
     let all: Vec<&Rule> = rules.iter().copied().chain(defaults.iter()).collect();
-    Deps { bedrock: bedrock(&all), s3, clock: FixedClock::at_unix(1_767_323_045), notifier, bucket: None }
+    // report.html's history: empty (the page itself is tested in report_html).
+    let history = mock!(aws_sdk_sfn::Client::get_execution_history).then_output(|| {
+        aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput::builder()
+            .set_events(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    Deps {
+        bedrock: bedrock(&all),
+        s3,
+        clock: FixedClock::at_unix(1_767_323_045),
+        notifier,
+        bucket: None,
+        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]),
+        state_machine_arn: Some(MACHINE.into()),
+    }
 }
 
 /// ListTagsForResource: every resource carries the run tag `run`.
@@ -244,8 +259,13 @@ fn summary_of(written: &Written) -> RunSummary {
     serde_json::from_str(&written[&format!("{BUCKET}/runs/{RUN}/summary.json")]).unwrap()
 }
 
+/// The state machine's machine in these tests.
+const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline";
+
+/// Finalize's input as the state machine makes it.
 fn finalize_event(d: RunDocument) -> LambdaEvent<Value> {
-    LambdaEvent::new(serde_json::to_value(d).unwrap(), Context::default())
+    let request = FinalizeRequest { document: d, execution_arn: Some(shared::aws::execution_arn(MACHINE, RUN)) };
+    LambdaEvent::new(serde_json::to_value(request).unwrap(), Context::default())
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -517,8 +537,8 @@ async fn a_denied_delete_is_listed_for_a_person_and_the_summary_still_goes_out()
 
 fn status_event(status: &str, input: Option<Value>) -> Value {
     let mut detail = json!({
-        "executionArn": format!("arn:aws:states:us-east-1:123456789012:execution:pipeline:{RUN}"),
-        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
+        "executionArn": shared::aws::execution_arn(MACHINE, RUN),
+        "stateMachineArn": MACHINE,
         "name": RUN,
         "status": status,
         "startDate": 1_767_300_000_000u64,
@@ -626,9 +646,18 @@ async fn other_statuses_touch_nothing() {
 #[test]
 fn inputs_are_told_apart_by_shape() {
     let event = parse_input(status_event("ABORTED", None)).unwrap();
-    assert!(matches!(event, Input::Execution(e) if e.run_id == RUN && e.status == "ABORTED" && e.input.is_none()));
+    let execution = shared::aws::execution_arn(MACHINE, RUN);
+    assert!(matches!(&event, Input::Execution(e) if e.run_id == RUN && e.status == "ABORTED" && e.input.is_none()
+        && e.execution_arn.as_deref() == Some(execution.as_str())));
     let d = doc(Outcome::Succeeded, None, None);
-    assert!(matches!(parse_input(serde_json::to_value(&d).unwrap()).unwrap(), Input::Finalize(_)));
+    // Finalize's shape, with the execution's ARN; a bare run document (a hand-made invocation) too.
+    let Input::Finalize { document, execution_arn } = parse_input(finalize_event(d.clone()).payload).unwrap() else {
+        panic!("Finalize's input")
+    };
+    assert_eq!((*document, execution_arn.as_deref()), (d.clone(), Some(execution.as_str())));
+    let bare = parse_input(serde_json::to_value(&d).unwrap()).unwrap();
+    assert!(matches!(bare, Input::Finalize { execution_arn: None, .. }));
+    assert!(matches!(parse_input(json!({"document": {"hello": 1}})), Err(PipelineError::Internal(_))));
     assert!(matches!(parse_input(json!({"hello": 1})), Err(PipelineError::Internal(_))));
     let mut nameless = status_event("ABORTED", None);
     nameless["detail"]["name"] = Value::Null;
@@ -734,6 +763,12 @@ fn from_env_reads_the_bucket_and_the_topic() {
     let deps = Deps::from_env(&sdk, &env, FixedClock::at_unix(0), SnsNotifier::from_env(&sdk, &env));
     assert_eq!(deps.bucket.as_deref(), Some("finetune-1-us-east-1"));
     assert_eq!(deps.notifier.topic_arn, None);
+    assert_eq!(deps.state_machine_arn, None, "no machine: no history is read");
     let unset = Deps::from_env(&sdk, &Env::from_vars([("BUCKET", "  ")]), FixedClock::at_unix(0), NoNotifier);
     assert_eq!(unset.bucket, None);
+    let env = Env::from_vars([("STATE_MACHINE_ARN", MACHINE)]);
+    assert_eq!(
+        Deps::from_env(&sdk, &env, FixedClock::at_unix(0), NoNotifier).state_machine_arn.as_deref(),
+        Some(MACHINE)
+    );
 }

@@ -212,6 +212,10 @@ fn pipeline_cases(stack: &StackPolicies, identities: &Identities) -> Vec<Case> {
         ("TeardownFunction", "sns", "Publish", vec![("topic_arn", format!("arn:aws:sns:{REGION}:{ACCOUNT}:someone-elses-topic"))], d),
         ("TeardownFunction", "sqs", "SendMessage", vec![("queue_arn", queue)], a),
         ("TeardownFunction", "lambda", "Invoke", vec![("function_arn", function("EvaluateFunction"))], d),
+        // report.html's timeline: the history of this stack's executions only.
+        ("TeardownFunction", "sfn", "GetExecutionHistory", vec![("execution_arn", format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:finetune-pipeline:r1"))], a),
+        ("TeardownFunction", "sfn", "GetExecutionHistory", vec![("execution_arn", format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:finetune-pipeline-other:r1"))], d),
+        ("TeardownFunction", "sfn", "DescribeExecution", vec![("execution_arn", format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:finetune-pipeline:r1"))], d),
         ("PipelineStateMachine", "lambda", "Invoke", vec![("function_arn", function("ValidateSplitFunction"))], a),
         ("PipelineStateMachine", "lambda", "Invoke", vec![("function_arn", function("TeardownFunction"))], a),
         ("PipelineStateMachine", "lambda", "Invoke", vec![("function_arn", format!("{}:live", function("EvaluateFunction")))], a),

@@ -180,6 +180,8 @@ async fn run_theirs(engine: &ExternalEngine, faults: Option<&str>, epoch: Timest
         .env("AWS_ENDPOINT_URL_LAMBDA", cloud.endpoints.lambda.as_deref().expect("Lambda Invoke API"))
         .env("AWS_REGION", local_stack::REGION)
         .env("EXECUTION_NAME", EXECUTION_NAME)
+        // As our engine names the execution (its history is not in our engine: teardown's page is approximate).
+        .env("EXECUTION_ARN", shared::aws::execution_arn(&cloud.state_machine_arn, EXECUTION_NAME))
         // The engine invokes as the state machine's role, which the local Lambda endpoint holds it to.
         .env("AWS_ACCESS_KEY_ID", role.access_key_id())
         .env("AWS_SECRET_ACCESS_KEY", role.secret_access_key())

@@ -4,6 +4,7 @@
 //! execution) gives the outcome so far, with status `RUNNING`.
 //!
 //! - `history.rs`: the neutral history event both the local engine's and AWS's histories map into
+//! - `sfn.rs` (feature `sfn`): GetExecutionHistory's events mapped into that neutral form
 //! - `cost.rs`: the run's cost, what it leaves billing and what teardown removed, priced from
 //!   `catalogue::pricing`
 //!
@@ -13,6 +14,8 @@
 mod cost;
 mod history;
 pub mod page;
+#[cfg(feature = "sfn")]
+pub mod sfn;
 
 pub use cost::{Billable, Billing, COST_NOTE, CostEstimate, PRICING_PAGE, Removal, RemovalAction};
 pub use history::{EventKind, ExecutionEvent, ExecutionFacts, ExecutionStatus, StateVisit, latest_document};

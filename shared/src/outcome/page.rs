@@ -82,6 +82,7 @@ pub fn report_input(s: &PageSources<'_>) -> ReportInput {
         metrics,
         examples: s.predictions.map(examples).unwrap_or_default(),
         timeline,
+        timeline_note: None,
         costs: costs(o),
         gate,
     }

@@ -344,3 +344,15 @@ pub struct RunDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown: Option<TeardownResult>,
 }
+
+/// Finalize's task input, made by the state machine: the state document as it stands, and the
+/// execution's ARN from the context object (`$$.Execution.Id`), whose history teardown reads for the
+/// run's timeline in `report.html`. The ARN is input like any other: teardown reads the history only
+/// of an execution of its own stack's state machine (`aws::is_execution_of`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalizeRequest {
+    pub document: RunDocument,
+    /// Absent from a hand-made invocation: the page's timeline is then approximate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+}

@@ -29,9 +29,9 @@ pub use config::{
     PipelineConfig, TrainingSource, VpcConfig, config_invalid,
 };
 pub use documents::{
-    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult, GateVerdict,
-    JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData, PreparedRun, RunDocument,
-    StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun, ValidateRequest,
+    CaughtError, CheckStatusRequest, CheckStatusResponse, ClassScores, DeploymentRef, EvaluationResult,
+    FinalizeRequest, GateVerdict, JobRef, LastSuccess, ModelScores, Outcome, PollState, PollStatus, PreparedData,
+    PreparedRun, RunDocument, StartRequest, TeardownProgress, TeardownResult, Unchanged, UnchangedRun, ValidateRequest,
 };
 pub use error::PipelineError;
 pub use run_id::{DatasetSource, fingerprint, names, run_id_for_execution, upload_execution_name};

@@ -20,9 +20,10 @@ async function main() {
   const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 
   const machine = new StateMachine(definition);
-  // The context object as Step Functions gives it: the pipeline takes its run id from $$.Execution.Name.
+  // The context object as Step Functions gives it: the pipeline takes its run id from $$.Execution.Name,
+  // and Finalize passes teardown $$.Execution.Id.
   const execution = machine.run(input, {
-    context: { Execution: { Name: process.env.EXECUTION_NAME, Input: input } },
+    context: { Execution: { Id: process.env.EXECUTION_ARN, Name: process.env.EXECUTION_NAME, Input: input } },
     overrides: { waitTimeOverrides: overrides.waits, retryIntervalOverrides: overrides.retries },
   });
   // The outcome comes from the event log; the promise's rejection is that same failure.
