@@ -42,6 +42,22 @@ fn with_part_size(template: &str, mib: u32) -> String {
     template.replacen(PARTS_OF_5_MIB, &format!("SPLIT_PART_SIZE_MIB: \"{mib}\""), 1)
 }
 
+/// Uploads under incoming/, as a user would, and waits until the run that upload starts through the
+/// bucket notification has ended, so its own uploads cannot be taken for the task's under test.
+async fn put_and_settle(cloud: &LocalCloud, key: &str, data: Vec<u8>) {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+    cloud.put(key, data, "application/jsonl").await.unwrap();
+    let answer = cloud.next_upload_result(PATIENCE).await.expect("the notification is answered in time");
+    let Ok(answer) = answer else { return };
+    for started in answer["started"].as_array().into_iter().flatten() {
+        let arn = started["execution_arn"].as_str().expect("execution arn");
+        tokio::time::timeout(PATIENCE, cloud.sfn.wait_for_execution(arn))
+            .await
+            .expect("the upload's run ends in time")
+            .expect("describe");
+    }
+}
+
 /// ValidateSplit's task, as the state machine invokes it.
 async fn validate(cloud: &LocalCloud, key: &str, run: &str) -> Result<Value, local_cloud::FunctionError> {
     let payload = json!({"input": {"dataset": format!("s3://{BUCKET}/{key}")}, "execution_name": run});
@@ -73,7 +89,7 @@ async fn a_dataset_of_several_parts_is_split_into_multipart_uploads_without_touc
     let dir = tempfile::tempdir().unwrap();
     let cloud = cloud(dir.path(), with_part_size(TEMPLATE, 5)).await;
     let (data, records) = dataset(16, None);
-    cloud.put("incoming/big.jsonl", data.clone(), "application/jsonl").await.unwrap();
+    put_and_settle(&cloud, "incoming/big.jsonl", data.clone()).await;
     let gets_before = cloud.s3.served("GetObject");
 
     let run = validate(&cloud, "incoming/big.jsonl", "big-run").await.expect("valid");
@@ -114,7 +130,7 @@ async fn an_invalid_dataset_aborts_every_upload_it_started_and_writes_only_the_r
     // The bad record comes late, after parts of both files were uploaded.
     let (data, records) = dataset(14, Some(9_000));
     assert!(records > 9_000);
-    cloud.put("incoming/bad.jsonl", data, "application/jsonl").await.unwrap();
+    put_and_settle(&cloud, "incoming/bad.jsonl", data).await;
 
     let err = validate(&cloud, "incoming/bad.jsonl", "bad-run").await.unwrap_err();
     assert_eq!(err.error_type, "DatasetInvalid", "{}", err.error_message);
@@ -132,7 +148,7 @@ async fn parts_below_5_mib_fail_the_run_with_entity_too_small_and_the_upload_is_
     let dir = tempfile::tempdir().unwrap();
     let cloud = cloud(dir.path(), with_part_size(TEMPLATE, 1)).await;
     let (data, _) = dataset(3, None);
-    cloud.put("incoming/small-parts.jsonl", data, "application/jsonl").await.unwrap();
+    put_and_settle(&cloud, "incoming/small-parts.jsonl", data).await;
     let err = validate(&cloud, "incoming/small-parts.jsonl", "small-parts").await.unwrap_err();
     assert!(err.error_message.contains("EntityTooSmall"), "{}: {}", err.error_type, err.error_message);
     assert!(object(&cloud, "runs/small-parts/train.jsonl").await.is_none());
@@ -150,7 +166,7 @@ async fn without_s3_abort_multipart_upload_in_the_template_a_failed_run_leaks_it
     let template = format!("{}{}", &template[..start], &template[end..]);
     let cloud = cloud(dir.path(), template).await;
     let (data, _) = dataset(12, Some(8_000));
-    cloud.put("incoming/bad.jsonl", data, "application/jsonl").await.unwrap();
+    put_and_settle(&cloud, "incoming/bad.jsonl", data).await;
     let err = validate(&cloud, "incoming/bad.jsonl", "leaky").await.unwrap_err();
     assert_eq!(err.error_type, "DatasetInvalid");
     // AbortMultipartUpload was refused (AccessDenied): the parts stay until the lifecycle rule.
