@@ -367,20 +367,6 @@ mod tests {
         ExecutionEvent { at_ms, kind }
     }
 
-    /// The rows of the page's timeline table: (state, duration cell).
-    fn timeline_rows(html: &str) -> Vec<(String, String)> {
-        let table = html.split("<table id=\"timeline\">").nth(1).expect("a timeline table");
-        let body = table.split("</tbody>").next().unwrap();
-        body.split("<tr><td>")
-            .skip(1)
-            .map(|row| {
-                let cells: Vec<&str> = row.split("</td><td").collect();
-                let duration = cells[2].trim_start_matches(" class=\"num\">");
-                (cells[0].to_string(), duration.split("</td>").next().unwrap().to_string())
-            })
-            .collect()
-    }
-
     #[test]
     fn without_the_history_the_page_shows_the_documents_phases_and_says_why() {
         let (doc, summary) = succeeded_run();
@@ -404,7 +390,7 @@ mod tests {
         assert!(html.contains("it shipped") && html.contains("where is order 7?"), "the example is shown");
         assert!(html.contains("SUCCEEDED"));
         let job = fixtures::job_polled(Poll::Ready);
-        let rows = timeline_rows(&html);
+        let rows = fixtures::edit::timeline_rows(&html);
         assert!(
             rows[0].0.starts_with(&format!("Training job {}", job.job_name)),
             "the job is on the timeline: {rows:?}"
@@ -448,7 +434,7 @@ mod tests {
             None,
             609_500,
         );
-        let rows = timeline_rows(&html);
+        let rows = fixtures::edit::timeline_rows(&html);
         let expected = [("ValidateSplit", "3s"), ("StartJob", "2s"), ("WaitForJob", "10m 00s"), ("Finalize", "3.5s")];
         let rows: Vec<(&str, &str)> = rows.iter().map(|(s, d)| (s.as_str(), d.as_str())).collect();
         assert_eq!(rows, expected, "every state entered, with its duration; Finalize ends as the page is written");
@@ -465,7 +451,7 @@ mod tests {
         let summary = RunSummary { execution_status: Some("ABORTED".into()), ..summary };
         let html =
             render(&summary, None, &Timeline::History(aborted), &BTreeSet::new(), BUCKET, None, None, None, 20_000);
-        let rows = timeline_rows(&html);
+        let rows = fixtures::edit::timeline_rows(&html);
         assert_eq!(rows.last(), Some(&("CheckJob".to_string(), "running".to_string())), "{rows:?}");
         assert!(html.contains("ABORTED"));
         assert!(html.contains(&doc.run.config.base_model), "the config is the history's document's");

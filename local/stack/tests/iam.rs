@@ -1,6 +1,7 @@
 //! IAM on the local cloud: the shipped template runs the sample; a template missing a statement the
 //! pipeline needs makes the run fail the way AWS would, with AccessDenied naming the action and the role.
 
+use fixtures::edit::without_statement;
 use local_sfn::{EventDetails, ExecutionStatus, HistoryEvent};
 use local_stack::{LocalCloud, Options, TEMPLATE};
 use std::path::Path;
@@ -10,19 +11,6 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 fn sample() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/support-tickets.jsonl"))
-}
-
-/// The template without the statement `- Sid: <sid>` (the whole list item).
-fn without_statement(template: &str, sid: &str) -> String {
-    let lines: Vec<&str> = template.lines().collect();
-    let start = lines.iter().position(|l| l.trim() == format!("- Sid: {sid}")).unwrap_or_else(|| panic!("no {sid}"));
-    let indent = lines[start].len() - lines[start].trim_start().len();
-    let end = lines[start + 1..]
-        .iter()
-        .position(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent)
-        .map_or(lines.len(), |n| start + 1 + n);
-    let kept: Vec<&str> = lines[..start].iter().chain(&lines[end..]).copied().collect();
-    kept.join("\n") + "\n"
 }
 
 /// The template with `old` (which must occur exactly once) replaced.

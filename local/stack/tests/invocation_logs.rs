@@ -131,6 +131,13 @@ fn jobs(cloud: &LocalCloud) -> usize {
     cloud.emulator.list_model_customization_jobs(&Default::default()).unwrap().model_customization_job_summaries.len()
 }
 
+/// The template with `statement` (its Sid line and first lines, found by their indentation, so it
+/// occurs exactly once) granting `to` instead of `from`: the grant is gone, the statement stays.
+fn with_action_swapped(statement: &str, from: &str, to: &str) -> String {
+    assert_eq!(TEMPLATE.matches(statement).count(), 1, "the statement is found by its indentation");
+    TEMPLATE.replace(statement, &statement.replace(from, to))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_distillation_trains_on_the_filtered_invocation_logs_and_holds_the_upload_out_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,8 +214,7 @@ async fn a_bedrock_role_that_cannot_read_the_logs_fails_the_job_request_as_aws_w
     // The stack as deployed, but for the Bedrock service role's read of the log location (validate-split
     // keeps its own, so the run gets as far as CreateModelCustomizationJob).
     let grant = "- Sid: ReadTheOperatorsInvocationLogs\n                  Effect: Allow\n                  Action: s3:GetObject\n";
-    assert_eq!(TEMPLATE.matches(grant).count(), 1, "the Bedrock role's statement is found by its indentation");
-    let template = TEMPLATE.replace(grant, &grant.replace("s3:GetObject", "s3:GetObjectTagging"));
+    let template = with_action_swapped(grant, "s3:GetObject", "s3:GetObjectTagging");
     let cloud = start(dir.path(), true, Some(template)).await;
     let (_, status, output) = run(&cloud, dir.path()).await;
     assert_eq!(status, "FAILED", "{output}");
@@ -261,8 +267,7 @@ async fn validate_split_reads_the_logs_only_through_its_own_grant() {
     let dir = tempfile::tempdir().unwrap();
     // Without validate-split's list grant on the log prefix, S3 refuses it and the run stops there.
     let grant = "- Sid: ListTheOperatorsInvocationLogsOnly\n                Effect: Allow\n                Action: s3:ListBucket\n";
-    assert_eq!(TEMPLATE.matches(grant).count(), 1, "validate-split's statement is found by its indentation");
-    let template = TEMPLATE.replace(grant, &grant.replace("s3:ListBucket", "s3:ListBucketVersions"));
+    let template = with_action_swapped(grant, "s3:ListBucket", "s3:ListBucketVersions");
     let cloud = start(dir.path(), true, Some(template)).await;
     let (_, status, output) = run(&cloud, dir.path()).await;
     assert_eq!(status, "FAILED", "{output}");

@@ -3,6 +3,7 @@
 //! state by state with durations; when the template does not let teardown read it, the page is still
 //! written, with the approximate timeline and the refusal as its reason.
 
+use fixtures::edit::{timeline_rows, without_statement};
 use local_stack::{LocalCloud, Options, TEMPLATE};
 use shared::pipeline::layout;
 use std::path::Path;
@@ -12,19 +13,6 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 fn sample() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/support-tickets.jsonl"))
-}
-
-/// The template without the statement `- Sid: <sid>` (the whole list item).
-fn without_statement(template: &str, sid: &str) -> String {
-    let lines: Vec<&str> = template.lines().collect();
-    let start = lines.iter().position(|l| l.trim() == format!("- Sid: {sid}")).unwrap_or_else(|| panic!("no {sid}"));
-    let indent = lines[start].len() - lines[start].trim_start().len();
-    let end = lines[start + 1..]
-        .iter()
-        .position(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() <= indent)
-        .map_or(lines.len(), |n| start + 1 + n);
-    let kept: Vec<&str> = lines[..start].iter().chain(&lines[end..]).copied().collect();
-    kept.join("\n") + "\n"
 }
 
 async fn start(dir: &Path, template: String) -> LocalCloud {
@@ -54,20 +42,6 @@ async fn page(cloud: &LocalCloud, run_id: &str) -> String {
     String::from_utf8(object.body.collect().await.expect("body").into_bytes().to_vec()).expect("UTF-8")
 }
 
-/// The timeline table's rows: (state, duration cell).
-fn timeline(html: &str) -> Vec<(String, String)> {
-    let table = html.split("<table id=\"timeline\">").nth(1).expect("a timeline table");
-    let body = table.split("</tbody>").next().unwrap();
-    body.split("<tr><td>")
-        .skip(1)
-        .map(|row| {
-            let cells: Vec<&str> = row.split("</td><td").collect();
-            let duration = cells[2].trim_start_matches(" class=\"num\">");
-            (cells[0].to_string(), duration.split("</td>").next().unwrap().to_string())
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_runs_page_has_every_state_of_its_execution_with_durations() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +51,7 @@ async fn a_full_runs_page_has_every_state_of_its_execution_with_durations() {
     assert_eq!(done.snapshot.status.as_str(), "SUCCEEDED", "{:?}", done.snapshot.cause);
 
     let html = page(&cloud, &run_id).await;
-    let rows = timeline(&html);
+    let rows = timeline_rows(&html);
     let states: Vec<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();
     // The execution's states up to Finalize, in order, each poll of a loop on its own row: what
     // teardown saw from inside Finalize.
@@ -111,7 +85,7 @@ async fn without_get_execution_history_the_page_is_approximate_and_says_why() {
     assert!(note.starts_with("Approximate timeline"), "{note}");
     assert!(note.contains("AccessDeniedException"), "{note}");
     assert!(note.contains("states:GetExecutionHistory") && note.contains("TeardownFunctionRole"), "{note}");
-    let rows = timeline(&html);
+    let rows = timeline_rows(&html);
     assert!(rows[0].0.starts_with("Training job "), "the documents' phases: {rows:?}");
     assert_eq!(rows.last().map(|r| r.0.as_str()), Some("Finalize"));
     assert!(!rows.iter().any(|(s, _)| s == "WaitForJob"), "no state of the history: {rows:?}");
@@ -133,7 +107,7 @@ async fn an_aborted_runs_page_written_from_its_status_event_has_its_history() {
     }
 
     let html = page(&cloud, &run_id).await;
-    let rows = timeline(&html);
+    let rows = timeline_rows(&html);
     let states: Vec<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(states, ["ValidateSplit", "IsUnchanged", "IsDatasetValid", "StartJob", "WaitForJob", "CheckJob"]);
     assert_eq!(rows.last().unwrap().1, "running", "CheckJob was never left: the execution was stopped in it");
