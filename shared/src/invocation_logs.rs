@@ -210,19 +210,26 @@ pub fn entry(record: &Value) -> Entry {
     Entry::Prompt { metadata, prompt: LoggedPrompt { system, turns, response } }
 }
 
-/// Text of a `content` (or `system`) that is a string or a list of `{"text": ...}` blocks; `None` when
-/// it holds no text (an image or a document only).
+/// Text of a `content` (or `system`) that is a string or a list of `{"text": ...}` blocks (or plain
+/// strings), the blocks joined by newlines; `None` for any other value. The local Bedrock reads
+/// training records' content the same way.
+pub fn content_text(content: &Value) -> Option<String> {
+    match content {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(blocks) => Some(
+            blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str).or_else(|| b.as_str()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        _ => None,
+    }
+}
+
+/// [`content_text`] when it holds some text (not an image or a document only).
 fn text_of(content: &Value) -> Option<String> {
-    let text = match content {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str).or_else(|| b.as_str()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => return None,
-    };
-    (!text.trim().is_empty()).then_some(text)
+    content_text(content).filter(|text| !text.trim().is_empty())
 }
 
 /// A conversation's turns as (role, text).

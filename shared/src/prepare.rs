@@ -195,8 +195,7 @@ fn stream_split(
     let ratio = if all_to_train { 0.0 } else { config.validation_ratio };
     let (report, written) = thread::scope(|scope| {
         let mut writer = SideWriter::spawn(scope, train, validation);
-        let size = file.metadata().ok().map(|m| m.len());
-        let report = validate::validate_parallel(file, opts, checking_threads(), size, |record| {
+        let report = validate_on_every_core(file, opts, |record| {
             let side = split::hashed_side(record.hash, config.seed, ratio);
             if side == Side::Train {
                 counts[0] += 1;
@@ -221,10 +220,12 @@ fn stream_split(
     Ok((report, plan, train_tokens))
 }
 
-/// Threads for the stateless checks of a large file: the machine's cores (the calling thread and the
-/// writer are lighter and share them).
-fn checking_threads() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+/// `validate_parallel` on a file, with a worker per core (the calling thread and the writer are
+/// lighter and share them) and blocks sized by the file's length.
+fn validate_on_every_core(file: File, opts: &Options, sink: impl FnMut(&validate::Record<'_>)) -> io::Result<Report> {
+    let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let size = file.metadata().ok().map(|m| m.len());
+    validate::validate_parallel(file, opts, workers, size, sink)
 }
 
 fn side_file(side: Side) -> &'static str {
@@ -325,9 +326,7 @@ fn two_pass_split(
     let mut lines: Vec<u64> = Vec::new();
     let mut tokens: Vec<u64> = Vec::new();
     let mut labels: HashMap<String, u32> = HashMap::new();
-    let file = open(input)?;
-    let size = file.metadata().ok().map(|m| m.len());
-    let report = validate::validate_parallel(file, opts, checking_threads(), size, |record| {
+    let report = validate_on_every_core(open(input)?, opts, |record| {
         let label = record.label.map(|l| {
             let next = labels.len() as u32;
             match labels.get(l) {

@@ -22,17 +22,9 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase)
 }
 
-/// Text of a `content` that is a string or a list of `{"text": ...}` blocks.
+/// Text of a `content` that is a string or a list of `{"text": ...}` blocks (empty for anything else).
 fn content_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str).or_else(|| b.as_str()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
+    shared::invocation_logs::content_text(content).unwrap_or_default()
 }
 
 /// The (prompt, completion) pairs of one JSONL record in any of the training formats:

@@ -31,7 +31,7 @@ use crate::catalogue::{self, Customization, DatasetFormat, Model};
 use crate::report::{Code, Issues, Report};
 use crate::tokens::TextSize;
 use lines::LineReader;
-pub use parallel::{parallel_format, validate_parallel};
+pub use parallel::validate_parallel;
 use records::State;
 use std::io::{self, Read};
 

@@ -47,11 +47,6 @@ fn fast_check(format: DatasetFormat) -> Option<fn(&str) -> Option<RecordText>> {
     }
 }
 
-/// Whether `validate_parallel` can spread this format's work (otherwise it is `validate_reader`).
-pub fn parallel_format(format: DatasetFormat) -> bool {
-    fast_check(format).is_some()
-}
-
 /// Like `validate_reader`, with `workers` threads doing the stateless checks; `size_hint` is the
 /// stream's length when known (it sizes the blocks).
 pub fn validate_parallel<R: Read + Send>(
