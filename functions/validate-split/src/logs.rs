@@ -19,7 +19,7 @@ use shared::pipeline::{
 use shared::report::SplitSummary;
 use shared::split::SplitConfig;
 use shared::split_stream::StreamSplit;
-use shared::validate::{self, FileRole, Options};
+use shared::validate::{self, FileRole};
 
 /// Errors quoted in an invalid run's cause.
 const CAUSE_ERRORS: usize = 5;
@@ -135,10 +135,8 @@ pub(crate) async fn prepare_logs_run(
 ) -> Result<PreparedRun, PipelineError> {
     let run_id = run_id.to_string();
     let dataset_uri = layout::s3_uri(&source.bucket, &source.key);
-    let (model, customization) = config.check()?;
-    let mut opts = Options::new(&config.base_model, config.customization_type)
-        .map_err(|e| PipelineError::ConfigInvalid(e.to_string()))?;
-    opts.epochs = Some(customization.epochs(config.hyperparameters.get("epochCount").map(String::as_str)));
+    let mut opts = crate::prepare::run_options(&config)?;
+    let model = opts.model;
     opts.role = FileRole::Validation;
     refuse_oversized(&opts, FileRole::Validation, &dataset_uri, object.size)?;
 

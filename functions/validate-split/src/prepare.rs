@@ -55,6 +55,16 @@ pub(crate) fn effective_config(
     if problems.is_empty() { Ok(config) } else { Err(config_invalid(&problems)) }
 }
 
+/// The validation options for a run's config, with the epochs its job will train (for the cost
+/// estimate).
+pub(crate) fn run_options(config: &PipelineConfig) -> Result<Options, PipelineError> {
+    let (_, customization) = config.check()?;
+    let mut opts = Options::new(&config.base_model, config.customization_type)
+        .map_err(|e| PipelineError::ConfigInvalid(e.to_string()))?;
+    opts.epochs = Some(customization.epochs(config.hyperparameters.get("epochCount").map(String::as_str)));
+    Ok(opts)
+}
+
 /// Streams the dataset (and the user's validation file) through validation and the split, writing the
 /// split as multipart uploads under runs/<run-id>/ as it goes, and the report; completes the uploads
 /// only for a valid dataset within the cost cap, and aborts them otherwise. An invalid dataset yields a
@@ -69,10 +79,7 @@ pub(crate) async fn prepare_run(
 ) -> Result<PreparedRun, PipelineError> {
     let run_id = run_id.to_string();
     let dataset_uri = layout::s3_uri(&source.bucket, &source.key);
-    let (_, customization) = config.check()?;
-    let mut opts = Options::new(&config.base_model, config.customization_type)
-        .map_err(|e| PipelineError::ConfigInvalid(e.to_string()))?;
-    opts.epochs = Some(customization.epochs(config.hyperparameters.get("epochCount").map(String::as_str)));
+    let opts = run_options(&config)?;
     refuse_oversized(&opts, FileRole::Dataset, &dataset_uri, object.size)?;
     let user_validation = user_validation(deps, &source, &config).await?;
     if let Some((key, info)) = &user_validation {
