@@ -67,17 +67,8 @@ pub struct Plan {
 /// Plans the split. `stratify` asks for per-class quotas; it applies only if every record has a label.
 pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan {
     let n = records.len() as u64;
-    let mut group_of: crate::PrehashedMap<usize> =
-        crate::PrehashedMap::with_capacity_and_hasher(records.len(), Default::default());
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        let g = *group_of.entry(r.hash).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i as u32);
-    }
-    let duplicate_groups = groups.iter().filter(|g| g.len() > 1).count() as u64;
+    let groups = Groups::of(records);
+    let duplicate_groups = groups.size.iter().filter(|&&size| size > 1).count() as u64;
     let target = validation_target(n, config);
     let stratify = stratify && records.iter().all(|r| r.label.is_some());
     let mut rng = SplitMix64(config.seed);
@@ -87,16 +78,16 @@ pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan
     let mut buckets: Vec<(Vec<usize>, u64)> = Vec::new();
     if stratify {
         let mut by_label: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-        for (g, members) in groups.iter().enumerate() {
-            let label = records[members[0] as usize].label.unwrap_or(0);
+        for (g, &first) in groups.first.iter().enumerate() {
+            let label = records[first as usize].label.unwrap_or(0);
             by_label.entry(label).or_default().push(g);
         }
         // Largest-remainder quotas, so they add up to the target exactly.
-        let sizes: Vec<u64> = by_label.values().map(|gs| gs.iter().map(|&g| groups[g].len() as u64).sum()).collect();
+        let sizes: Vec<u64> = by_label.values().map(|gs| gs.iter().map(|&g| u64::from(groups.size[g])).sum()).collect();
         let quotas = apportion(&sizes, target, n);
         buckets.extend(by_label.into_values().zip(quotas));
     } else {
-        buckets.push(((0..groups.len()).collect(), target));
+        buckets.push(((0..groups.first.len()).collect(), target));
     }
 
     let mut validation = 0u64;
@@ -104,7 +95,7 @@ pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan
         shuffle(&mut bucket, &mut rng);
         let mut taken = 0u64;
         for g in bucket {
-            let size = groups[g].len() as u64;
+            let size = u64::from(groups.size[g]);
             if taken >= quota {
                 break;
             }
@@ -113,8 +104,8 @@ pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan
                 continue;
             }
             taken += size;
-            for &i in &groups[g] {
-                sides[i as usize] = Side::Validation;
+            for i in groups.members(g) {
+                sides[i] = Side::Validation;
             }
         }
         validation += taken;
@@ -125,6 +116,52 @@ pub fn plan(records: &[RecordKey], stratify: bool, config: &SplitConfig) -> Plan
         train: n - validation,
         validation,
         duplicate_groups,
+    }
+}
+
+/// Identical records (equal hashes), grouped in order of first appearance. Each group's members are
+/// chained through `next`, so that no group needs an allocation of its own: most have one member.
+struct Groups {
+    /// Per group: its first member, its last, and how many it has.
+    first: Vec<u32>,
+    last: Vec<u32>,
+    size: Vec<u32>,
+    /// Per record: the next member of its group, or `NONE`.
+    next: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Groups {
+    fn of(records: &[RecordKey]) -> Groups {
+        let mut group_of: crate::PrehashedMap<u32> =
+            crate::PrehashedMap::with_capacity_and_hasher(records.len(), Default::default());
+        let mut groups =
+            Groups { first: Vec::new(), last: Vec::new(), size: Vec::new(), next: vec![NONE; records.len()] };
+        for (i, r) in records.iter().enumerate() {
+            let i = i as u32;
+            match group_of.entry(r.hash) {
+                std::collections::hash_map::Entry::Occupied(group) => {
+                    let g = *group.get() as usize;
+                    groups.next[groups.last[g] as usize] = i;
+                    groups.last[g] = i;
+                    groups.size[g] += 1;
+                }
+                std::collections::hash_map::Entry::Vacant(group) => {
+                    group.insert(groups.first.len() as u32);
+                    groups.first.push(i);
+                    groups.last.push(i);
+                    groups.size.push(1);
+                }
+            }
+        }
+        groups
+    }
+
+    /// The records of group `g`, in input order.
+    fn members(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(self.first[g]), |&i| Some(self.next[i as usize]).filter(|&next| next != NONE))
+            .map(|i| i as usize)
     }
 }
 
