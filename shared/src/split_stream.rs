@@ -386,7 +386,7 @@ mod tests {
     }
 
     fn record(line: u64, bytes: &[u8], hash: u64) -> Record<'_> {
-        Record { line, offset: 0, bytes, hash, label: None, tokens: 10 }
+        Record { line, offset: 0, bytes, hash, class: None, tokens: 10 }
     }
 
     /// Runs `lines` (hash = the line's content id) through a split; the bytes of each side.

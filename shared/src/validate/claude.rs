@@ -6,7 +6,7 @@
 
 use super::chat::{ASSISTANT, LastTurn, USER, check_turns, messages_array, object_at, role};
 use super::fields::{kind_of, warn_unknown_keys};
-use super::{RecordCx, RecordText};
+use super::{Label, RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};
@@ -50,7 +50,7 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
             if role == Some(ASSISTANT) {
                 text.output.add(TextSize::of(content));
                 let trimmed = content.trim();
-                text.label = (trimmed.len() <= MAX_LABEL_BYTES).then(|| trimmed.to_string());
+                text.label = (trimmed.len() <= MAX_LABEL_BYTES).then(|| Label::Decoded(trimmed.to_string()));
             } else {
                 text.input.add(TextSize::of(content));
             }

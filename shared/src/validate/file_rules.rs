@@ -199,7 +199,11 @@ impl State<'_> {
         if !self.labels_possible || self.classes.len() < 2 || (self.classes.len() as u64) * 2 > self.good_records {
             return None;
         }
-        let mut classes: Vec<(String, u64)> = self.classes.drain().collect();
+        let mut classes: Vec<(String, u64)> = self
+            .classes
+            .drain()
+            .map(|(label, (_, records))| (String::from_utf8_lossy(&label).into_owned(), records))
+            .collect();
         classes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let (top, top_n) = classes[0].clone();
         let (low, low_n) = classes[classes.len() - 1].clone();

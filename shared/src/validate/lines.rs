@@ -1,6 +1,7 @@
 //! Splits a byte stream into lines with bounded memory: a line longer than the cap is skipped over
 //! (counted, never buffered whole), so a 60 MB single line costs no more memory than a short one.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 const CHUNK: usize = 256 * 1024;
@@ -27,9 +28,10 @@ pub enum Line<'a> {
     },
 }
 
-pub struct LineReader<R> {
+pub struct LineReader<'a, R> {
     inner: R,
-    buf: Vec<u8>,
+    /// The stream's bytes, read into a buffer of our own, or the whole stream when it is in memory.
+    buf: Cow<'a, [u8]>,
     start: usize,
     end: usize,
     eof: bool,
@@ -40,11 +42,11 @@ pub struct LineReader<R> {
     pub bytes_read: u64,
 }
 
-impl<R: Read> LineReader<R> {
+impl<R: Read> LineReader<'static, R> {
     pub fn new(inner: R, max_line: usize) -> Self {
         LineReader {
             inner,
-            buf: vec![0; CHUNK.max(max_line.min(CHUNK))],
+            buf: Cow::Owned(vec![0; CHUNK.max(max_line.min(CHUNK))]),
             start: 0,
             end: 0,
             eof: false,
@@ -55,20 +57,42 @@ impl<R: Read> LineReader<R> {
             bytes_read: 0,
         }
     }
+}
 
-    /// Reads more bytes after `end`, growing the buffer up to the line cap. Returns bytes read.
+impl<'a> LineReader<'a, io::Empty> {
+    /// The lines of bytes already in memory, read where they lie, without a copy.
+    pub fn over(data: &'a [u8], max_line: usize) -> Self {
+        LineReader {
+            inner: io::empty(),
+            buf: Cow::Borrowed(data),
+            start: 0,
+            end: data.len(),
+            eof: true,
+            number: 0,
+            offset: 0,
+            max_line: max_line.max(1),
+            bom: false,
+            bytes_read: data.len() as u64,
+        }
+    }
+}
+
+impl<R: Read> LineReader<'_, R> {
+    /// Reads more bytes after `end`, growing the buffer up to the line cap. Returns bytes read. Never
+    /// called once the stream has ended, so never on bytes `over` borrowed.
     fn fill(&mut self) -> io::Result<usize> {
-        if self.start > 0 && (self.end == self.buf.len() || self.start == self.end) {
-            self.buf.copy_within(self.start..self.end, 0);
+        let buf = self.buf.to_mut();
+        if self.start > 0 && (self.end == buf.len() || self.start == self.end) {
+            buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        if self.end == self.buf.len() {
-            let grown = (self.buf.len() * 2).min(self.max_line + CHUNK).max(self.end + CHUNK);
-            self.buf.resize(grown, 0);
+        if self.end == buf.len() {
+            let grown = (buf.len() * 2).min(self.max_line + CHUNK).max(self.end + CHUNK);
+            buf.resize(grown, 0);
         }
         loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
+            match self.inner.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(0);
@@ -168,8 +192,16 @@ impl<R: Read> LineReader<R> {
 mod tests {
     use super::*;
 
-    fn lines(input: &[u8], max: usize) -> Vec<(u64, u64, String, bool, bool)> {
-        let mut r = LineReader::new(input, max);
+    type Seen = Vec<(u64, u64, String, bool, bool)>;
+
+    /// The lines read from a stream, after checking that reading them in memory gives the same.
+    fn lines(input: &[u8], max: usize) -> Seen {
+        let streamed = collect(LineReader::new(input, max));
+        assert_eq!(collect(LineReader::over(input, max)), streamed, "in memory");
+        streamed
+    }
+
+    fn collect<R: Read>(mut r: LineReader<'_, R>) -> Seen {
         let mut out = vec![];
         while let Some(line) = r.next_line().unwrap() {
             out.push(match line {

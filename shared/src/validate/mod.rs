@@ -31,7 +31,7 @@ use crate::catalogue::{self, Customization, DatasetFormat, Model};
 use crate::report::{Code, Issues, Report};
 use crate::tokens::TextSize;
 use lines::LineReader;
-pub use parallel::validate_parallel;
+pub use parallel::{validate_parallel, validate_slice_parallel};
 use records::State;
 use std::io::{self, Read};
 
@@ -108,7 +108,32 @@ pub struct RecordText {
     /// Text the model learns to write (completion, assistant turns).
     pub output: TextSize,
     /// The completion, when it is short enough to be a class label.
-    pub label: Option<String>,
+    pub label: Option<Label>,
+}
+
+/// A record's class label: its completion or last answer, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    /// These bytes of the record's line, which need no decoding: nothing is copied.
+    InLine(std::ops::Range<usize>),
+    Decoded(String),
+}
+
+impl Label {
+    /// The label `part`, a slice of the record's `line`.
+    fn in_line(line: &str, part: &str) -> Label {
+        // Addresses only compared, never dereferenced.
+        let start = part.as_ptr() as usize - line.as_ptr() as usize;
+        Label::InLine(start..start + part.len())
+    }
+
+    /// The label's text (UTF-8), given the record's line.
+    pub fn bytes<'a>(&'a self, line: &'a [u8]) -> Option<&'a [u8]> {
+        match self {
+            Label::InLine(range) => line.get(range.clone()),
+            Label::Decoded(text) => Some(text.as_bytes()),
+        }
+    }
 }
 
 /// The context a format checker reports into.
@@ -145,15 +170,24 @@ pub struct Record<'a> {
     pub bytes: &'a [u8],
     /// Hash of `bytes`: equal records have equal hashes (used for duplicates and the split).
     pub hash: u64,
-    pub label: Option<&'a str>,
+    /// The index of the record's class label, numbered in order of first appearance, while the
+    /// completions look like class labels (the report's `classes` says whether they did to the end).
+    pub class: Option<u32>,
     pub tokens: u64,
 }
 
 /// Validates a JSON Lines stream. `sink` receives each record that passed the line-level checks,
 /// in order; the report is complete only when this returns.
-pub fn validate_reader<R: Read>(reader: R, opts: &Options, mut sink: impl FnMut(&Record<'_>)) -> io::Result<Report> {
+pub fn validate_reader<R: Read>(reader: R, opts: &Options, sink: impl FnMut(&Record<'_>)) -> io::Result<Report> {
+    validate_lines(LineReader::new(reader, opts.max_line_bytes), opts, sink)
+}
+
+fn validate_lines<R: Read>(
+    mut lines: LineReader<'_, R>,
+    opts: &Options,
+    mut sink: impl FnMut(&Record<'_>),
+) -> io::Result<Report> {
     let mut state = State::new(opts);
-    let mut lines = LineReader::new(reader, opts.max_line_bytes);
     while let Some(line) = lines.next_line()? {
         if state.abandoned {
             // Count lines no further: the file-level error already says what is wrong.

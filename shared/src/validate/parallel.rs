@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -64,6 +65,100 @@ pub fn validate_parallel<R: Read + Send>(
     validate_in_blocks(reader, opts, workers, block, sink)
 }
 
+/// `validate_parallel` on bytes already in memory: the workers check the slice where it lies, and
+/// the calling thread reads its lines from it, so nothing is read or copied twice.
+pub fn validate_slice_parallel(
+    data: &[u8],
+    opts: &Options,
+    workers: usize,
+    sink: impl FnMut(&Record<'_>),
+) -> io::Result<Report> {
+    validate_slice_in_blocks(data, opts, workers, SMALL_BLOCK, sink)
+}
+
+fn validate_slice_in_blocks(
+    data: &[u8],
+    opts: &Options,
+    workers: usize,
+    block_size: usize,
+    mut sink: impl FnMut(&Record<'_>),
+) -> io::Result<Report> {
+    let max_line = opts.max_line_bytes;
+    let Some(check) = fast_check(opts.format()) else {
+        return super::validate_lines(LineReader::over(data, max_line), opts, sink);
+    };
+    let blocks: Vec<&[u8]> = data.chunks(block_size).collect();
+    // A worker takes a block's sender with the block, so a worker that panics drops it and the calling
+    // thread is not left waiting for results that will never come.
+    let (to_merge, results): (Vec<_>, Vec<_>) = blocks
+        .iter()
+        .map(|_| {
+            let (send, receive) = mpsc::sync_channel::<Vec<Checked>>(1);
+            (Mutex::new(Some(send)), receive)
+        })
+        .unzip();
+    let next_block = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            let (blocks, to_merge, next_block, stop) = (&blocks, &to_merge, &next_block, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let index = next_block.fetch_add(1, Ordering::Relaxed);
+                    let Some(block) = blocks.get(index) else { return };
+                    let Some(send) = to_merge[index].lock().ok().and_then(|mut slot| slot.take()) else { return };
+                    let _ = send.send(check_lines((index * block_size) as u64, block, check, max_line));
+                }
+            });
+        }
+        let checked = RefCell::new(VecDeque::new());
+        let mut merged = 0;
+        let queue_results = |offset| {
+            // A block's results join the queue before any line that starts in it is taken.
+            while merged < results.len() && (merged * block_size) as u64 <= offset {
+                // A worker that died leaves no results: its lines are simply checked here.
+                checked.borrow_mut().extend(results[merged].recv().unwrap_or_default());
+                merged += 1;
+            }
+        };
+        // Once the file is abandoned nothing more is checked: the workers can stop.
+        let stop_workers = || stop.store(true, Ordering::Relaxed);
+        let mut lines = LineReader::over(data, max_line);
+        let result = merge_in_order(&mut lines, opts, &checked, queue_results, stop_workers, &mut sink);
+        stop_workers();
+        result
+    })
+}
+
+/// The calling thread's pass, the same for a stream and for bytes in memory: every line, in order,
+/// through `State`, taking a worker's result for a line when `checked` has one. `before` runs ahead of
+/// each line's lookup with the line's offset; `abandoned` runs for each line after the file is given up.
+fn merge_in_order<R: Read>(
+    lines: &mut LineReader<'_, R>,
+    opts: &Options,
+    checked: &RefCell<VecDeque<Checked>>,
+    mut before: impl FnMut(u64),
+    mut abandoned: impl FnMut(),
+    sink: &mut impl FnMut(&Record<'_>),
+) -> io::Result<Report> {
+    let mut state = State::new(opts);
+    while let Some(line) = lines.next_line()? {
+        if state.abandoned {
+            abandoned();
+            continue;
+        }
+        let done = match &line {
+            Line::Text { offset, bytes, .. } => {
+                before(*offset);
+                take_checked(&mut checked.borrow_mut(), *offset, bytes.len())
+            }
+            Line::TooLong { .. } => None,
+        };
+        state.line_checked(line, done, sink);
+    }
+    Ok(state.finish(lines.bytes_read, lines.bom))
+}
+
 fn validate_in_blocks<R: Read + Send>(
     reader: R,
     opts: &Options,
@@ -89,21 +184,9 @@ fn validate_in_blocks<R: Read + Send>(
 
         let checked = Rc::new(RefCell::new(VecDeque::new()));
         let blocks = BlockReader { in_order, current: None, at: 0, checked: Rc::clone(&checked), recycle };
-        let mut state = State::new(opts);
         let mut lines = LineReader::new(blocks, max_line);
-        let result = (|| -> io::Result<Report> {
-            while let Some(line) = lines.next_line()? {
-                if state.abandoned {
-                    continue;
-                }
-                let done = match &line {
-                    Line::Text { offset, bytes, .. } => take_checked(&mut checked.borrow_mut(), *offset, bytes.len()),
-                    Line::TooLong { .. } => None,
-                };
-                state.line_checked(line, done, &mut sink);
-            }
-            Ok(state.finish(lines.bytes_read, lines.bom))
-        })();
+        // The block reader queues each block's results as it reaches the block.
+        let result = merge_in_order(&mut lines, opts, &checked, |_| {}, || {}, &mut sink);
         // Dropping the reader closes the channels, so the threads end even after an error here.
         drop(lines);
         let read = reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -254,12 +337,12 @@ mod tests {
     use crate::validate::test_support::opts;
 
     /// What a pass hands its sink, owned.
-    type Seen = Vec<(u64, u64, Vec<u8>, u64, Option<String>, u64)>;
+    type Seen = Vec<(u64, u64, Vec<u8>, u64, Option<u32>, u64)>;
 
     fn one_pass(opts: &Options, data: &[u8]) -> (Report, Seen) {
         let mut seen = Vec::new();
         let report = crate::validate::validate_reader(data, opts, |r| {
-            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.label.map(str::to_string), r.tokens))
+            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
         })
         .unwrap();
         (report, seen)
@@ -268,14 +351,24 @@ mod tests {
     fn in_blocks(opts: &Options, data: &[u8], workers: usize, block: usize) -> (Report, Seen) {
         let mut seen = Vec::new();
         let report = validate_in_blocks(data, opts, workers, block, |r| {
-            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.label.map(str::to_string), r.tokens))
+            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
+        })
+        .unwrap();
+        (report, seen)
+    }
+
+    fn in_memory(opts: &Options, data: &[u8], workers: usize, block: usize) -> (Report, Seen) {
+        let mut seen = Vec::new();
+        let report = validate_slice_in_blocks(data, opts, workers, block, |r| {
+            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
         })
         .unwrap();
         (report, seen)
     }
 
     /// Every kind of line the one pass treats specially, in a file cut into blocks of many sizes
-    /// (lines across blocks, blocks inside one line): the same report, the same records, in order.
+    /// (lines across blocks, blocks inside one line), streamed or in memory: the same report, the
+    /// same records, in order.
     #[test]
     fn blocks_and_workers_change_nothing_in_the_report_or_the_records() {
         let cpt = opts("amazon.titan-text-express-v1", ContinuedPreTraining);
@@ -323,6 +416,13 @@ mod tests {
                         "block {block}, {workers} workers"
                     );
                     assert_eq!(got.1, expected.1, "block {block}, {workers} workers");
+                    let got = in_memory(opts, data, workers, block);
+                    assert_eq!(
+                        serde_json::to_value(&got.0).unwrap(),
+                        serde_json::to_value(&expected.0).unwrap(),
+                        "in memory, block {block}, {workers} workers"
+                    );
+                    assert_eq!(got.1, expected.1, "in memory, block {block}, {workers} workers");
                 }
             }
         }
@@ -340,9 +440,10 @@ mod tests {
         let data = format!("{{\"input\": \"a\"}}\n{{\"input\": \"{}\"}}\n{{\"input\": \"b\"}}\n", "z".repeat(300));
         let expected = one_pass(&cpt, data.as_bytes());
         for block in [16, 90, 200, 4096] {
-            let got = in_blocks(&cpt, data.as_bytes(), 2, block);
-            assert_eq!(serde_json::to_value(&got.0).unwrap(), serde_json::to_value(&expected.0).unwrap());
-            assert_eq!(got.1, expected.1);
+            for got in [in_blocks(&cpt, data.as_bytes(), 2, block), in_memory(&cpt, data.as_bytes(), 2, block)] {
+                assert_eq!(serde_json::to_value(&got.0).unwrap(), serde_json::to_value(&expected.0).unwrap());
+                assert_eq!(got.1, expected.1);
+            }
         }
         assert_eq!(expected.1.len(), 2);
     }

@@ -1,7 +1,7 @@
 //! `{"prompt": "...", "completion": "..."}`: Titan, Cohere and Llama 3.1 fine-tuning.
 
 use super::fields::{required_text, warn_unknown_keys};
-use super::{RecordCx, RecordText};
+use super::{Label, RecordCx, RecordText};
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};
 
@@ -12,7 +12,7 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
     RecordText {
         input: prompt.map(TextSize::of).unwrap_or_default(),
         output: completion.map(TextSize::of).unwrap_or_default(),
-        label: completion.map(|c| c.trim().to_string()),
+        label: completion.map(|c| Label::Decoded(c.trim().to_string())),
     }
 }
 
@@ -30,7 +30,7 @@ pub(super) fn check_fast(line: &str) -> Option<RecordText> {
             return Some(RecordText {
                 input: prompt.size(),
                 output: completion.size(),
-                label: Some(label.trim().to_string()),
+                label: Some(Label::in_line(line, label.trim())),
             });
         }
     }
@@ -43,7 +43,7 @@ pub(super) fn check_fast(line: &str) -> Option<RecordText> {
     Some(RecordText {
         input: TextSize::of(prompt),
         output: TextSize::of(completion),
-        label: Some(completion.trim().to_string()),
+        label: Some(Label::Decoded(completion.trim().to_string())),
     })
 }
 

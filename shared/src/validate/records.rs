@@ -35,7 +35,8 @@ pub(super) struct State<'o> {
     pub(super) token_sum: u64,
     pub(super) seen: crate::PrehashedMap<u64>,
     pub(super) duplicate_check_limited: bool,
-    pub(super) classes: HashMap<String, u64>,
+    /// Each label: its index (in order of first appearance) and its records.
+    pub(super) classes: crate::ShortKeyMap<(u32, u64)>,
     pub(super) labels_possible: bool,
     /// Records that look like another format, by format.
     pub(super) other_formats: HashMap<DatasetFormat, u64>,
@@ -63,7 +64,7 @@ impl<'o> State<'o> {
             token_sum: 0,
             seen: crate::PrehashedMap::default(),
             duplicate_check_limited: false,
-            classes: HashMap::new(),
+            classes: crate::ShortKeyMap::default(),
             labels_possible: true,
             other_formats: HashMap::new(),
             first_other_format_line: None,
@@ -235,10 +236,10 @@ impl<'o> State<'o> {
         }
         let hash = hash.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
         self.track_duplicate(number, hash);
-        let label = record_text.label.as_deref().filter(|l| l.chars().count() <= MAX_LABEL_CHARS);
-        self.track_label(label);
+        let label = record_text.label.as_ref().and_then(|l| l.bytes(bytes));
+        let class = self.track_label(label.filter(|l| char_count(l) <= MAX_LABEL_CHARS));
         self.good_records += 1;
-        sink(&Record { line: number, offset, bytes, hash, label, tokens });
+        sink(&Record { line: number, offset, bytes, hash, class, tokens });
     }
 
     fn json_error(&mut self, number: u64, text: &str, terminated: bool, e: &serde_json::Error) {
@@ -343,21 +344,31 @@ impl<'o> State<'o> {
         }
     }
 
-    fn track_label(&mut self, label: Option<&str>) {
+    /// Counts the record's label; its class index while labels are still possible.
+    fn track_label(&mut self, label: Option<&[u8]>) -> Option<u32> {
         if !self.labels_possible {
-            return;
+            return None;
         }
-        match label {
-            Some(l) if self.classes.contains_key(l) => *self.classes.get_mut(l).unwrap() += 1,
-            Some(l) if self.classes.len() < MAX_CLASSES => {
-                self.classes.insert(l.to_string(), 1);
+        let next = self.classes.len() as u32;
+        if let Some(l) = label {
+            if let Some((index, records)) = self.classes.get_mut(l) {
+                *records += 1;
+                return Some(*index);
             }
-            _ => {
-                self.labels_possible = false;
-                self.classes = HashMap::new();
+            if self.classes.len() < MAX_CLASSES {
+                self.classes.insert(l.into(), (next, 1));
+                return Some(next);
             }
         }
+        self.labels_possible = false;
+        self.classes = crate::ShortKeyMap::default();
+        None
     }
+}
+
+/// The characters in UTF-8 `text`: the bytes that start one.
+fn char_count(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 /// serde_json appends " at line 1 column N"; the report has its own position.

@@ -7,7 +7,7 @@
 
 use super::chat::{ASSISTANT, Reserved, SYSTEM, USER, messages_array, object_at, role};
 use super::fields::{kind_of, warn_unknown_keys};
-use super::{RecordCx, RecordText};
+use super::{Label, RecordCx, RecordText};
 use crate::report::Code;
 use crate::tokens::TextSize;
 use serde_json::{Map, Value};
@@ -31,7 +31,7 @@ pub(super) fn check(object: &Map<String, Value>, cx: &mut RecordCx<'_>) -> Recor
             "`reference_answer` is an empty string; the grader has nothing to compare with",
         ),
         // A short string answer doubles as a class label for the stratified split.
-        Some(Value::String(s)) => text.label = Some(s.trim().to_string()),
+        Some(Value::String(s)) => text.label = Some(Label::Decoded(s.trim().to_string())),
         Some(_) => {}
     }
     let Some(messages) = messages_array(object, cx) else {

@@ -15,7 +15,7 @@ mod tests;
 
 use super::chat::{ASSISTANT, LastTurn, Reserved, USER, check_turns, messages_array, object_at, role};
 use super::fields::{kind_of, warn_unknown_keys};
-use super::{RecordCx, RecordText};
+use super::{Label, RecordCx, RecordText};
 use crate::catalogue::Family;
 use crate::report::Code;
 use crate::tokens::TextSize;
@@ -197,7 +197,7 @@ fn check_messages(messages: &[Value], mode: Mode, reserved: Reserved, text: &mut
         Mode::Distillation => LastTurn::Any,
     };
     check_turns(&roles, last, cx);
-    text.label = last_answer;
+    text.label = last_answer.map(Label::Decoded);
 }
 
 /// What the blocks of one message held.
