@@ -328,8 +328,8 @@ impl<'scope> SideWriter<'scope> {
     }
 }
 
-/// Files up to this size are read into memory once, checked there and split from there; larger ones
-/// are streamed and read a second time to copy the lines. Keeps peak memory near 40 MiB either way.
+/// Files up to this size are mapped, checked and split where they lie; larger ones are streamed and
+/// read a second time to copy the lines, which keeps memory flat whatever their size.
 const IN_MEMORY: u64 = 32 << 20;
 
 /// Everything else: validate and remember each record's hash, label and place, plan, then copy lines.
@@ -386,7 +386,7 @@ fn two_pass_split(
 /// front was slower too, on one thread before the workers start).
 #[allow(unsafe_code, reason = "mapping a file is unsafe in Rust: another process may change it")]
 fn map_whole(file: &File) -> io::Result<memmap2::Mmap> {
-    // SAFETY: the map is read-only and private, and is dropped before `prepare_file` returns. Another
+    // SAFETY: the map is read-only and is dropped before `prepare_file` returns. Another
     // process writing the file meanwhile changes what is read, which `unchanged_since` reports as an
     // error afterwards; one truncating it meanwhile makes reading the lost pages fault (SIGBUS), as it
     // does for any program that maps files. The input is the user's own file, only ever read here.
