@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 const BUCKET: &str = local_stack::BUCKET;
-const PARTS_OF_5_MIB: &str = "SPLIT_PART_SIZE_MIB: \"8\"";
+/// The template's own part size (8 MiB), which these tests lower to a few MiB.
+const TEMPLATE_PART_SIZE_LINE: &str = "SPLIT_PART_SIZE_MIB: \"8\"";
 
 /// ~`mib` MiB of varied conversation records for the default model (a bad record as line `bad`).
 fn dataset(mib: usize, bad: Option<usize>) -> (Vec<u8>, usize) {
@@ -38,8 +39,8 @@ async fn cloud(dir: &Path, template: String) -> LocalCloud {
 }
 
 fn with_part_size(template: &str, mib: u32) -> String {
-    assert_eq!(template.matches(PARTS_OF_5_MIB).count(), 1);
-    template.replacen(PARTS_OF_5_MIB, &format!("SPLIT_PART_SIZE_MIB: \"{mib}\""), 1)
+    assert_eq!(template.matches(TEMPLATE_PART_SIZE_LINE).count(), 1);
+    template.replacen(TEMPLATE_PART_SIZE_LINE, &format!("SPLIT_PART_SIZE_MIB: \"{mib}\""), 1)
 }
 
 /// Uploads under incoming/, as a user would, and waits until the run that upload starts through the
