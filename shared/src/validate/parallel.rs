@@ -339,31 +339,24 @@ mod tests {
     /// What a pass hands its sink, owned.
     type Seen = Vec<(u64, u64, Vec<u8>, u64, Option<u32>, u64)>;
 
-    fn one_pass(opts: &Options, data: &[u8]) -> (Report, Seen) {
+    /// Runs one way of validating, keeping an owned copy of every record it hands its sink.
+    fn collect(validate: impl FnOnce(&mut dyn FnMut(&Record<'_>)) -> io::Result<Report>) -> (Report, Seen) {
         let mut seen = Vec::new();
-        let report = crate::validate::validate_reader(data, opts, |r| {
-            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
-        })
-        .unwrap();
+        let report =
+            validate(&mut |r| seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))).unwrap();
         (report, seen)
+    }
+
+    fn one_pass(opts: &Options, data: &[u8]) -> (Report, Seen) {
+        collect(|sink| crate::validate::validate_reader(data, opts, sink))
     }
 
     fn in_blocks(opts: &Options, data: &[u8], workers: usize, block: usize) -> (Report, Seen) {
-        let mut seen = Vec::new();
-        let report = validate_in_blocks(data, opts, workers, block, |r| {
-            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
-        })
-        .unwrap();
-        (report, seen)
+        collect(|sink| validate_in_blocks(data, opts, workers, block, sink))
     }
 
     fn in_memory(opts: &Options, data: &[u8], workers: usize, block: usize) -> (Report, Seen) {
-        let mut seen = Vec::new();
-        let report = validate_slice_in_blocks(data, opts, workers, block, |r| {
-            seen.push((r.line, r.offset, r.bytes.to_vec(), r.hash, r.class, r.tokens))
-        })
-        .unwrap();
-        (report, seen)
+        collect(|sink| validate_slice_in_blocks(data, opts, workers, block, sink))
     }
 
     /// Every kind of line the one pass treats specially, in a file cut into blocks of many sizes
