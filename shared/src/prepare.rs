@@ -393,16 +393,21 @@ fn map_whole(file: &File) -> io::Result<memmap2::Mmap> {
     unsafe { memmap2::Mmap::map(file) }
 }
 
-/// An error when the file was written to while it was prepared (what was read may mix two versions).
+/// An error when the file's size or modification time differ from `before`.
 fn unchanged_since(input: &Path, before: &fs::Metadata) -> Result<(), PrepareError> {
     let now = fs::metadata(input).map_err(|source| PrepareError::Read { path: input.to_path_buf(), source })?;
     if now.len() != before.len() || now.modified().ok() != before.modified().ok() {
-        return Err(PrepareError::Read {
-            path: input.to_path_buf(),
-            source: io::Error::other("the file changed while it was being prepared; run again"),
-        });
+        return Err(changed_while_prepared(input));
     }
     Ok(())
+}
+
+/// What `prepare` says when its input was written to while it was read: what was read may mix two versions.
+fn changed_while_prepared(input: &Path) -> PrepareError {
+    PrepareError::Read {
+        path: input.to_path_buf(),
+        source: io::Error::other("the file changed while it was being prepared; run again"),
+    }
 }
 
 /// Where a record's line lies in the input, without its terminator.
@@ -488,10 +493,7 @@ fn copy_lines(
         }
     }
     if next != spans.len() {
-        return Err(PrepareError::Read {
-            path: input.to_path_buf(),
-            source: io::Error::other("the file changed while it was being prepared; run again"),
-        });
+        return Err(changed_while_prepared(input));
     }
     Ok(())
 }
@@ -640,8 +642,6 @@ mod tests {
         assert!(split.validation_records > 3_000);
     }
 
-    /// Preparing into a folder that holds an earlier split replaces it, and nothing of the old one
-    /// (nor the names it was moved to while being deleted) is left.
     /// An empty file (which cannot be mapped in the usual way) gets the validator's verdict.
     #[test]
     fn an_empty_file_is_judged_like_any_other() {
@@ -706,6 +706,8 @@ mod tests {
         assert_eq!(validation.lines().count() as u64, in_memory.report.split.unwrap().validation_records);
     }
 
+    /// Preparing into a folder that holds an earlier split replaces it, and nothing of the old one
+    /// (nor the names it was moved to while being deleted) is left.
     #[test]
     fn an_earlier_split_in_the_folder_is_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
