@@ -6,7 +6,7 @@
 use super::target::Cloud;
 use crate::output::CliError;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use shared::outcome::sfn::{PAGE_SIZE, neutral};
+use shared::outcome::sfn::{HistoryError, MAX_HISTORY_PAGES, PAGE_SIZE, read_history};
 use shared::outcome::{ExecutionEvent, ExecutionStatus, RunOutcome, RunSources};
 use shared::pipeline::layout;
 use shared::report::Report;
@@ -28,23 +28,13 @@ pub fn sfn_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 
 /// The whole history so far, every page, with its data.
 pub async fn history(cloud: &Cloud, execution_arn: &str) -> Result<Vec<ExecutionEvent>, CliError> {
-    let pages = cloud
-        .sfn()
-        .get_execution_history()
-        .execution_arn(execution_arn)
-        .include_execution_data(true)
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Vec<_>>()
-        .await;
-    let mut events = Vec::with_capacity(pages.len());
-    for event in pages {
-        let event = event.map_err(|e| sfn_error(cloud, "reading the run's history", &e))?;
-        events.extend(neutral(&event));
-    }
-    Ok(events)
+    read_history(&cloud.sfn(), execution_arn).await.map_err(|e| match e {
+        HistoryError::Call(e) => sfn_error(cloud, "reading the run's history", &*e),
+        HistoryError::TooLong => CliError::failure(format!(
+            "reading the run's history: {execution_arn} has more than {MAX_HISTORY_PAGES} pages of {PAGE_SIZE} \
+             events, more than Step Functions keeps of an execution; is the endpoint a Step Functions API?"
+        )),
+    })
 }
 
 /// The run's outcome so far: its history, its summary and validation report if written, and which of

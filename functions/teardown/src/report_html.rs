@@ -22,16 +22,13 @@ use functions_common::Clock;
 use shared::html_report::{self, TimelineEntry};
 use shared::loss_csv::LossKind;
 use shared::outcome::page::{PageSources, report_input};
-use shared::outcome::sfn::{PAGE_SIZE, neutral};
+use shared::outcome::sfn::{HistoryError, MAX_HISTORY_PAGES, PAGE_SIZE};
 use shared::outcome::{EventKind, ExecutionEvent, ExecutionStatus, RunOutcome, RunSources, latest_document};
 use shared::pipeline::{Outcome, RunDocument, layout};
 use shared::summary::RunSummary;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-/// Pages of history read at most: Step Functions keeps at most 25,000 events of an execution, so this
-/// reads any whole history and bounds the work when something answers without end.
-pub const MAX_HISTORY_PAGES: usize = 25;
 /// The whole read at most, retries included: the page must not hold up the teardown (its timeout is
 /// 120 s).
 pub const HISTORY_TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -97,34 +94,21 @@ pub async fn read_history(
         let shown: String = arn.chars().take(200).collect();
         return Err(format!("{shown:?} is not an execution of this stack's state machine {machine}; not read"));
     }
-    tokio::time::timeout(HISTORY_TIME_LIMIT, pages(sfn, arn)).await.unwrap_or_else(|_| {
+    tokio::time::timeout(HISTORY_TIME_LIMIT, history_or_why(sfn, arn)).await.unwrap_or_else(|_| {
         Err(format!("GetExecutionHistory {arn} took longer than {} s", HISTORY_TIME_LIMIT.as_secs()))
     })
 }
 
-async fn pages(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<ExecutionEvent>, String> {
-    let mut events = Vec::new();
-    let mut token = None;
-    for _ in 0..MAX_HISTORY_PAGES {
-        let page = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .include_execution_data(true)
-            .max_results(PAGE_SIZE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("GetExecutionHistory {arn}: {code}: {message}"),
-                _ => format!("GetExecutionHistory {arn}: {}", aws_sdk_sfn::error::DisplayErrorContext(&e)),
-            })?;
-        events.extend(page.events().iter().filter_map(neutral));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(events);
+async fn history_or_why(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Vec<ExecutionEvent>, String> {
+    shared::outcome::sfn::read_history(sfn, arn).await.map_err(|e| match e {
+        HistoryError::Call(e) => match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("GetExecutionHistory {arn}: {code}: {message}"),
+            _ => format!("GetExecutionHistory {arn}: {}", aws_sdk_sfn::error::DisplayErrorContext(&*e)),
+        },
+        HistoryError::TooLong => {
+            format!("the history of {arn} is longer than {MAX_HISTORY_PAGES} pages of {PAGE_SIZE} events")
         }
-    }
-    Err(format!("the history of {arn} is longer than {MAX_HISTORY_PAGES} pages of {PAGE_SIZE} events"))
+    })
 }
 
 /// Renders and uploads the page; returns its S3 URI, or why it was not written.

@@ -4,11 +4,48 @@
 //! crates that never read a history build no SDK.
 
 use super::{EventKind, ExecutionEvent, ExecutionStatus};
+use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryError;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 use serde_json::Value;
 
 /// A history page's size when reading with data: GetExecutionHistory's largest `maxResults`.
 pub const PAGE_SIZE: i32 = 1000;
+/// Pages of history read at most: Step Functions keeps at most 25,000 events of an execution, so this
+/// reads any whole history and bounds the work when something answers without end.
+pub const MAX_HISTORY_PAGES: usize = 25;
+
+/// Why a history was not read whole.
+#[derive(Debug)]
+pub enum HistoryError {
+    /// A GetExecutionHistory call failed (boxed: the SDK's error is large).
+    Call(Box<aws_sdk_sfn::error::SdkError<GetExecutionHistoryError>>),
+    /// More than [`MAX_HISTORY_PAGES`] pages: more than Step Functions keeps of an execution.
+    TooLong,
+}
+
+/// Every event of `execution_arn`'s history, with its data, in neutral form: the one reader of
+/// histories for the CLI and teardown.
+pub async fn read_history(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Vec<ExecutionEvent>, HistoryError> {
+    let mut events = Vec::new();
+    let mut token = None;
+    for _ in 0..MAX_HISTORY_PAGES {
+        let page = sfn
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .include_execution_data(true)
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| HistoryError::Call(Box::new(e)))?;
+        events.extend(page.events().iter().filter_map(neutral));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(events);
+        }
+    }
+    Err(HistoryError::TooLong)
+}
 
 fn data(text: Option<&str>) -> Option<Value> {
     text.and_then(|t| serde_json::from_str(t).ok())
