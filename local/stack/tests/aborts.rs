@@ -78,20 +78,20 @@ async fn abort_mid_run(entry: Entry, state: &str) {
         .unwrap_or_else(|_| panic!("{what}: never paused"));
     let name = cloud.sfn.describe_execution(&started.execution_arn).unwrap().name;
     assert!(!billing(&cloud).is_empty(), "{what}: something bills before the abort");
-    let teardowns = cloud.lambdas.invocation_count("teardown");
     cloud.sfn.stop_execution(&started.execution_arn, Some("UserStopped"), Some(&what)).unwrap();
     let done =
         tokio::time::timeout(PATIENCE, cloud.sfn.wait_for_execution(&started.execution_arn)).await.unwrap().unwrap();
     assert_eq!(done.snapshot.status.as_str(), "ABORTED", "{what}");
-    eventually(&format!("{what}: teardown ran"), || cloud.lambdas.invocation_count("teardown") > teardowns).await;
+    // This run's summary is teardown's last write, after its stops and deletes. A count of teardown
+    // invocations would not do: the first run's FAILED event reaches teardown at some point too.
+    let summary_path = cloud.object_path(&shared::pipeline::layout::summary_key(&name));
+    eventually(&format!("{what}: teardown summarised the run"), || summary_path.exists()).await;
+    let summary = std::fs::read_to_string(&summary_path).unwrap();
 
     // Teardown found the run's job and throughput by the names derived from the generated execution
     // name: the job is stopped; a throughput still Creating cannot be deleted yet (ConflictException),
     // and the reaper deletes it once it settles.
     let left = billing(&cloud);
-    let summary_path = cloud.object_path(&shared::pipeline::layout::summary_key(&name));
-    eventually(&format!("{what}: summarised"), || summary_path.exists()).await;
-    let summary = std::fs::read_to_string(&summary_path).unwrap();
     assert!(
         left.iter().all(|l| l.contains("ProvisionedThroughput") && l.contains("Creating")),
         "{what}: {left:?} {summary}"
