@@ -123,6 +123,10 @@ pub struct Options {
     /// `<data_dir>/.finetune/state.json` ([`persist`]): restored at start, saved by
     /// [`LocalCloud::save_state`]. Off by default (a `finetune run` starts from nothing).
     pub persist: bool,
+    /// Deliver EventBridge's "Execution Status Change" events to teardown, as the template's rule does
+    /// (the default). Off: as if the rule were disabled, for a check that compares only what the
+    /// state machine itself invokes (the event reaches teardown at a moment of its own).
+    pub status_events: bool,
 }
 
 /// The port of each service, from `Options::base_port`: S3, Bedrock (control plane and runtime on
@@ -144,6 +148,7 @@ impl Options {
             base_port: None,
             advance_clock_on_bedrock_poll: None,
             persist: false,
+            status_events: true,
             region: REGION.to_string(),
             throughput_ready_after: None,
             template: TEMPLATE.to_string(),
@@ -405,13 +410,15 @@ impl LocalCloud {
         let teardown = names.function_arn("teardown");
         let rule = iam::rule_arn(&authorizer, &teardown).unwrap_or_default();
         let teardown_on_abort = iam::service_invokes(&authorizer, "events.amazonaws.com", &teardown, &rule).is_ok();
-        tasks.push(tokio::spawn(watch_stopped_executions(
-            sfn.clone(),
-            lambdas.clone(),
-            state_machine_arn.clone(),
-            teardown_on_abort,
-            torn_down.clone(),
-        )));
+        if options.status_events {
+            tasks.push(tokio::spawn(watch_stopped_executions(
+                sfn.clone(),
+                lambdas.clone(),
+                state_machine_arn.clone(),
+                teardown_on_abort,
+                torn_down.clone(),
+            )));
+        }
 
         Ok(LocalCloud {
             region,

@@ -400,9 +400,10 @@ async fn a_fault_in_every_task_state_fails_the_run_with_nothing_billing() {
         let expected = if state == "Finalize" { "TeardownFailed" } else { "InternalError" };
         assert_eq!(done.snapshot.error.as_deref(), Some(expected), "{what}");
         {
-            // EventBridge's rule delivers FAILED executions to teardown too (the local cloud's watcher
-            // delivers only ABORTED and TIMED_OUT): where Finalize never summarised the run (it failed,
-            // or ValidateSplit failed before it) teardown cleans up by derived names and reports.
+            // EventBridge's rule delivers FAILED executions to teardown too: where Finalize never
+            // summarised the run (it failed, or ValidateSplit failed before it) teardown cleans up by
+            // derived names and reports. The local cloud's watcher delivers it at a moment of its own;
+            // delivered here as well, the test knows when it has been handled (teardown is idempotent).
             let event = json!({
                 "detail-type": "Step Functions Execution Status Change",
                 "source": "aws.states",
