@@ -402,20 +402,16 @@ mod tests {
             let expected = one_pass(opts, data);
             for block in [7, 64, 1000, 4096, 1 << 20] {
                 for workers in [1, 3] {
-                    let got = in_blocks(opts, data, workers, block);
-                    assert_eq!(
-                        serde_json::to_value(&got.0).unwrap(),
-                        serde_json::to_value(&expected.0).unwrap(),
-                        "block {block}, {workers} workers"
-                    );
-                    assert_eq!(got.1, expected.1, "block {block}, {workers} workers");
-                    let got = in_memory(opts, data, workers, block);
-                    assert_eq!(
-                        serde_json::to_value(&got.0).unwrap(),
-                        serde_json::to_value(&expected.0).unwrap(),
-                        "in memory, block {block}, {workers} workers"
-                    );
-                    assert_eq!(got.1, expected.1, "in memory, block {block}, {workers} workers");
+                    let streamed = in_blocks(opts, data, workers, block);
+                    let mapped = in_memory(opts, data, workers, block);
+                    for (how, got) in [("streamed", streamed), ("in memory", mapped)] {
+                        assert_eq!(
+                            serde_json::to_value(&got.0).unwrap(),
+                            serde_json::to_value(&expected.0).unwrap(),
+                            "{how}, block {block}, {workers} workers"
+                        );
+                        assert_eq!(got.1, expected.1, "{how}, block {block}, {workers} workers");
+                    }
                 }
             }
         }
