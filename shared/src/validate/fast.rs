@@ -307,7 +307,7 @@ mod tests {
             "数据 \\\"q\\\" 😀",
             &"long text without escapes ".repeat(9),
             &format!("{}\\\\{}", "a".repeat(31), "b".repeat(40)),
-            // Escapes and multi-byte characters on either side of the scanner's 16-byte chunks.
+            // Escapes and multi-byte characters on either side of the scanner's 8-byte words.
             &format!("{}\\n{}é\\t{}", "a".repeat(15), "数".repeat(5), "ü".repeat(9)),
             &format!("{}\\\"{}", "é".repeat(8), "😀".repeat(4)),
         ] {
